@@ -1,0 +1,13 @@
+//! signal-worker: turns market-data candle streams on NATS into trading signals.
+//!
+//! A pure core ([`core`], and the model) with thin edges around it. See
+//! `README.md` for the architecture and the failure model.
+
+pub mod cli;
+pub mod config;
+pub mod contract;
+pub mod core;
+pub mod error;
+pub mod io;
+pub mod telemetry;
+pub mod testkit;

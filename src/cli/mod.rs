@@ -1,0 +1,58 @@
+//! The command line: one file per subcommand, the only place that prints.
+
+mod check;
+
+use crate::config::{LogFormat, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status for usage, configuration and I/O errors.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when the command ran but found problems (e.g. rejected rows).
+pub const EXIT_FINDINGS: u8 = 1;
+
+/// Turns market-data candle streams into trading signals.
+#[derive(Debug, Parser)]
+#[command(name = "signal-worker", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML settings file (see signal-worker.example.toml); environment
+    /// variables SIGNAL_WORKER_<SECTION>_<KEY> override it.
+    #[arg(long, global = true, env = "SIGNAL_WORKER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format (overrides log.format).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a recorded candle file; one line per rejected record, then a summary.
+    Check(check::CheckArgs),
+}
+
+/// Parses the process arguments, loads settings and runs the subcommand.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(format) = cli.log_format {
+        settings.log.format = format;
+    }
+    if let Err(e) = crate::telemetry::logging::init(&settings.log) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    match cli.command {
+        Command::Check(args) => check::run(&args, &settings),
+    }
+}

@@ -1,0 +1,143 @@
+//! Settings: one TOML file plus `SIGNAL_WORKER_*` environment overrides,
+//! validated at startup. Every threshold, period, subject, URL, timeout and
+//! limit lives here with a documented default; none lives in code.
+
+mod error;
+mod merge;
+pub mod sections;
+
+pub use error::ConfigError;
+pub use merge::ENV_PREFIX;
+pub use sections::{
+    LogFormat, LogSettings, MetricsSettings, ModelSettings, MongoSettings, NatsSettings,
+    RedisSettings, ShutdownSettings,
+};
+
+use crate::core::sequence::SequenceSettings;
+use crate::core::validate::ValidationSettings;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Every setting of the worker. `signal-worker.example.toml` documents each one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// NATS connection, subjects and streams.
+    pub nats: NatsSettings,
+    /// Redis cache.
+    pub redis: RedisSettings,
+    /// MongoDB archive.
+    pub mongodb: MongoSettings,
+    /// Metrics and health HTTP server.
+    pub metrics: MetricsSettings,
+    /// Model location and backend.
+    pub model: ModelSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Candle validation limits.
+    pub validation: ValidationSettings,
+    /// Per-series ordering and gap handling.
+    pub sequence: SequenceSettings,
+    /// Orderly shutdown.
+    pub shutdown: ShutdownSettings,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let text = match file {
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let name = file.map(|p| p.display().to_string()).unwrap_or_default();
+        Self::from_sources(
+            text.as_deref().map(|t| (name.as_str(), t)),
+            std::env::vars(),
+        )
+    }
+
+    /// Builds settings from an optional `(name, TOML text)` and environment
+    /// pairs; the testable core of [`Settings::load`].
+    pub fn from_sources<I>(file: Option<(&str, &str)>, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut table = toml::Table::try_from(Settings::default())
+            .map_err(|e| ConfigError::Invalid(format!("defaults do not serialise: {e}")))?;
+        if let Some((path, text)) = file {
+            let overlay: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            merge::merge(&mut table, overlay, "")?;
+        }
+        merge::apply_env(&mut table, env)?;
+        let settings: Settings = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Range checks that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validation.validate().map_err(ConfigError::Invalid)?;
+        let positive = [
+            ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
+            ("redis.command_timeout_ms", self.redis.command_timeout_ms),
+            ("shutdown.deadline_ms", self.shutdown.deadline_ms),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!(
+                "{key} must be greater than 0"
+            )));
+        }
+        for (key, prefix) in [
+            (
+                "nats.candle_subject_prefix",
+                &self.nats.candle_subject_prefix,
+            ),
+            (
+                "nats.signal_subject_prefix",
+                &self.nats.signal_subject_prefix,
+            ),
+            ("nats.dlq_subject_prefix", &self.nats.dlq_subject_prefix),
+            ("nats.backtest_subject", &self.nats.backtest_subject),
+        ] {
+            if prefix.is_empty()
+                || prefix.contains(['*', '>', ' '])
+                || prefix.starts_with('.')
+                || prefix.ends_with('.')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} {prefix:?} is not a valid literal subject"
+                )));
+            }
+        }
+        if !(4..=64).contains(&self.nats.msg_id_hash_prefix_len) {
+            return Err(ConfigError::Invalid(
+                "nats.msg_id_hash_prefix_len must be within 4..=64".into(),
+            ));
+        }
+        if !["flex", "ndarray"].contains(&self.model.backend.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "model.backend {:?} must be \"flex\" or \"ndarray\"",
+                self.model.backend
+            )));
+        }
+        if self.metrics.addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.addr {:?} is not a socket address",
+                self.metrics.addr
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Settings of the edges (NATS, Redis, MongoDB, metrics, model, logging).
+//!
+//! The pure core and the model define their own settings types next to the
+//! code that uses them; these are the ones whose code lives in the edges.
+
+use serde::{Deserialize, Serialize};
+
+/// NATS connection, subjects and streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsSettings {
+    /// Server URL (only loopback in tests; any host in production).
+    pub url: String,
+    /// First token of candle subjects: `<prefix>.<exchange>.<symbol>.<interval>`.
+    pub candle_subject_prefix: String,
+    /// First token of signal subjects.
+    pub signal_subject_prefix: String,
+    /// First token of dead-letter subjects: `<prefix>.<reason>`.
+    pub dlq_subject_prefix: String,
+    /// Subject on which backtest requests arrive.
+    pub backtest_subject: String,
+    /// How long to wait for the initial connection (ms).
+    pub connect_timeout_ms: u64,
+    /// Length of the model hash prefix in `Nats-Msg-Id` (hex characters).
+    pub msg_id_hash_prefix_len: usize,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+            candle_subject_prefix: "candles".into(),
+            signal_subject_prefix: "signals".into(),
+            dlq_subject_prefix: "dlq".into(),
+            backtest_subject: "backtest.requests".into(),
+            connect_timeout_ms: 5_000,
+            msg_id_hash_prefix_len: 12,
+        }
+    }
+}
+
+/// Redis cache connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// Server URL.
+    pub url: String,
+    /// Prefix of every key the worker writes.
+    pub key_prefix: String,
+    /// Upper bound on any single Redis command (ms); a slow cache must never stall signals.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "signal-worker".into(),
+            command_timeout_ms: 250,
+        }
+    }
+}
+
+/// MongoDB archive connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MongoSettings {
+    /// Connection string.
+    pub url: String,
+    /// Database name.
+    pub database: String,
+    /// Collection holding archived signals.
+    pub collection: String,
+}
+
+impl Default for MongoSettings {
+    fn default() -> Self {
+        Self {
+            url: "mongodb://127.0.0.1:27017".into(),
+            database: "signal_worker".into(),
+            collection: "signals".into(),
+        }
+    }
+}
+
+/// Prometheus exposition and health endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Listen address of `/metrics`, `/healthz` and `/readyz`; loopback unless
+    /// an operator opens it on purpose.
+    pub addr: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+/// Which model to load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSettings {
+    /// Directory holding `model.bpk` and `model.json`.
+    pub dir: String,
+    /// Compute backend: `flex` (fast default) or `ndarray`.
+    pub backend: String,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            dir: "models/default".into(),
+            backend: "flex".into(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `tracing` filter directive, e.g. `info` or `signal_worker=debug,warn`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Orderly shutdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    /// Longest time from SIGTERM to exit (ms): in-flight work is finished and
+    /// acked within it.
+    pub deadline_ms: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self {
+            deadline_ms: 10_000,
+        }
+    }
+}

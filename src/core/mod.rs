@@ -1,0 +1,12 @@
+//! The pure pipeline: validation, per-series sequencing and state, features.
+//!
+//! Plain synchronous Rust with no I/O and no clock reads (time is an input),
+//! shared by `serve`, `replay --offline`, `demo`, `train` and the benches so
+//! live and training features can never drift apart.
+
+pub mod rejection;
+pub mod sequence;
+pub mod validate;
+
+pub use rejection::Rejection;
+pub mod intake;

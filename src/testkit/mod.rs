@@ -1,0 +1,14 @@
+//! Real servers for tests and benchmarks: NATS with JetStream, Redis and a
+//! MongoDB-wire server (SecantusDB), each started on a free loopback port in
+//! its own temporary directory, killed or restarted on demand (fault tests),
+//! and stopped when dropped.
+//!
+//! The binaries come from `scripts/install-test-deps.sh` (a project venv for
+//! nats-server 2.15 and SecantusDB, Debian for redis-server). Debian's own
+//! nats-server 2.9 is deliberately not used: it lacks subject transforms.
+
+mod binaries;
+mod process;
+
+pub use binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};
+pub use process::{ServerKind, ServerProcess};

@@ -1,0 +1,183 @@
+//! A server child process on a loopback port with a private data directory.
+
+use super::binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections (SecantusDB imports
+/// Python on start, which is slow on a busy 2-core machine).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause between readiness probes.
+const PROBE_INTERVAL: Duration = Duration::from_millis(25);
+/// Distinguishes temp dirs of servers started by one process.
+static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// nats-server with JetStream.
+    Nats,
+    /// redis-server, nothing persisted.
+    Redis,
+    /// SecantusDB (MongoDB wire protocol), data in its directory.
+    Secantus,
+}
+
+/// A running server. Dropping it kills the process and removes its directory.
+#[derive(Debug)]
+pub struct ServerProcess {
+    kind: ServerKind,
+    binary: PathBuf,
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    /// Starts a server of `kind` on a free port and waits until it accepts connections.
+    pub fn start(kind: ServerKind) -> Result<Self, ToolError> {
+        let binary = match kind {
+            ServerKind::Nats => nats_server_binary()?,
+            ServerKind::Redis => redis_server_binary()?,
+            ServerKind::Secantus => secantus_binary()?,
+        };
+        let n = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir()
+            .join(format!("signal-worker-{kind:?}-{}-{n}", std::process::id()).to_lowercase());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ToolError::Process(format!("create {}: {e}", dir.display())))?;
+        let mut server = Self {
+            kind,
+            binary,
+            port: free_port()?,
+            dir,
+            child: None,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// The server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client URL (`nats://`, `redis://` or `mongodb://`).
+    pub fn url(&self) -> String {
+        let scheme = match self.kind {
+            ServerKind::Nats => "nats",
+            ServerKind::Redis => "redis",
+            ServerKind::Secantus => "mongodb",
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's private directory (JetStream store, database files, log).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port with the same directory.
+    pub fn restart(&mut self) -> Result<(), ToolError> {
+        self.kill();
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> Result<(), ToolError> {
+        let port = self.port.to_string();
+        let mut cmd = Command::new(&self.binary);
+        match self.kind {
+            ServerKind::Nats => {
+                let store = self.dir.join("jetstream");
+                cmd.args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
+                    .arg(store);
+            }
+            ServerKind::Redis => {
+                cmd.args([
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    &port,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                ])
+                .arg(&self.dir);
+            }
+            ServerKind::Secantus => {
+                cmd.args(["--host", "127.0.0.1", "--port", &port, "--storage-path"])
+                    .arg(self.dir.join("data"));
+            }
+        }
+        let log = std::fs::File::create(self.dir.join("server.log"))
+            .map_err(|e| ToolError::Process(format!("log file: {e}")))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| ToolError::Process(format!("log file: {e}")))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            .spawn()
+            .map_err(|e| ToolError::Process(format!("spawn {}: {e}", self.binary.display())))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    /// Waits until the port accepts a TCP connection or the process exits.
+    fn wait_ready(&mut self) -> Result<(), ToolError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if TcpStream::connect_timeout(&addr, PROBE_INTERVAL * 4).is_ok() {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                return Err(ToolError::Process(format!(
+                    "{:?} exited with {status} before accepting connections:\n{log}",
+                    self.kind
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(ToolError::Process(format!(
+                    "{:?} did not accept connections on {addr} within {READY_TIMEOUT:?}",
+                    self.kind
+                )));
+            }
+            std::thread::sleep(PROBE_INTERVAL);
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port that was free a moment ago (the OS picks it).
+pub fn free_port() -> Result<u16, ToolError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| ToolError::Process(format!("bind: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| ToolError::Process(format!("local_addr: {e}")))
+}

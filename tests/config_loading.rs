@@ -1,0 +1,117 @@
+//! Settings: defaults, file, environment; errors name the bad key.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use signal_worker::config::{ConfigError, LogFormat, Settings};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_are_valid() {
+    let s = Settings::from_sources(None, env(&[])).unwrap();
+    assert_eq!(s, Settings::default());
+}
+
+#[test]
+fn the_documented_example_file_loads_and_equals_the_defaults() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/signal-worker.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let s = Settings::from_sources(Some((path, &text)), env(&[])).unwrap();
+    // The example documents every default, so loading it changes nothing.
+    assert_eq!(s, Settings::default());
+    // And it mentions every section.
+    let table = toml::Table::try_from(Settings::default()).unwrap();
+    for section in table.keys() {
+        assert!(
+            text.contains(&format!("[{section}]")),
+            "example lacks [{section}]"
+        );
+    }
+}
+
+#[test]
+fn the_six_documented_variables_work_without_a_file() {
+    let s = Settings::from_sources(
+        None,
+        env(&[
+            ("SIGNAL_WORKER_NATS_URL", "nats://127.0.0.1:4999"),
+            ("SIGNAL_WORKER_REDIS_URL", "redis://127.0.0.1:6999"),
+            ("SIGNAL_WORKER_MONGODB_URL", "mongodb://127.0.0.1:27999"),
+            ("SIGNAL_WORKER_METRICS_ADDR", "127.0.0.1:9999"),
+            ("SIGNAL_WORKER_MODEL_DIR", "/tmp/m"),
+            ("SIGNAL_WORKER_LOG", "debug"),
+            ("UNRELATED", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.nats.url, "nats://127.0.0.1:4999");
+    assert_eq!(s.redis.url, "redis://127.0.0.1:6999");
+    assert_eq!(s.mongodb.url, "mongodb://127.0.0.1:27999");
+    assert_eq!(s.metrics.addr, "127.0.0.1:9999");
+    assert_eq!(s.model.dir, "/tmp/m");
+    assert_eq!(s.log.level, "debug");
+}
+
+#[test]
+fn environment_overrides_the_file_and_is_typed() {
+    let file = "[validation]\nmax_message_bytes = 2048\n[log]\nformat = \"json\"\n";
+    let s = Settings::from_sources(Some(("f.toml", file)), env(&[])).unwrap();
+    assert_eq!(s.validation.max_message_bytes, 2048);
+    assert_eq!(s.log.format, LogFormat::Json);
+    let s = Settings::from_sources(
+        Some(("f.toml", file)),
+        env(&[("SIGNAL_WORKER_VALIDATION_MAX_MESSAGE_BYTES", "8192")]),
+    )
+    .unwrap();
+    assert_eq!(s.validation.max_message_bytes, 8192);
+}
+
+#[test]
+fn errors_name_the_bad_key() {
+    type Case<'a> = (Option<&'a str>, Vec<(String, String)>, &'a str);
+    let cases: [Case; 7] = [
+        (Some("[nats]\nurll = \"x\"\n"), env(&[]), "nats.urll"),
+        (Some("[natz]\nurl = \"x\"\n"), env(&[]), "natz"),
+        (
+            Some("[validation]\nmax_message_bytes = \"big\"\n"),
+            env(&[]),
+            "validation.max_message_bytes",
+        ),
+        (
+            Some("[validation]\nmax_message_bytes = 10\n"),
+            env(&[]),
+            "validation.max_message_bytes",
+        ),
+        (
+            None,
+            env(&[("SIGNAL_WORKER_NATS_URLL", "x")]),
+            "SIGNAL_WORKER_NATS_URLL",
+        ),
+        (
+            None,
+            env(&[("SIGNAL_WORKER_SHUTDOWN_DEADLINE_MS", "soon")]),
+            "SIGNAL_WORKER_SHUTDOWN_DEADLINE_MS",
+        ),
+        (
+            None,
+            env(&[("SIGNAL_WORKER_METRICS_ADDR", "not an address")]),
+            "metrics.addr",
+        ),
+    ];
+    for (file, vars, key) in cases {
+        let err = Settings::from_sources(file.map(|f| ("f.toml", f)), vars).unwrap_err();
+        assert!(err.to_string().contains(key), "{err} should name {key}");
+    }
+}
+
+#[test]
+fn bad_syntax_is_reported_with_the_file_name() {
+    let err = Settings::from_sources(Some(("broken.toml", "[nats\n")), env(&[])).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }));
+    assert!(err.to_string().contains("broken.toml"));
+}

@@ -1,0 +1,264 @@
+//! One test per validation rule: each breaks exactly one thing in a real candle
+//! (the first bar of the bundled BTC/USD file) and expects exactly its code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use signal_worker::contract::CandleMessage;
+use signal_worker::contract::codec::{self, Encoding};
+use signal_worker::contract::subject::parse_subject;
+use signal_worker::core::intake::{Intake, Verdict};
+use signal_worker::core::sequence::{SequenceOutcome, SequenceSettings};
+use signal_worker::core::validate::{ValidationSettings, decode_candle, validate_candle};
+use signal_worker::error::ErrorCode;
+
+const HOUR: i64 = 3_600_000;
+/// 2017-07-01 11:00 UTC, the first bar of data/btcusd-1h.csv.
+const T0: i64 = 1_498_906_800_000;
+
+fn real() -> CandleMessage {
+    CandleMessage {
+        exchange: "coinbase".into(),
+        symbol: "BTCUSD".into(),
+        interval: "1h".into(),
+        open_time: T0,
+        close_time: Some(T0 + HOUR - 1),
+        open: 2505.56,
+        high: 2513.38,
+        low: 2495.12,
+        close: 2509.17,
+        volume: 114.6,
+        trades: None,
+        is_closed: true,
+    }
+}
+
+fn code_of(msg: &CandleMessage) -> Option<ErrorCode> {
+    validate_candle(msg, None, Some(T0 + HOUR), &ValidationSettings::default())
+        .err()
+        .map(|r| r.code)
+}
+
+#[test]
+fn the_real_candle_is_valid() {
+    assert_eq!(code_of(&real()), None);
+    let mut end_convention = real();
+    end_convention.close_time = Some(T0 + HOUR);
+    assert_eq!(code_of(&end_convention), None);
+    let mut no_close_time = real();
+    no_close_time.close_time = None;
+    assert_eq!(code_of(&no_close_time), None);
+}
+
+#[test]
+fn non_finite_numbers() {
+    for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut m = real();
+        m.close = f;
+        assert_eq!(code_of(&m), Some(ErrorCode::NonFinite));
+        let mut m = real();
+        m.volume = f;
+        assert_eq!(code_of(&m), Some(ErrorCode::NonFinite));
+    }
+}
+
+#[test]
+fn non_positive_prices() {
+    let mut m = real();
+    m.low = 0.0;
+    assert_eq!(code_of(&m), Some(ErrorCode::NonPositivePrice));
+    let mut m = real();
+    m.open = -1.0;
+    assert_eq!(code_of(&m), Some(ErrorCode::NonPositivePrice));
+}
+
+#[test]
+fn negative_volume() {
+    let mut m = real();
+    m.volume = -0.5;
+    assert_eq!(code_of(&m), Some(ErrorCode::NegativeVolume));
+    m.volume = 0.0;
+    assert_eq!(
+        code_of(&m),
+        None,
+        "zero volume is real (btcusd has 28 such bars)"
+    );
+}
+
+#[test]
+fn high_below_body() {
+    let mut m = real();
+    m.high = 2509.0; // below close 2509.17
+    assert_eq!(code_of(&m), Some(ErrorCode::HighBelowBody));
+}
+
+#[test]
+fn low_above_body() {
+    let mut m = real();
+    m.low = 2506.0; // above open 2505.56
+    assert_eq!(code_of(&m), Some(ErrorCode::LowAboveBody));
+}
+
+#[test]
+fn misaligned_open_time() {
+    let mut m = real();
+    m.open_time += 60_000;
+    m.close_time = None;
+    assert_eq!(code_of(&m), Some(ErrorCode::MisalignedOpenTime));
+}
+
+#[test]
+fn inconsistent_close_time() {
+    let mut m = real();
+    m.close_time = Some(T0 + 60_000);
+    assert_eq!(code_of(&m), Some(ErrorCode::InconsistentCloseTime));
+}
+
+#[test]
+fn subject_tokens_must_agree_with_the_body() {
+    let ok = parse_subject("candles", "candles.coinbase.BTCUSD.1h").unwrap();
+    let settings = ValidationSettings::default();
+    assert!(validate_candle(&real(), Some(&ok), None, &settings).is_ok());
+    for subject in [
+        "candles.binance.BTCUSD.1h",
+        "candles.coinbase.ETHUSD.1h",
+        "candles.coinbase.BTCUSD.4h",
+    ] {
+        let tokens = parse_subject("candles", subject).unwrap();
+        let err = validate_candle(&real(), Some(&tokens), None, &settings).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SubjectMismatch, "{subject}");
+    }
+}
+
+#[test]
+fn unknown_interval() {
+    let mut m = real();
+    m.interval = "2m".into();
+    assert_eq!(code_of(&m), Some(ErrorCode::UnknownInterval));
+}
+
+#[test]
+fn bad_names_are_invalid_fields() {
+    let mut m = real();
+    m.symbol = "BTC.USD".into();
+    assert_eq!(code_of(&m), Some(ErrorCode::InvalidField));
+}
+
+#[test]
+fn future_open_time_uses_the_clock_passed_in() {
+    let settings = ValidationSettings {
+        max_future_skew_ms: 5_000,
+        ..ValidationSettings::default()
+    };
+    let m = real();
+    assert!(
+        validate_candle(&m, None, Some(T0 - 5_000), &settings).is_ok(),
+        "within skew"
+    );
+    let err = validate_candle(&m, None, Some(T0 - 5_001), &settings).unwrap_err();
+    assert_eq!(err.code, ErrorCode::FutureOpenTime);
+    assert!(
+        validate_candle(&m, None, None, &settings).is_ok(),
+        "no clock, no future check"
+    );
+}
+
+#[test]
+fn oversize_messages_are_refused_before_decoding() {
+    let settings = ValidationSettings {
+        max_message_bytes: 100,
+        ..ValidationSettings::default()
+    };
+    let bytes = codec::encode(&real(), Encoding::Json).unwrap();
+    assert!(bytes.len() > 100);
+    let err = decode_candle(&bytes, Encoding::Json, &settings).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Oversize);
+    assert!(decode_candle(&bytes, Encoding::Json, &ValidationSettings::default()).is_ok());
+}
+
+#[test]
+fn undecodable_bytes() {
+    let settings = ValidationSettings::default();
+    for bytes in [&b"\xc1\xff\x00"[..], b"{\"exchange\": 1}", b""] {
+        for enc in [Encoding::MessagePack, Encoding::Json] {
+            let err = decode_candle(bytes, enc, &settings).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Undecodable);
+        }
+    }
+    // JSON bytes sent without the JSON content type are not MessagePack.
+    let json = codec::encode(&real(), Encoding::Json).unwrap();
+    assert_eq!(
+        decode_candle(&json, Encoding::MessagePack, &settings)
+            .unwrap_err()
+            .code,
+        ErrorCode::Undecodable
+    );
+}
+
+#[test]
+fn per_series_duplicates_out_of_order_and_gaps() {
+    let mut intake = Intake::new(
+        ValidationSettings::default(),
+        SequenceSettings { gap_reset_bars: 3 },
+    );
+    let at = |t: i64| {
+        let mut m = real();
+        m.open_time = t;
+        m.close_time = None;
+        m
+    };
+    let seq = |v: Verdict| match v {
+        Verdict::Accepted { sequence, .. } => Ok(sequence),
+        Verdict::Duplicate(_) => Err(ErrorCode::Duplicate),
+        Verdict::Rejected(r) => Err(r.code),
+        Verdict::NotClosed(_) => Err(ErrorCode::InvalidField),
+    };
+    assert_eq!(
+        seq(intake.judge(&at(T0), None, None)),
+        Ok(SequenceOutcome::First)
+    );
+    assert_eq!(
+        seq(intake.judge(&at(T0 + HOUR), None, None)),
+        Ok(SequenceOutcome::Next)
+    );
+    assert_eq!(
+        seq(intake.judge(&at(T0 + HOUR), None, None)),
+        Err(ErrorCode::Duplicate)
+    );
+    assert_eq!(
+        seq(intake.judge(&at(T0), None, None)),
+        Err(ErrorCode::OutOfOrder)
+    );
+    assert_eq!(
+        seq(intake.judge(&at(T0 + 4 * HOUR), None, None)),
+        Ok(SequenceOutcome::Gap {
+            missing: 2,
+            reset: false
+        })
+    );
+    assert_eq!(
+        seq(intake.judge(&at(T0 + 9 * HOUR), None, None)),
+        Ok(SequenceOutcome::Gap {
+            missing: 4,
+            reset: true
+        })
+    );
+    // Another series is ordered independently.
+    let mut other = at(T0);
+    other.symbol = "ETHUSD".into();
+    assert_eq!(
+        seq(intake.judge(&other, None, None)),
+        Ok(SequenceOutcome::First)
+    );
+    assert_eq!(intake.series_count(), 2);
+    // An open (not closed) bar never reaches the series state.
+    let mut open = at(T0 + 10 * HOUR);
+    open.is_closed = false;
+    assert!(matches!(
+        intake.judge(&open, None, None),
+        Verdict::NotClosed(_)
+    ));
+    assert_eq!(
+        seq(intake.judge(&at(T0 + 10 * HOUR), None, None)),
+        Ok(SequenceOutcome::Next)
+    );
+}
