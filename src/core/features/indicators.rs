@@ -306,10 +306,7 @@ mod tests {
             ),
             core.cci_lookback(CCI_PERIOD),
         ];
-        let longest = lookbacks
-            .iter()
-            .map(|l| (*l).unwrap_or(usize::MAX))
-            .max();
+        let longest = lookbacks.iter().map(|l| (*l).unwrap_or(usize::MAX)).max();
         assert_eq!(longest.map(|l| l + 1), Some(WARM_UP_BARS));
     }
 }

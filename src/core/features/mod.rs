@@ -6,9 +6,9 @@
 //! training features cannot drift. Pure: no I/O, no clock, no globals — the
 //! same bars always give bit-identical output.
 //!
-//! Layout: [`SeriesFeatures`] (`series.rs`) owns a [`history`] of recent
-//! bars, the ta-lib streams (`indicators.rs`) and a window of returns
-//! (`rolling.rs`); each feature group (`returns`, `relative`,
+//! Layout: [`SeriesFeatures`] (`series.rs`) owns the recent bars
+//! (`history.rs`), the ta-lib streams (`indicators.rs`) and a window of
+//! returns (`rolling.rs`); each feature group (`returns`, `relative`,
 //! `oscillators`, `volume`, `candle`, `calendar`) computes its values from
 //! those, and `vector.rs` concatenates them under [`FEATURE_NAMES`].
 //! `snapshot.rs` persists and restores a series.

@@ -1,7 +1,7 @@
 //! Return and volatility features: how far and how noisily the close moved.
 
 use super::ratio::ratio_or;
-use super::rolling::sample_std;
+use super::rolling::{LONGEST_WINDOW, sample_std};
 use super::vector::Inputs;
 
 /// Names of this group's features, in vector order.
@@ -16,10 +16,6 @@ pub(crate) const NAMES: [&str; 8] = [
     "volatility_ratio_10_20",
 ];
 
-/// Longest volatility window, in 1-bar log returns: the size of the return
-/// window the series keeps.
-pub(crate) const RETURN_WINDOW: usize = 20;
-
 /// Volatility ratio when the long window did not move at all (so neither did
 /// the short one): "the same regime", the value a ratio of equals has.
 const FLAT_VOLATILITY_RATIO: f64 = 1.0;
@@ -33,11 +29,9 @@ const FLAT_VOLATILITY_RATIO: f64 = 1.0;
 pub(crate) fn compute(inputs: &Inputs<'_>) -> Option<[f64; NAMES.len()]> {
     let close = inputs.bar.close;
     let log_return = |k: usize| Some((close / inputs.history.back(k)?.close).ln());
-    let volatility = |k: usize| {
-        let (older, newer) = inputs.returns.latest(k)?;
-        sample_std(older, newer)
-    };
-    let (v5, v10, v20) = (volatility(5)?, volatility(10)?, volatility(RETURN_WINDOW)?);
+    let volatility = |k: usize| sample_std(inputs.returns.latest(k)?);
+    // The 20-return window is the longest the series keeps.
+    let (v5, v10, v20) = (volatility(5)?, volatility(10)?, volatility(LONGEST_WINDOW)?);
     Some([
         log_return(1)?,
         log_return(5)?,

@@ -1,40 +1,55 @@
-//! A fixed-size ring of the latest values, for O(1) rolling statistics.
+//! A fixed-size window of the latest values, for O(1) rolling statistics.
 //!
-//! The windows here hold at most 20 values, so statistics are recomputed
-//! exactly from the stored values on every bar instead of being kept as
-//! running sums: still O(1) per bar, and free of the drift that add/subtract
-//! running sums accumulate over millions of bars (which would also make a
-//! restored series differ from an uninterrupted one).
+//! The windows here hold at most [`LONGEST_WINDOW`] values, so statistics are
+//! recomputed exactly from the stored values on every bar instead of being
+//! kept as running sums: still O(1) per bar, and free of the drift that
+//! add/subtract running sums accumulate over millions of bars (which would
+//! also make a restored series differ from an uninterrupted one).
 
-/// The latest `N` values pushed, on the stack, no allocation.
+/// The longest rolling window of any feature (`volatility_20`,
+/// `volume_ratio_20`, `vwap_distance_20`).
+pub(crate) const LONGEST_WINDOW: usize = 20;
+
+/// The latest [`LONGEST_WINDOW`] values pushed, on the stack.
+///
+/// Every value is written twice, at `i` and `i + LONGEST_WINDOW`, so the
+/// latest `k` values are always one contiguous slice: the hot loops that sum
+/// them run over a plain slice, with no wrap-around logic.
 #[derive(Debug, Clone)]
-pub(crate) struct Window<const N: usize> {
-    /// Storage; `buf[next]` is the slot the next push overwrites.
-    buf: [f64; N],
-    /// Index of the next write.
+pub(crate) struct Window {
+    /// Two mirrored copies of the ring.
+    buf: [f64; 2 * LONGEST_WINDOW],
+    /// Ring slot of the next write, in `0..LONGEST_WINDOW`.
     next: usize,
-    /// How many slots hold pushed values (saturates at `N`).
+    /// How many values are held (saturates at `LONGEST_WINDOW`).
     len: usize,
 }
 
-impl<const N: usize> Window<N> {
+impl Window {
     /// An empty window.
     pub(crate) const fn new() -> Self {
         Self {
-            buf: [0.0; N],
+            buf: [0.0; 2 * LONGEST_WINDOW],
             next: 0,
             len: 0,
         }
     }
 
-    /// Appends a value, dropping the oldest once `N` are held.
+    /// Appends a value, dropping the oldest once the window is full.
     #[inline]
     pub(crate) fn push(&mut self, x: f64) {
         if let Some(slot) = self.buf.get_mut(self.next) {
             *slot = x;
         }
-        self.next = if self.next + 1 >= N { 0 } else { self.next + 1 };
-        if self.len < N {
+        if let Some(slot) = self.buf.get_mut(self.next + LONGEST_WINDOW) {
+            *slot = x;
+        }
+        self.next = if self.next + 1 >= LONGEST_WINDOW {
+            0
+        } else {
+            self.next + 1
+        };
+        if self.len < LONGEST_WINDOW {
             self.len += 1;
         }
     }
@@ -45,41 +60,34 @@ impl<const N: usize> Window<N> {
         self.len = 0;
     }
 
-    /// The latest `k` values as two slices (older part first), or `None` when
-    /// fewer than `k` values have been pushed or `k > N`. Two slices rather
-    /// than an index per element keep the hot loops free of modulo work.
+    /// The latest `k` values, oldest first, or `None` when fewer than `k`
+    /// have been pushed.
     #[inline]
-    pub(crate) fn latest(&self, k: usize) -> Option<(&[f64], &[f64])> {
+    pub(crate) fn latest(&self, k: usize) -> Option<&[f64]> {
         if k > self.len {
             return None;
         }
-        if k <= self.next {
-            Some((self.buf.get(self.next - k..self.next)?, &[]))
-        } else {
-            let wrapped = k - self.next;
-            Some((self.buf.get(N - wrapped..)?, self.buf.get(..self.next)?))
-        }
+        let end = self.next + LONGEST_WINDOW;
+        self.buf.get(end - k..end)
     }
 }
 
-/// Sample standard deviation (n - 1 denominator) of the values in
-/// `a` and `b` taken together, or `None` for fewer than two values.
+/// Sample standard deviation (n - 1 denominator) of `xs`, or `None` for
+/// fewer than two values.
 ///
 /// Two passes over values shifted by the first one: the shift keeps the
 /// squares small (no cancellation), and a window of equal values gives
 /// exactly zero rather than rounding noise that a later ratio would amplify.
 #[inline]
-pub(crate) fn sample_std(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len() + b.len();
-    let shift = *a.first().or(b.first())?;
-    if n < 2 {
+pub(crate) fn sample_std(xs: &[f64]) -> Option<f64> {
+    let shift = *xs.first()?;
+    if xs.len() < 2 {
         return None;
     }
-    let count = n as f64;
-    let mean_shifted = a.iter().chain(b).map(|x| x - shift).sum::<f64>() / count;
-    let squares = a
+    let count = xs.len() as f64;
+    let mean_shifted = xs.iter().map(|x| x - shift).sum::<f64>() / count;
+    let squares = xs
         .iter()
-        .chain(b)
         .map(|x| {
             let d = x - shift - mean_shifted;
             d * d
@@ -92,37 +100,43 @@ pub(crate) fn sample_std(a: &[f64], b: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn collect(w: &Window<4>, k: usize) -> Option<Vec<f64>> {
-        w.latest(k)
-            .map(|(a, b)| a.iter().chain(b).copied().collect())
-    }
-
     #[test]
     fn latest_returns_the_newest_values_in_order() {
-        let mut w = Window::<4>::new();
-        assert_eq!(collect(&w, 1), None);
-        for x in 1..=6 {
+        let mut w = Window::new();
+        assert_eq!(w.latest(1), None);
+        assert_eq!(w.latest(0), Some(&[][..]));
+        for x in 1..=3 {
             w.push(f64::from(x));
         }
-        assert_eq!(collect(&w, 4), Some(vec![3.0, 4.0, 5.0, 6.0]));
-        assert_eq!(collect(&w, 2), Some(vec![5.0, 6.0]));
-        assert_eq!(collect(&w, 3), Some(vec![4.0, 5.0, 6.0]));
-        assert_eq!(collect(&w, 5), None);
+        assert_eq!(w.latest(3), Some(&[1.0, 2.0, 3.0][..]));
+        assert_eq!(w.latest(4), None);
+        for x in 4..=(LONGEST_WINDOW as i32 + 7) {
+            w.push(f64::from(x));
+            let newest = f64::from(x);
+            let k = (x as usize).min(LONGEST_WINDOW);
+            let expected: Vec<f64> = (0..k).rev().map(|age| newest - age as f64).collect();
+            assert_eq!(
+                w.latest(k).map(<[f64]>::to_vec),
+                Some(expected),
+                "after pushing {x}"
+            );
+        }
+        assert_eq!(w.latest(LONGEST_WINDOW + 1), None);
         w.clear();
-        assert_eq!(collect(&w, 1), None);
+        assert_eq!(w.latest(1), None);
     }
 
     #[test]
     fn std_of_equal_values_is_exactly_zero() {
-        let xs = [0.1; 20];
-        assert_eq!(sample_std(&xs[..7], &xs[7..]), Some(0.0));
+        assert_eq!(sample_std(&[0.1; 20]), Some(0.0));
     }
 
     #[test]
     fn std_matches_the_textbook_formula() {
         let xs = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
-        let std = sample_std(&xs[..3], &xs[3..]).unwrap_or(f64::NAN);
+        let std = sample_std(&xs).unwrap_or(f64::NAN);
         assert!((std - (32.0_f64 / 7.0).sqrt()).abs() < 1e-15, "{std}");
-        assert_eq!(sample_std(&xs[..1], &[]), None);
+        assert_eq!(sample_std(&xs[..1]), None);
+        assert_eq!(sample_std(&[]), None);
     }
 }

@@ -5,8 +5,7 @@ use super::error::FeatureError;
 use super::history::BarHistory;
 use super::indicators::Indicators;
 use super::names::INDICATOR_COUNT;
-use super::returns::RETURN_WINDOW;
-use super::rolling::Window;
+use super::rolling::{LONGEST_WINDOW, Window};
 use super::settings::{FeatureSettings, MAX_SNAPSHOT_BARS};
 use super::vector::{self, FEATURE_COUNT, FEATURE_NAMES, Inputs};
 use crate::core::bar::Bar;
@@ -22,7 +21,7 @@ pub struct SeriesFeatures {
     /// Recent bars: rolling windows read them, snapshots persist them.
     pub(super) history: BarHistory,
     /// One-bar log returns for the volatility windows.
-    pub(super) returns: Window<RETURN_WINDOW>,
+    pub(super) returns: Window,
     /// The ta-lib streams and their latest values.
     pub(super) indicators: Indicators,
     /// Features at the latest bar, f64 (valid only when `ready`).
@@ -171,7 +170,7 @@ impl SeriesFeatures {
         let mut previous: Option<f64> = None;
         if let Some(bars) = self
             .history
-            .latest(self.history.len().min(RETURN_WINDOW + 1))
+            .latest(self.history.len().min(LONGEST_WINDOW + 1))
         {
             for bar in bars {
                 if let Some(p) = previous {
@@ -223,4 +222,36 @@ pub(super) fn check_bar(bar: &Bar) -> Result<(), FeatureError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Series states are moved between worker tasks and cloned for
+    /// what-if evaluation; losing either property would break callers.
+    #[test]
+    fn series_state_is_send_sync_and_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<SeriesFeatures>();
+    }
+
+    #[test]
+    fn features_appear_exactly_after_the_warm_up() {
+        let mut series = SeriesFeatures::new(&FeatureSettings::default());
+        for i in 0..WARM_UP_BARS as i64 {
+            assert!(series.features().is_none(), "vector before bar {i}");
+            let close = 100.0 + (i % 5) as f64;
+            let bar = Bar {
+                open_time: i * 60_000,
+                open: close,
+                high: close + 1.0,
+                low: close - 1.0,
+                close,
+                volume: 3.0,
+            };
+            assert!(series.update(&bar).is_ok());
+        }
+        assert_eq!(series.features().map(<[f32]>::len), Some(FEATURE_COUNT));
+    }
 }

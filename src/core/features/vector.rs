@@ -6,7 +6,6 @@
 
 use super::history::BarHistory;
 use super::names::INDICATOR_COUNT;
-use super::returns::RETURN_WINDOW;
 use super::rolling::Window;
 use super::{calendar, candle, oscillators, relative, returns, volume};
 use crate::core::bar::Bar;
@@ -38,7 +37,7 @@ pub(crate) struct Inputs<'a> {
     /// Retained bars, `bar` being the latest.
     pub(crate) history: &'a BarHistory,
     /// One-bar log returns, the latest ending at `bar`.
-    pub(crate) returns: &'a Window<RETURN_WINDOW>,
+    pub(crate) returns: &'a Window,
     /// Indicator values at `bar`.
     pub(crate) indicators: &'a [Option<f64>; INDICATOR_COUNT],
 }
