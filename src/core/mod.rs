@@ -4,9 +4,12 @@
 //! shared by `serve`, `replay --offline`, `demo`, `train` and the benches so
 //! live and training features can never drift apart.
 
+pub mod bar;
+pub mod features;
+pub mod intake;
 pub mod rejection;
 pub mod sequence;
 pub mod validate;
 
+pub use bar::Bar;
 pub use rejection::Rejection;
-pub mod intake;

@@ -1,0 +1,44 @@
+//! The streaming feature engine: per-series state that turns each closed bar
+//! into the standard indicators (TA-Lib semantics, through ta-lib's streaming
+//! handles) and the model's scale-free feature vector, in O(1) per bar.
+//!
+//! Used unchanged by serving, replays, training and benches, so live and
+//! training features cannot drift. Pure: no I/O, no clock, no globals — the
+//! same bars always give bit-identical output.
+//!
+//! Layout: [`SeriesFeatures`] (`series.rs`) owns the recent bars
+//! (`history.rs`), the ta-lib streams (`indicators.rs`) and a window of
+//! returns (`rolling.rs`); each feature group (`returns`, `relative`,
+//! `oscillators`, `volume`, `candle`, `calendar`) computes its values from
+//! those, and `vector.rs` concatenates them under [`FEATURE_NAMES`].
+//! `snapshot.rs` persists and restores a series.
+
+mod calendar;
+mod candle;
+mod error;
+mod history;
+mod indicators;
+mod names;
+mod oscillators;
+mod ratio;
+mod relative;
+mod returns;
+mod rolling;
+mod series;
+mod settings;
+mod snapshot;
+mod vector;
+mod volume;
+
+pub use error::FeatureError;
+pub use names::{INDICATOR_COUNT, INDICATOR_NAMES};
+pub use series::SeriesFeatures;
+pub use settings::{FeatureSettings, MAX_SNAPSHOT_BARS};
+pub use snapshot::{FeatureSnapshot, SNAPSHOT_FORMAT_VERSION};
+pub use vector::{FEATURE_COUNT, FEATURE_NAMES};
+
+/// Bars a series needs before its feature vector is complete: EMA(50)'s
+/// TA-Lib lookback (49) plus the bar itself — every other indicator and
+/// window (MACD 34, volatility 21, …) is ready by then. A unit test checks it
+/// against ta-lib's own lookbacks.
+pub const WARM_UP_BARS: usize = indicators::EMA_LONG as usize;
