@@ -74,7 +74,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> ExitCode {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let mut intake = Intake::new(settings.validation.clone(), settings.sequence.clone());
+    let mut intake: Intake = Intake::new(settings.validation.clone(), settings.sequence.clone());
     let mut tally = Tally::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -1,6 +1,8 @@
 //! The command line: one file per subcommand, the only place that prints.
 
 mod check;
+mod features;
+mod progress;
 
 use crate::config::{LogFormat, Settings};
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a recorded candle file; one line per rejected record, then a summary.
     Check(check::CheckArgs),
+    /// Write the indicator and model-feature table of a CSV candle file.
+    Features(features::FeaturesArgs),
 }
 
 /// Parses the process arguments, loads settings and runs the subcommand.
@@ -54,5 +58,6 @@ pub fn run() -> ExitCode {
     }
     match cli.command {
         Command::Check(args) => check::run(&args, &settings),
+        Command::Features(args) => features::run(&args, &settings),
     }
 }

@@ -13,6 +13,7 @@ pub use sections::{
     RedisSettings, ShutdownSettings,
 };
 
+use crate::core::features::FeatureSettings;
 use crate::core::sequence::SequenceSettings;
 use crate::core::validate::ValidationSettings;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,8 @@ pub struct Settings {
     pub validation: ValidationSettings,
     /// Per-series ordering and gap handling.
     pub sequence: SequenceSettings,
+    /// Feature engine (snapshot depth).
+    pub features: FeatureSettings,
     /// Orderly shutdown.
     pub shutdown: ShutdownSettings,
 }
@@ -89,6 +92,7 @@ impl Settings {
     /// Range checks that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validation.validate().map_err(ConfigError::Invalid)?;
+        self.features.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let positive = [
             ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),

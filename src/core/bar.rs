@@ -25,3 +25,10 @@ pub struct Bar {
     /// Traded base quantity; zero is legal (quiet markets, exchange outages).
     pub volume: f64,
 }
+
+impl From<&crate::contract::Candle> for Bar {
+    /// The core's view of a validated candle: its time and prices, nothing of its identity.
+    fn from(c: &crate::contract::Candle) -> Self {
+        Bar { open_time: c.open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }
+    }
+}

@@ -1,4 +1,8 @@
 //! Stateless rules plus per-series ordering: the verdict on every candle.
+//!
+//! The intake owns the per-series map, so ordering and whatever state a caller
+//! keeps per series (`S`: feature state for the pipeline, nothing for `check`)
+//! live in one entry and are found with one lookup per candle.
 
 use super::rejection::Rejection;
 use super::sequence::{SequenceOutcome, SequenceSettings, Sequencer};
@@ -26,22 +30,25 @@ pub enum Verdict {
     Rejected(Rejection),
 }
 
-/// Validates candles and tracks the order of every series it has seen.
-#[derive(Debug, Default)]
-pub struct Intake {
-    validation: ValidationSettings,
-    sequence: SequenceSettings,
-    series: HashMap<SeriesKey, Sequencer>,
+/// One series: its ordering and the caller's state.
+#[derive(Debug)]
+struct Entry<S> {
+    sequencer: Sequencer,
+    state: S,
 }
 
-impl Intake {
+/// Validates candles and tracks the order (and caller state) of every series.
+#[derive(Debug)]
+pub struct Intake<S = ()> {
+    validation: ValidationSettings,
+    sequence: SequenceSettings,
+    series: HashMap<SeriesKey, Entry<S>>,
+}
+
+impl<S> Intake<S> {
     /// An intake with no series yet.
     pub fn new(validation: ValidationSettings, sequence: SequenceSettings) -> Self {
-        Self {
-            validation,
-            sequence,
-            series: HashMap::new(),
-        }
+        Self { validation, sequence, series: HashMap::new() }
     }
 
     /// Number of series seen.
@@ -49,32 +56,55 @@ impl Intake {
         self.series.len()
     }
 
+    /// The caller state of a series, if it has been seen.
+    pub fn state(&self, key: &SeriesKey) -> Option<&S> {
+        self.series.get(key).map(|e| &e.state)
+    }
+
     /// Judges one decoded candle; `subject` and `now_ms` as in [`validate_candle`].
-    pub fn judge(
+    /// A new series gets its state from `make`; an accepted candle comes back
+    /// with its series' state, ready to be updated.
+    pub fn judge_with(
         &mut self,
         msg: &CandleMessage,
         subject: Option<&SubjectTokens<'_>>,
         now_ms: Option<i64>,
-    ) -> Verdict {
+        make: impl FnOnce() -> S,
+    ) -> (Verdict, Option<&mut S>) {
         let candle = match validate_candle(msg, subject, now_ms, &self.validation) {
             Ok(c) => c,
-            Err(r) => return Verdict::Rejected(r),
+            Err(r) => return (Verdict::Rejected(r), None),
         };
         if !candle.is_closed {
-            return Verdict::NotClosed(candle);
+            return (Verdict::NotClosed(candle), None);
         }
         let interval_ms = candle.series.interval.millis();
-        let sequencer = self.series.entry(candle.series.clone()).or_default();
-        match sequencer.observe(candle.open_time, interval_ms, &self.sequence) {
-            SequenceOutcome::Duplicate => Verdict::Duplicate(candle),
-            SequenceOutcome::OutOfOrder { last } => Verdict::Rejected(Rejection::new(
-                ErrorCode::OutOfOrder,
-                format!(
+        // Two lookups for a known series (the borrow checker cannot yet return
+        // a `get_mut` borrow from one arm and insert in the other); cloning the
+        // key for `entry()` would allocate on every candle instead.
+        if !self.series.contains_key(&candle.series) {
+            self.series.insert(candle.series.clone(), Entry { sequencer: Sequencer::new(), state: make() });
+        }
+        let Some(entry) = self.series.get_mut(&candle.series) else {
+            return (Verdict::Rejected(Rejection::new(ErrorCode::Internal, "series entry vanished")), None);
+        };
+        match entry.sequencer.observe(candle.open_time, interval_ms, &self.sequence) {
+            SequenceOutcome::Duplicate => (Verdict::Duplicate(candle), None),
+            SequenceOutcome::OutOfOrder { last } => {
+                let detail = format!(
                     "open_time {} is older than the last accepted {last} of {}",
                     candle.open_time, candle.series
-                ),
-            )),
-            sequence => Verdict::Accepted { candle, sequence },
+                );
+                (Verdict::Rejected(Rejection::new(ErrorCode::OutOfOrder, detail)), None)
+            }
+            sequence => (Verdict::Accepted { candle, sequence }, Some(&mut entry.state)),
         }
+    }
+}
+
+impl<S: Default> Intake<S> {
+    /// [`Intake::judge_with`] for states that start from their default.
+    pub fn judge(&mut self, msg: &CandleMessage, subject: Option<&SubjectTokens<'_>>, now_ms: Option<i64>) -> Verdict {
+        self.judge_with(msg, subject, now_ms, S::default).0
     }
 }
