@@ -180,6 +180,7 @@ impl Artifact {
             .to_vec();
         metadata.weights_sha256 = sha256_hex(&weights);
         let json_path = PathBuf::from(METADATA_FILE);
+        let mut metadata = json_fixed_point(metadata, &json_path)?;
         let canonical = metadata
             .canonical_bytes()
             .map_err(|source| ArtifactError::Json {
@@ -292,6 +293,40 @@ impl Artifact {
             weights,
         })
     }
+}
+
+/// Most JSON round trips needed before the metadata reads back as itself (see
+/// [`json_fixed_point`]); in practice one.
+const MAX_JSON_ROUND_TRIPS: usize = 8;
+
+/// The metadata as it will read back from its JSON text.
+///
+/// serde_json (without its `float_roundtrip` feature) may parse a float's shortest text one unit
+/// in the last place off, so a freshly computed metric could change when `model.json` is read and
+/// the seal would then fail on load. Sealing the value that survives a round trip unchanged makes
+/// the seal stable; the change is at most an ulp of a float.
+fn json_fixed_point(
+    mut metadata: ModelMetadata,
+    path: &Path,
+) -> Result<ModelMetadata, ArtifactError> {
+    let json = |source| ArtifactError::Json {
+        path: path.to_path_buf(),
+        source,
+    };
+    for _ in 0..MAX_JSON_ROUND_TRIPS {
+        let text = serde_json::to_vec(&metadata).map_err(json)?;
+        let back: ModelMetadata = serde_json::from_slice(&text).map_err(json)?;
+        if back == metadata {
+            return Ok(metadata);
+        }
+        metadata = back;
+    }
+    Err(ArtifactError::Shape {
+        path: path.to_path_buf(),
+        reason: format!(
+            "metadata does not read back as itself after {MAX_JSON_ROUND_TRIPS} JSON round trips"
+        ),
+    })
 }
 
 fn read_metadata(path: &Path) -> Result<ModelMetadata, ArtifactError> {

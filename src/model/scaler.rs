@@ -66,7 +66,7 @@ impl Scaler {
                 inputs,
             });
         }
-        if rows.len() % inputs != 0 {
+        if !rows.len().is_multiple_of(inputs) {
             return Err(ScalerError::Ragged {
                 len: rows.len(),
                 inputs,
