@@ -193,6 +193,30 @@ fn gru_trains_and_round_trips() {
 }
 
 #[test]
+fn trains_on_the_ndarray_backend_too() {
+    let data = load(1200);
+    let settings = TrainSettings {
+        epochs: 1,
+        backend: BackendKind::Ndarray,
+        ..tiny(Kind::Lstm)
+    };
+    let model = train(&data, &settings, None).expect("train on ndarray");
+    assert!(model.report.test.log_loss.is_finite());
+    let flex = train(
+        &data,
+        &TrainSettings {
+            backend: BackendKind::Flex,
+            ..settings
+        },
+        None,
+    )
+    .expect("train on flex");
+    // Same seed, same data: the two backends learn (numerically) the same model.
+    let gap = (model.report.best_validation_loss - flex.report.best_validation_loss).abs();
+    assert!(gap < 1e-3, "validation loss differs by {gap}");
+}
+
+#[test]
 fn same_seed_gives_the_same_weights_hash() {
     let data = load(1500);
     let settings = tiny(Kind::Lstm);
@@ -585,7 +609,7 @@ fn load_wide(limit: usize) -> TrainingData {
 #[ignore = "timing run, minutes long"]
 fn timing_default_training_and_inference() {
     use std::time::Instant;
-    let data = load_wide(usize::MAX);
+    let data = load_wide(1_000_000);
     let settings = TrainSettings::default();
     eprintln!(
         "rows {} inputs {} settings {:?}",
@@ -645,6 +669,44 @@ fn timing_default_training_and_inference() {
             let per_window = t.elapsed().as_secs_f64() / (calls * batch) as f64;
             eprintln!(
                 "{backend} batch {batch}: {:.1} us/window ({:.0} windows/s)",
+                per_window * 1e6,
+                1.0 / per_window
+            );
+        }
+    }
+    // Issue 7's reference shape (LSTM 2 x 64, 24 inputs, window 60), untrained weights, through
+    // the same fused network (no scaler or validation: the bare forward pass).
+    let architecture = Architecture {
+        kind: Kind::Lstm,
+        layers: 2,
+        hidden: 64,
+        inputs: 24,
+        sequence_length: 60,
+        classes: 3,
+    };
+    for backend in BackendKind::ALL {
+        let device = backend.device();
+        let network = signal_worker::model::Network::seeded(&architecture, 1, &device).unwrap();
+        for batch in [1usize, 256] {
+            let values = vec![0.1f32; batch * architecture.window_len()];
+            let run = |out: &mut Vec<[f32; 3]>| {
+                let x = burn::tensor::Tensor::<2>::from_data(
+                    burn::tensor::TensorData::new(values.clone(), [60 * batch, 24]),
+                    &device,
+                );
+                network.probabilities(x, batch, 60, out).unwrap();
+            };
+            let mut out = Vec::new();
+            run(&mut out);
+            let calls = if batch == 1 { 100 } else { 5 };
+            let t = Instant::now();
+            for _ in 0..calls {
+                out.clear();
+                run(&mut out);
+            }
+            let per_window = t.elapsed().as_secs_f64() / (calls * batch) as f64;
+            eprintln!(
+                "issue-7 shape 2x64/60 {backend} batch {batch}: {:.1} us/window ({:.0} windows/s)",
                 per_window * 1e6,
                 1.0 / per_window
             );

@@ -141,7 +141,7 @@ impl TrainedModel {
     ) -> Result<Artifact, ArtifactError> {
         let provenance = Provenance {
             source_sha256: self.source_sha256,
-            rows: self.split.test.end,
+            rows: self.rows,
             split: self.split,
             split_open_times: self.split_open_times,
             settings: self.settings.clone(),
@@ -327,6 +327,12 @@ fn json_fixed_point(
             "metadata does not read back as itself after {MAX_JSON_ROUND_TRIPS} JSON round trips"
         ),
     })
+}
+
+/// Read `dir/model.json` without any verification — for `model inspect` to show what a refused
+/// model claims. Never use the result to run the model; use [`Artifact::load`].
+pub fn read_unverified_metadata(dir: &Path) -> Result<ModelMetadata, ArtifactError> {
+    read_metadata(&dir.join(METADATA_FILE))
 }
 
 fn read_metadata(path: &Path) -> Result<ModelMetadata, ArtifactError> {

@@ -6,6 +6,8 @@
 //! plain slices (`f32` feature rows, `f64` closes); the feature engine and the CLI build them.
 //! Nothing here prints, reads a clock or keeps global state.
 
+#![warn(missing_docs)]
+
 pub mod adam;
 pub mod architecture;
 pub mod artifact;

@@ -87,6 +87,9 @@ pub struct TrainSettings {
     pub batch_size: usize,
     /// Adam step size.
     pub learning_rate: f64,
+    /// Decoupled weight decay (AdamW) per unit learning rate; 0 disables it. A regulariser for
+    /// when validation loss turns up after a few epochs.
+    pub weight_decay: f64,
     /// Epochs without a validation-loss improvement before stopping.
     pub patience: usize,
     /// Seed of initialisation, shuffling and dropout.
@@ -109,6 +112,7 @@ impl Default for TrainSettings {
             epochs: 30,
             batch_size: 64,
             learning_rate: 1e-3,
+            weight_decay: 0.0,
             patience: 5,
             seed: 42,
             evaluation_batch_size: 512,
@@ -298,6 +302,8 @@ pub struct TrainedModel {
     pub split_open_times: [[i64; 2]; 3],
     /// SHA-256 of the source data.
     pub source_sha256: String,
+    /// Rows of the training data.
+    pub rows: usize,
     /// Metrics and history.
     pub report: TrainReport,
 }
@@ -322,6 +328,12 @@ impl TrainSettings {
             return Err(TrainError::Setting {
                 field: "learning_rate",
                 reason: format!("{} is not a positive finite number", self.learning_rate),
+            });
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(TrainError::Setting {
+                field: "weight_decay",
+                reason: format!("{} is not a non-negative finite number", self.weight_decay),
             });
         }
         let dropout = self.network.dropout;
@@ -385,7 +397,10 @@ pub fn train(
     let eval_device = settings.backend.device();
     let mut network = Network::seeded(&architecture, settings.seed, &train_device)?;
     let mut rng = SplitMix64::new(settings.seed ^ DATA_STREAM);
-    let mut adam = Adam::new(AdamConfig::with_learning_rate(settings.learning_rate));
+    let mut adam = Adam::new(AdamConfig {
+        weight_decay: settings.weight_decay,
+        ..AdamConfig::with_learning_rate(settings.learning_rate)
+    });
     let mut order: Vec<(usize, Side)> = train_set.clone();
     let mut window = Vec::new();
     let mut targets = Vec::new();
@@ -528,6 +543,7 @@ pub fn train(
         split,
         split_open_times,
         source_sha256: data.source_sha256.clone(),
+        rows: data.closes.len(),
         report,
     })
 }
@@ -717,4 +733,41 @@ fn read_scalar(tensor: Tensor<1>) -> Result<f32, ReadbackError> {
         .first()
         .copied()
         .ok_or_else(|| ReadbackError("empty loss tensor".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse_from_partial_toml_and_validate() {
+        let text =
+            "epochs = 5\nseed = 1\n[network]\nkind = \"gru\"\nhidden = 16\n[labels]\nhorizon = 4\n";
+        let parsed: Result<TrainSettings, _> = toml::from_str(text);
+        let Ok(settings) = parsed else {
+            unreachable!("valid TOML: {parsed:?}")
+        };
+        assert_eq!(settings.epochs, 5);
+        assert_eq!(settings.network.kind, Kind::Gru);
+        assert_eq!(settings.network.hidden, 16);
+        assert_eq!(settings.network.layers, NetworkSettings::default().layers);
+        assert_eq!(settings.labels.horizon, 4);
+        assert!((settings.labels.long_threshold - 0.005).abs() < 1e-12);
+        assert!(settings.validate().is_ok());
+        assert!(toml::from_str::<TrainSettings>("epochz = 5").is_err());
+        let bad = TrainSettings {
+            network: NetworkSettings {
+                dropout: 1.0,
+                ..NetworkSettings::default()
+            },
+            ..TrainSettings::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(TrainError::Setting {
+                field: "network.dropout",
+                ..
+            })
+        ));
+    }
 }
