@@ -9,5 +9,6 @@ pub mod contract;
 pub mod core;
 pub mod error;
 pub mod io;
+pub mod model;
 pub mod telemetry;
 pub mod testkit;

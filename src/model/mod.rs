@@ -1,0 +1,46 @@
+//! The model layer: burn LSTM/GRU networks, the scaler, labels, the leak-free split, training,
+//! the verified artifact (`model.bpk` + `model.json`), batched inference and the decision rule.
+//!
+//! Why a module of its own: the model must be usable by `serve`, `replay`, `demo`, `train` and
+//! `bench` alike without dragging I/O along, so it depends on no other crate module. Inputs are
+//! plain slices (`f32` feature rows, `f64` closes); the feature engine and the CLI build them.
+//! Nothing here prints, reads a clock or keeps global state.
+
+#![warn(missing_docs)]
+
+pub mod adam;
+pub mod architecture;
+pub mod artifact;
+pub mod backend;
+pub mod decide;
+pub mod digest;
+pub mod gru;
+pub mod inference;
+pub mod labels;
+pub mod lstm;
+pub mod metadata;
+pub mod metrics;
+pub mod network;
+pub mod rng;
+pub mod scaler;
+pub mod side;
+pub mod split;
+pub mod train;
+pub mod windows;
+
+pub use architecture::{Architecture, ArchitectureError, Kind};
+pub use artifact::{Artifact, ArtifactError};
+pub use backend::{BackendKind, UnknownBackend};
+pub use decide::{Decision, DecisionConfig, DecisionError};
+pub use inference::{InferenceError, Predictor};
+pub use labels::{LabelError, LabelSpec};
+pub use metadata::{FORMAT_VERSION, ModelIdentity, ModelMetadata, Provenance};
+pub use metrics::{Baselines, Metrics};
+pub use network::Network;
+pub use scaler::{STD_FLOOR, Scaler, ScalerError};
+pub use side::{CLASS_ORDER, NUM_CLASSES, Side};
+pub use split::{Split, SplitError, SplitFractions};
+pub use train::{
+    NetworkSettings, Progress, TrainError, TrainReport, TrainSettings, TrainedModel, TrainingData,
+    train,
+};

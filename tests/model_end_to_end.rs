@@ -1,0 +1,715 @@
+//! End-to-end tests of the model layer on real data (tests/data/btcusd-1h.csv): training without
+//! leakage, determinism, bad input, the verified artifact and batched inference on both backends.
+//!
+//! The real feature engine is written elsewhere; these tests build a few simple scale-free
+//! features (lagged log returns, candle range and body) from the candles themselves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use signal_worker::model::artifact::{METADATA_FILE, WEIGHTS_FILE};
+use signal_worker::model::digest::sha256_hex;
+use signal_worker::model::train::prepare;
+use signal_worker::model::{
+    Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceError, Kind,
+    ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side, SplitError,
+    TrainError, TrainSettings, TrainedModel, TrainingData, train,
+};
+
+const DATA: &str = "tests/data/btcusd-1h.csv";
+
+/// Bars of look-back the simple features need (the longest return).
+const WARM_UP: usize = 24;
+
+fn feature_names() -> Vec<String> {
+    ["ret_1", "ret_2", "ret_3", "range", "body", "ret_24"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The real candles, first `limit` rows after the warm-up, as training data.
+fn load(limit: usize) -> TrainingData {
+    let bytes = std::fs::read(DATA).expect("test data present");
+    let text = String::from_utf8(bytes.clone()).expect("utf-8");
+    let mut times = Vec::new();
+    let mut candles = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        times.push(f[0].parse::<i64>().unwrap());
+        let v: Vec<f64> = f[1..5].iter().map(|x| x.parse::<f64>().unwrap()).collect();
+        candles.push([v[0], v[1], v[2], v[3]]); // open high low close
+    }
+    let end = (WARM_UP + limit).min(candles.len());
+    let mut rows = Vec::new();
+    let mut closes = Vec::new();
+    let mut open_times = Vec::new();
+    for t in WARM_UP..end {
+        let c = |k: usize| candles[t - k][3];
+        let [open, high, low, close] = candles[t];
+        rows.extend_from_slice(&[
+            (c(0) / c(1)).ln() as f32,
+            (c(1) / c(2)).ln() as f32,
+            (c(2) / c(3)).ln() as f32,
+            (high / low).ln() as f32,
+            (close / open).ln() as f32,
+            (c(0) / c(24)).ln() as f32,
+        ]);
+        closes.push(close);
+        open_times.push(times[t]);
+    }
+    TrainingData {
+        feature_names: feature_names(),
+        rows,
+        closes,
+        open_times,
+        source_sha256: sha256_hex(&bytes),
+    }
+}
+
+/// A tiny, fast configuration.
+fn tiny(kind: Kind) -> TrainSettings {
+    TrainSettings {
+        epochs: 2,
+        batch_size: 64,
+        patience: 2,
+        seed: 7,
+        network: NetworkSettings {
+            kind,
+            layers: 2,
+            hidden: 8,
+            sequence_length: 8,
+            dropout: 0.1,
+        },
+        ..TrainSettings::default()
+    }
+}
+
+fn identity() -> ModelIdentity {
+    ModelIdentity {
+        name: "test".into(),
+        version: "0.0.1".into(),
+        created_at: "2026-11-26T00:00:00Z".into(),
+    }
+}
+
+fn seal(model: TrainedModel) -> Artifact {
+    model
+        .into_artifact(identity(), DecisionConfig::default())
+        .expect("seal")
+}
+
+fn known() -> Vec<&'static str> {
+    vec![
+        "ret_1",
+        "ret_2",
+        "ret_3",
+        "range",
+        "body",
+        "ret_24",
+        "unused_extra",
+    ]
+}
+
+/// Raw windows of the model's shape, drawn around the scaler's mean (deterministic).
+fn windows(metadata: &ModelMetadata, batch: usize) -> Vec<f32> {
+    let a = metadata.architecture;
+    let mut out = Vec::with_capacity(batch * a.window_len());
+    let mut x: u32 = 12345;
+    for _ in 0..batch * a.sequence_length {
+        for f in 0..a.inputs {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let u = (x >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0;
+            out.push(metadata.scaler.mean[f] + u * metadata.scaler.std[f]);
+        }
+    }
+    out
+}
+
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+#[test]
+fn train_save_load_predict_end_to_end() {
+    let data = load(3000);
+    let mut events = Vec::new();
+    let mut on_progress = |p: Progress| events.push(p);
+    let model = train(&data, &tiny(Kind::Lstm), Some(&mut on_progress)).expect("train");
+    assert!(matches!(events.first(), Some(Progress::Started { .. })));
+    assert!(events.iter().any(|e| matches!(e, Progress::Epoch(_))));
+    assert!(matches!(events.last(), Some(Progress::Testing)));
+
+    let report = model.report.clone();
+    assert_eq!(report.epochs_run, 2);
+    assert!(report.test.samples > 0 && report.test.log_loss.is_finite());
+    assert_eq!(report.test.samples, report.baselines.always_neutral.samples);
+    let confusion_total: u64 = report.test.confusion.iter().flatten().sum();
+    assert_eq!(confusion_total as usize, report.test.samples);
+
+    let artifact = seal(model);
+    let (_guard, dir) = temp_dir("tiny");
+    artifact.save(&dir).expect("save");
+    assert!(dir.join(WEIGHTS_FILE).exists() && dir.join(METADATA_FILE).exists());
+
+    // The in-memory model and the reloaded one predict the same.
+    let batch = 5;
+    let input = windows(&artifact.metadata, batch);
+    let mut before = Vec::new();
+    Predictor::new(artifact.clone(), BackendKind::Flex)
+        .predict(&input, batch, &mut before)
+        .expect("predict");
+    let mut loaded = Predictor::load(&dir, &known(), BackendKind::Flex).expect("load");
+    let mut after = Vec::new();
+    loaded.predict(&input, batch, &mut after).expect("predict");
+    assert_eq!(before, after);
+    assert_eq!(after.len(), batch);
+    for p in &after {
+        let sum: f32 = p.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5, "probabilities sum to {sum}");
+    }
+    let decision = loaded.metadata().decision.decide(&after[0]);
+    assert!(decision.confidence >= 1.0 / 3.0);
+
+    // The buffer is reused: a second call replaces, not appends.
+    loaded.predict(&input, batch, &mut after).expect("predict");
+    assert_eq!(after.len(), batch);
+}
+
+#[test]
+fn gru_trains_and_round_trips() {
+    let data = load(2000);
+    let model = train(&data, &tiny(Kind::Gru), None).expect("train");
+    assert_eq!(model.architecture.kind, Kind::Gru);
+    let artifact = seal(model);
+    let (_guard, dir) = temp_dir("gru");
+    artifact.save(&dir).expect("save");
+    let loaded = Artifact::load(&dir, &known(), BackendKind::Flex).expect("load");
+    assert_eq!(loaded.metadata, artifact.metadata);
+    assert_eq!(loaded.weights_bytes(), artifact.weights_bytes());
+}
+
+#[test]
+fn trains_on_the_ndarray_backend_too() {
+    let data = load(1200);
+    let settings = TrainSettings {
+        epochs: 1,
+        backend: BackendKind::Ndarray,
+        ..tiny(Kind::Lstm)
+    };
+    let model = train(&data, &settings, None).expect("train on ndarray");
+    assert!(model.report.test.log_loss.is_finite());
+    let flex = train(
+        &data,
+        &TrainSettings {
+            backend: BackendKind::Flex,
+            ..settings
+        },
+        None,
+    )
+    .expect("train on flex");
+    // Same seed, same data: the two backends learn (numerically) the same model.
+    let gap = (model.report.best_validation_loss - flex.report.best_validation_loss).abs();
+    assert!(gap < 1e-3, "validation loss differs by {gap}");
+}
+
+#[test]
+fn same_seed_gives_the_same_weights_hash() {
+    let data = load(1500);
+    let settings = tiny(Kind::Lstm);
+    let a = seal(train(&data, &settings, None).expect("train"));
+    let b = seal(train(&data, &settings, None).expect("train"));
+    assert_eq!(a.metadata.weights_sha256, b.metadata.weights_sha256);
+    assert_eq!(a.metadata.metadata_sha256, b.metadata.metadata_sha256);
+    let other = TrainSettings {
+        seed: 8,
+        ..settings
+    };
+    let c = seal(train(&data, &other, None).expect("train"));
+    assert_ne!(a.metadata.weights_sha256, c.metadata.weights_sha256);
+}
+
+/// Changing every feature and close after the training slice changes neither the scaler, nor the
+/// training labels, nor (with one epoch, so early stopping has no say) the trained weights.
+#[test]
+fn validation_and_test_rows_do_not_leak_into_training() {
+    let data = load(1500);
+    let settings = TrainSettings {
+        epochs: 1,
+        ..tiny(Kind::Lstm)
+    };
+    let original = prepare(&data, &settings).expect("prepare");
+    let mut altered = data.clone();
+    let inputs = data.feature_names.len();
+    let train_end = original.split.train.end;
+    for v in &mut altered.rows[train_end * inputs..] {
+        *v = *v * 50.0 + 3.0;
+    }
+    for (i, c) in altered.closes[train_end..].iter_mut().enumerate() {
+        *c *= 1.0 + 0.03 * (i % 7) as f64;
+    }
+    let changed = prepare(&altered, &settings).expect("prepare");
+    assert_eq!(original.scaler, changed.scaler);
+    assert_eq!(original.split, changed.split);
+    let train_labels = original.split.train_samples();
+    assert_eq!(
+        original.labels[train_labels.clone()],
+        changed.labels[train_labels.clone()]
+    );
+    assert_ne!(original.labels[train_end..], changed.labels[train_end..]);
+
+    let a = seal(train(&data, &settings, None).expect("train"));
+    let b = seal(train(&altered, &settings, None).expect("train"));
+    assert_eq!(a.metadata.scaler, b.metadata.scaler);
+    assert_eq!(a.metadata.weights_sha256, b.metadata.weights_sha256);
+    // ...while the test report, computed on the altered slice, does differ.
+    assert_ne!(
+        a.metadata.provenance.report.test,
+        b.metadata.provenance.report.test
+    );
+}
+
+#[test]
+fn bad_training_input_gives_typed_errors() {
+    let settings = tiny(Kind::Lstm);
+    let good = load(600);
+
+    let mut nan = good.clone();
+    nan.rows[10 * 6 + 2] = f32::NAN;
+    match train(&nan, &settings, None) {
+        Err(TrainError::NonFiniteFeature { row, feature, .. }) => {
+            assert_eq!(row, 10);
+            assert_eq!(feature, "ret_3");
+        }
+        other => panic!("expected NonFiniteFeature, got {other:?}"),
+    }
+
+    let mut short_rows = good.clone();
+    short_rows.rows.pop();
+    assert!(matches!(
+        train(&short_rows, &settings, None),
+        Err(TrainError::LengthMismatch { what: "rows", .. })
+    ));
+
+    let mut short_times = good.clone();
+    short_times.open_times.pop();
+    assert!(matches!(
+        train(&short_times, &settings, None),
+        Err(TrainError::LengthMismatch {
+            what: "open_times",
+            ..
+        })
+    ));
+
+    let mut unsorted = good.clone();
+    unsorted.open_times.swap(3, 4);
+    assert!(matches!(
+        train(&unsorted, &settings, None),
+        Err(TrainError::TimesNotIncreasing { row: 4, .. })
+    ));
+
+    let few = load(40);
+    assert!(matches!(
+        train(&few, &settings, None),
+        Err(TrainError::Split(SplitError::TooFewRows { .. }))
+    ));
+
+    let empty = TrainingData {
+        feature_names: vec![],
+        rows: vec![],
+        closes: vec![],
+        open_times: vec![],
+        source_sha256: String::new(),
+    };
+    assert!(matches!(
+        train(&empty, &settings, None),
+        Err(TrainError::NoFeatures)
+    ));
+
+    let bad_settings = TrainSettings {
+        learning_rate: -1.0,
+        ..settings
+    };
+    assert!(matches!(
+        train(&good, &bad_settings, None),
+        Err(TrainError::Setting {
+            field: "learning_rate",
+            ..
+        })
+    ));
+}
+
+/// One trained artifact saved to a fresh directory, for the refusal tests.
+fn saved_artifact(name: &str) -> (tempfile::TempDir, PathBuf, Artifact) {
+    let data = load(1200);
+    let settings = TrainSettings {
+        epochs: 1,
+        ..tiny(Kind::Lstm)
+    };
+    let artifact = seal(train(&data, &settings, None).expect("train"));
+    let (guard, dir) = temp_dir(name);
+    artifact.save(&dir).expect("save");
+    (guard, dir, artifact)
+}
+
+fn read_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(METADATA_FILE)).unwrap()).unwrap()
+}
+
+fn write_json(dir: &Path, value: &serde_json::Value) {
+    std::fs::write(
+        dir.join(METADATA_FILE),
+        serde_json::to_vec_pretty(value).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Write metadata with a recomputed seal: an edit made by someone who knows the scheme, which
+/// only the consistency checks can catch.
+fn write_resealed(dir: &Path, mut metadata: ModelMetadata) {
+    metadata.metadata_sha256 = sha256_hex(&metadata.canonical_bytes().unwrap());
+    std::fs::write(
+        dir.join(METADATA_FILE),
+        serde_json::to_vec(&metadata).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn artifact_refuses_tampering_unknown_features_and_wrong_shapes() {
+    let (_guard, dir, artifact) = saved_artifact("refusals");
+    let load = |known: &[&str]| Artifact::load(&dir, known, BackendKind::Flex);
+    assert!(load(&known()).is_ok());
+
+    // Unknown feature: the engine does not produce `ret_24`.
+    match load(&["ret_1", "ret_2", "ret_3", "range", "body"]) {
+        Err(ArtifactError::UnknownFeature { feature, path }) => {
+            assert_eq!(feature, "ret_24");
+            assert!(path.ends_with(METADATA_FILE));
+        }
+        other => panic!("expected UnknownFeature, got {other:?}"),
+    }
+
+    // Tampered weights: flip one byte in the middle of model.bpk.
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let original_weights = std::fs::read(&weights_path).unwrap();
+    let mut tampered = original_weights.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x01;
+    std::fs::write(&weights_path, &tampered).unwrap();
+    match load(&known()) {
+        Err(ArtifactError::WeightsHashMismatch {
+            path,
+            expected,
+            actual,
+        }) => {
+            assert!(path.ends_with(WEIGHTS_FILE));
+            assert_eq!(expected, artifact.metadata.weights_sha256[..12]);
+            assert_eq!(actual, sha256_hex(&tampered)[..12]);
+            let message = load(&known()).unwrap_err().to_string();
+            assert!(message.contains("model.bpk") && message.contains(&expected));
+        }
+        other => panic!("expected WeightsHashMismatch, got {other:?}"),
+    }
+    std::fs::write(&weights_path, &original_weights).unwrap();
+    assert!(load(&known()).is_ok());
+
+    // Edited metadata: a scaler mean changed by hand.
+    let original_json = read_json(&dir);
+    let mut edited = original_json.clone();
+    edited["scaler"]["mean"][0] = serde_json::json!(0.5);
+    write_json(&dir, &edited);
+    assert!(matches!(
+        load(&known()),
+        Err(ArtifactError::MetadataHashMismatch { .. })
+    ));
+    // Edited weights hash alone is also an edit of the metadata.
+    let mut edited = original_json.clone();
+    edited["weights_sha256"] = serde_json::json!("0".repeat(64));
+    write_json(&dir, &edited);
+    assert!(matches!(
+        load(&known()),
+        Err(ArtifactError::MetadataHashMismatch { .. })
+    ));
+
+    // Wrong shapes, even when the edit is resealed.
+    let mut wrong_inputs = artifact.metadata.clone();
+    wrong_inputs.architecture.inputs += 1;
+    write_resealed(&dir, wrong_inputs);
+    assert!(matches!(load(&known()), Err(ArtifactError::Shape { .. })));
+
+    let mut wrong_scaler = artifact.metadata.clone();
+    wrong_scaler.scaler.std.pop();
+    write_resealed(&dir, wrong_scaler);
+    assert!(matches!(load(&known()), Err(ArtifactError::Shape { .. })));
+
+    let mut wrong_hidden = artifact.metadata.clone();
+    wrong_hidden.architecture.hidden *= 2;
+    write_resealed(&dir, wrong_hidden);
+    match load(&known()) {
+        Err(ArtifactError::WeightsMismatch { path, reason }) => {
+            assert!(path.ends_with(WEIGHTS_FILE));
+            assert!(reason.contains("shape"), "{reason}");
+        }
+        other => panic!("expected WeightsMismatch, got {other:?}"),
+    }
+
+    let mut wrong_kind = artifact.metadata.clone();
+    wrong_kind.architecture.kind = Kind::Gru;
+    write_resealed(&dir, wrong_kind);
+    assert!(matches!(
+        load(&known()),
+        Err(ArtifactError::WeightsMismatch { .. })
+    ));
+
+    let mut future = original_json.clone();
+    future["format_version"] = serde_json::json!(99);
+    write_json(&dir, &future);
+    assert!(matches!(
+        load(&known()),
+        Err(ArtifactError::FormatVersion { found: 99, .. })
+    ));
+
+    // Sealing refuses inconsistent metadata up front.
+    let mut inconsistent = artifact.metadata.clone();
+    inconsistent.feature_names.pop();
+    assert!(matches!(
+        Artifact::seal(inconsistent, artifact.network.clone()),
+        Err(ArtifactError::Shape { .. })
+    ));
+}
+
+#[test]
+fn predict_validates_shape_and_finiteness() {
+    let (_guard, dir, _) = saved_artifact("validation");
+    let mut predictor = Predictor::load(&dir, &known(), BackendKind::Flex).expect("load");
+    let Architecture {
+        sequence_length,
+        inputs,
+        ..
+    } = *predictor.architecture();
+    let mut out = vec![[0.0; 3]];
+    assert_eq!(
+        predictor.predict(&[], 0, &mut out),
+        Err(InferenceError::EmptyBatch)
+    );
+    assert!(out.is_empty());
+    let mut input = windows(predictor.metadata(), 2);
+    assert!(matches!(
+        predictor.predict(&input[1..], 2, &mut out),
+        Err(InferenceError::Shape { .. })
+    ));
+    assert!(matches!(
+        predictor.predict(&input, 3, &mut out),
+        Err(InferenceError::Shape { .. })
+    ));
+    let position = (sequence_length + 2) * inputs + 1; // window 1, step 2, feature 1
+    input[position] = f32::INFINITY;
+    assert_eq!(
+        predictor.predict(&input, 2, &mut out),
+        Err(InferenceError::NonFinite {
+            window: 1,
+            step: 2,
+            feature: 1,
+            value: f32::INFINITY,
+        })
+    );
+}
+
+/// The shipped model if there is one (models/default), else a freshly trained tiny one.
+fn shipped_or_tiny() -> (Option<tempfile::TempDir>, PathBuf) {
+    let shipped = PathBuf::from("models/default");
+    if shipped.join(METADATA_FILE).exists() {
+        return (None, shipped);
+    }
+    let (guard, dir, _) = saved_artifact("backends");
+    (Some(guard), dir)
+}
+
+#[test]
+fn flex_and_ndarray_give_the_same_probabilities() {
+    let (_guard, dir) = shipped_or_tiny();
+    let metadata: ModelMetadata =
+        serde_json::from_slice(&std::fs::read(dir.join(METADATA_FILE)).unwrap()).unwrap();
+    let names: Vec<&str> = metadata.feature_names.iter().map(String::as_str).collect();
+    let batch = 64;
+    let input = windows(&metadata, batch);
+    let mut results = Vec::new();
+    for backend in BackendKind::ALL {
+        let mut predictor = Predictor::load(&dir, &names, backend).expect("load");
+        let mut out = Vec::new();
+        predictor.predict(&input, batch, &mut out).expect("predict");
+        results.push(out);
+    }
+    let mut worst = 0.0f32;
+    for (a, b) in results[0].iter().zip(&results[1]) {
+        for (x, y) in a.iter().zip(b) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    assert_eq!(results[0].len(), batch);
+    assert!(worst < 1e-4, "backends differ by {worst}");
+}
+
+#[test]
+fn decision_rule_is_config() {
+    let p = [0.45, 0.35, 0.20];
+    assert_eq!(
+        DecisionConfig {
+            min_confidence: 0.4
+        }
+        .decide(&p)
+        .side,
+        Side::Long
+    );
+    assert_eq!(
+        DecisionConfig {
+            min_confidence: 0.5
+        }
+        .decide(&p)
+        .side,
+        Side::Neutral
+    );
+}
+
+/// 24 scale-free inputs like the real engine's count: 21 lagged one-bar log returns, range, body
+/// and the 24-bar return.
+fn load_wide(limit: usize) -> TrainingData {
+    let base = load(limit + 30);
+    let lags = 21;
+    let mut rows = Vec::new();
+    let mut closes = Vec::new();
+    let mut open_times = Vec::new();
+    for t in lags..base.closes.len() {
+        for k in 0..lags {
+            rows.push((base.closes[t - k] / base.closes[t - k - 1]).ln() as f32);
+        }
+        let f = &base.rows[t * 6..(t + 1) * 6];
+        rows.extend_from_slice(&[f[3], f[4], f[5]]);
+        closes.push(base.closes[t]);
+        open_times.push(base.open_times[t]);
+    }
+    let mut feature_names: Vec<String> = (1..=lags).map(|k| format!("lag_{k}")).collect();
+    feature_names.extend(["range", "body", "ret_24"].map(String::from));
+    TrainingData {
+        feature_names,
+        rows,
+        closes,
+        open_times,
+        source_sha256: base.source_sha256,
+    }
+}
+
+/// Measures training and inference time for the report (run with `--ignored --nocapture`):
+/// the default settings (LSTM 2 x 32, 32 steps, batch 64) on all ~20k rows with 24 inputs.
+#[test]
+#[ignore = "timing run, minutes long"]
+fn timing_default_training_and_inference() {
+    use std::time::Instant;
+    let data = load_wide(1_000_000);
+    let settings = TrainSettings::default();
+    eprintln!(
+        "rows {} inputs {} settings {:?}",
+        data.closes.len(),
+        data.feature_names.len(),
+        settings.network
+    );
+    let start = Instant::now();
+    let mut last = Instant::now();
+    let mut on_progress = |p: Progress| match p {
+        Progress::Started {
+            train_samples,
+            batches_per_epoch,
+            ..
+        } => {
+            eprintln!("train samples {train_samples}, {batches_per_epoch} batches/epoch");
+            last = Instant::now();
+        }
+        Progress::Epoch(e) => {
+            eprintln!(
+                "epoch {:2} train {:.4} valid {:.4} {} {:.1}s",
+                e.epoch,
+                e.train_loss,
+                e.validation_loss,
+                if e.improved { "*" } else { " " },
+                last.elapsed().as_secs_f64()
+            );
+            last = Instant::now();
+        }
+        _ => {}
+    };
+    let model = train(&data, &settings, Some(&mut on_progress)).expect("train");
+    eprintln!("total training time {:.1}s", start.elapsed().as_secs_f64());
+    let r = &model.report;
+    eprintln!(
+        "test: acc {:.4} logloss {:.4} | neutral acc {:.4} logloss {:.4} | prev-sign acc {:.4} logloss {:.4} | beats {}",
+        r.test.accuracy,
+        r.test.log_loss,
+        r.baselines.always_neutral.accuracy,
+        r.baselines.always_neutral.log_loss,
+        r.baselines.previous_return_sign.accuracy,
+        r.baselines.previous_return_sign.log_loss,
+        r.beats_baselines_on_log_loss
+    );
+    let artifact = seal(model);
+    for backend in BackendKind::ALL {
+        let mut predictor = Predictor::new(artifact.clone(), backend);
+        for batch in [1usize, 256] {
+            let input = windows(&artifact.metadata, batch);
+            let mut out = Vec::new();
+            predictor.predict(&input, batch, &mut out).expect("warm-up");
+            let calls = if batch == 1 { 200 } else { 10 };
+            let t = Instant::now();
+            for _ in 0..calls {
+                predictor.predict(&input, batch, &mut out).expect("predict");
+            }
+            let per_window = t.elapsed().as_secs_f64() / (calls * batch) as f64;
+            eprintln!(
+                "{backend} batch {batch}: {:.1} us/window ({:.0} windows/s)",
+                per_window * 1e6,
+                1.0 / per_window
+            );
+        }
+    }
+    // Issue 7's reference shape (LSTM 2 x 64, 24 inputs, window 60), untrained weights, through
+    // the same fused network (no scaler or validation: the bare forward pass).
+    let architecture = Architecture {
+        kind: Kind::Lstm,
+        layers: 2,
+        hidden: 64,
+        inputs: 24,
+        sequence_length: 60,
+        classes: 3,
+    };
+    for backend in BackendKind::ALL {
+        let device = backend.device();
+        let network = signal_worker::model::Network::seeded(&architecture, 1, &device).unwrap();
+        for batch in [1usize, 256] {
+            let values = vec![0.1f32; batch * architecture.window_len()];
+            let run = |out: &mut Vec<[f32; 3]>| {
+                let x = burn::tensor::Tensor::<2>::from_data(
+                    burn::tensor::TensorData::new(values.clone(), [60 * batch, 24]),
+                    &device,
+                );
+                network.probabilities(x, batch, 60, out).unwrap();
+            };
+            let mut out = Vec::new();
+            run(&mut out);
+            let calls = if batch == 1 { 100 } else { 5 };
+            let t = Instant::now();
+            for _ in 0..calls {
+                out.clear();
+                run(&mut out);
+            }
+            let per_window = t.elapsed().as_secs_f64() / (calls * batch) as f64;
+            eprintln!(
+                "issue-7 shape 2x64/60 {backend} batch {batch}: {:.1} us/window ({:.0} windows/s)",
+                per_window * 1e6,
+                1.0 / per_window
+            );
+        }
+    }
+}
