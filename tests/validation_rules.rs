@@ -196,7 +196,7 @@ fn undecodable_bytes() {
 
 #[test]
 fn per_series_duplicates_out_of_order_and_gaps() {
-    let mut intake = Intake::new(
+    let mut intake: Intake = Intake::new(
         ValidationSettings::default(),
         SequenceSettings { gap_reset_bars: 3 },
     );

@@ -3,10 +3,10 @@
 use super::EXIT_USAGE;
 use super::progress::row_spinner;
 use crate::config::Settings;
+use crate::core::Bar;
 use crate::core::features::{FEATURE_NAMES, INDICATOR_NAMES, SeriesFeatures};
 use crate::core::intake::{Intake, Verdict};
 use crate::core::sequence::{SequenceOutcome, SequenceSettings};
-use crate::core::Bar;
 use crate::io::csv_file::{CsvIdentity, read_csv};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -54,7 +54,11 @@ pub fn run(args: &FeaturesArgs, settings: &Settings) -> ExitCode {
 fn write_table(args: &FeaturesArgs, settings: &Settings) -> Result<(u64, u64), String> {
     let name = args.input.display().to_string();
     let file = File::open(&args.input).map_err(|e| format!("{name}: {e}"))?;
-    let identity = CsvIdentity { exchange: args.exchange.clone(), symbol: args.symbol.clone(), interval: args.interval.clone() };
+    let identity = CsvIdentity {
+        exchange: args.exchange.clone(),
+        symbol: args.symbol.clone(),
+        interval: args.interval.clone(),
+    };
     let records = read_csv(&name, file, identity).map_err(|e| e.to_string())?;
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
@@ -68,7 +72,9 @@ fn write_table(args: &FeaturesArgs, settings: &Settings) -> Result<(u64, u64), S
     }
     writeln!(out).map_err(io_err)?;
 
-    let sequence = SequenceSettings { gap_reset_bars: args.reset_after_gaps.unwrap_or(0) };
+    let sequence = SequenceSettings {
+        gap_reset_bars: args.reset_after_gaps.unwrap_or(0),
+    };
     let mut intake: Intake<SeriesFeatures> = Intake::new(settings.validation.clone(), sequence);
     let progress = row_spinner("features");
     let (mut rows, mut rejected) = (0u64, 0u64);
@@ -83,10 +89,16 @@ fn write_table(args: &FeaturesArgs, settings: &Settings) -> Result<(u64, u64), S
                 continue;
             }
         };
-        let (verdict, state) = intake.judge_with(&msg, None, None, || SeriesFeatures::new(&settings.features));
+        let (verdict, state) =
+            intake.judge_with(&msg, None, None, || SeriesFeatures::new(&settings.features));
         let (Verdict::Accepted { candle, sequence }, Some(state)) = (verdict, state) else {
             rejected += 1;
-            progress.suspend(|| eprintln!("line {}: rejected (invalid, duplicate or out of order)", record.number));
+            progress.suspend(|| {
+                eprintln!(
+                    "line {}: rejected (invalid, duplicate or out of order)",
+                    record.number
+                )
+            });
             continue;
         };
         if let SequenceOutcome::Gap { reset: true, .. } = sequence {

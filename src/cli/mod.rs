@@ -1,8 +1,14 @@
 //! The command line: one file per subcommand, the only place that prints.
 
 mod check;
+mod config_show;
+mod demo;
 mod features;
+mod load;
+mod model;
 mod progress;
+mod report;
+mod train;
 
 use crate::config::{LogFormat, Settings};
 use clap::{Parser, Subcommand};
@@ -37,6 +43,14 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Write the indicator and model-feature table of a CSV candle file.
     Features(features::FeaturesArgs),
+    /// Run the whole pipeline over a bundled real file with the shipped model (no server needed).
+    Demo(demo::DemoArgs),
+    /// Train an LSTM/GRU on a recorded file and write a verified model directory.
+    Train(train::TrainArgs),
+    /// Verify or inspect a model directory.
+    Model(model::ModelArgs),
+    /// Print the effective settings (defaults, file, environment) as TOML, passwords hidden.
+    Config,
 }
 
 /// Parses the process arguments, loads settings and runs the subcommand.
@@ -59,5 +73,9 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args, &settings),
         Command::Features(args) => features::run(&args, &settings),
+        Command::Demo(args) => demo::run(&args, &settings),
+        Command::Train(args) => train::run(&args, &settings),
+        Command::Model(args) => model::run(&args, &settings),
+        Command::Config => config_show::run(&settings),
     }
 }

@@ -5,7 +5,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A spinner that counts rows and shows the rate.
 pub fn row_spinner(label: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {human_pos} rows ({per_sec}) {elapsed}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {prefix}: {human_pos} rows ({per_sec}) {elapsed}")
+    {
         bar.set_style(style);
     }
     bar.set_prefix(label.to_owned());
@@ -16,7 +18,9 @@ pub fn row_spinner(label: &str) -> ProgressBar {
 /// A bar over a known number of steps.
 pub fn bar(label: &str, total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{prefix}: [{bar:30}] {human_pos}/{human_len} ({per_sec}, eta {eta})") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix}: [{bar:30}] {human_pos}/{human_len} ({per_sec}, eta {eta})",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(label.to_owned());

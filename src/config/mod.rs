@@ -16,6 +16,7 @@ pub use sections::{
 use crate::core::features::FeatureSettings;
 use crate::core::sequence::SequenceSettings;
 use crate::core::validate::ValidationSettings;
+use crate::model::{DecisionConfig, TrainSettings};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -41,6 +42,10 @@ pub struct Settings {
     pub sequence: SequenceSettings,
     /// Feature engine (snapshot depth).
     pub features: FeatureSettings,
+    /// Decision rule from class probabilities to a side.
+    pub decision: DecisionConfig,
+    /// Training (`train`): labels, split, network, optimiser.
+    pub training: TrainSettings,
     /// Orderly shutdown.
     pub shutdown: ShutdownSettings,
 }
@@ -92,7 +97,15 @@ impl Settings {
     /// Range checks that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validation.validate().map_err(ConfigError::Invalid)?;
-        self.features.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.features
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.decision
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("decision.{e}")))?;
+        self.training
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("training: {e}")))?;
         let positive = [
             ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),

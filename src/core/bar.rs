@@ -29,6 +29,13 @@ pub struct Bar {
 impl From<&crate::contract::Candle> for Bar {
     /// The core's view of a validated candle: its time and prices, nothing of its identity.
     fn from(c: &crate::contract::Candle) -> Self {
-        Bar { open_time: c.open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }
+        Bar {
+            open_time: c.open_time,
+            open: c.open,
+            high: c.high,
+            low: c.low,
+            close: c.close,
+            volume: c.volume,
+        }
     }
 }

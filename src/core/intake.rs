@@ -48,7 +48,11 @@ pub struct Intake<S = ()> {
 impl<S> Intake<S> {
     /// An intake with no series yet.
     pub fn new(validation: ValidationSettings, sequence: SequenceSettings) -> Self {
-        Self { validation, sequence, series: HashMap::new() }
+        Self {
+            validation,
+            sequence,
+            series: HashMap::new(),
+        }
     }
 
     /// Number of series seen.
@@ -83,28 +87,51 @@ impl<S> Intake<S> {
         // a `get_mut` borrow from one arm and insert in the other); cloning the
         // key for `entry()` would allocate on every candle instead.
         if !self.series.contains_key(&candle.series) {
-            self.series.insert(candle.series.clone(), Entry { sequencer: Sequencer::new(), state: make() });
+            self.series.insert(
+                candle.series.clone(),
+                Entry {
+                    sequencer: Sequencer::new(),
+                    state: make(),
+                },
+            );
         }
         let Some(entry) = self.series.get_mut(&candle.series) else {
-            return (Verdict::Rejected(Rejection::new(ErrorCode::Internal, "series entry vanished")), None);
+            return (
+                Verdict::Rejected(Rejection::new(ErrorCode::Internal, "series entry vanished")),
+                None,
+            );
         };
-        match entry.sequencer.observe(candle.open_time, interval_ms, &self.sequence) {
+        match entry
+            .sequencer
+            .observe(candle.open_time, interval_ms, &self.sequence)
+        {
             SequenceOutcome::Duplicate => (Verdict::Duplicate(candle), None),
             SequenceOutcome::OutOfOrder { last } => {
                 let detail = format!(
                     "open_time {} is older than the last accepted {last} of {}",
                     candle.open_time, candle.series
                 );
-                (Verdict::Rejected(Rejection::new(ErrorCode::OutOfOrder, detail)), None)
+                (
+                    Verdict::Rejected(Rejection::new(ErrorCode::OutOfOrder, detail)),
+                    None,
+                )
             }
-            sequence => (Verdict::Accepted { candle, sequence }, Some(&mut entry.state)),
+            sequence => (
+                Verdict::Accepted { candle, sequence },
+                Some(&mut entry.state),
+            ),
         }
     }
 }
 
 impl<S: Default> Intake<S> {
     /// [`Intake::judge_with`] for states that start from their default.
-    pub fn judge(&mut self, msg: &CandleMessage, subject: Option<&SubjectTokens<'_>>, now_ms: Option<i64>) -> Verdict {
+    pub fn judge(
+        &mut self,
+        msg: &CandleMessage,
+        subject: Option<&SubjectTokens<'_>>,
+        now_ms: Option<i64>,
+    ) -> Verdict {
         self.judge_with(msg, subject, now_ms, S::default).0
     }
 }

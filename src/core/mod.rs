@@ -5,11 +5,15 @@
 //! live and training features can never drift apart.
 
 pub mod bar;
+pub mod dataset;
 pub mod features;
 pub mod intake;
+pub mod pipeline;
 pub mod rejection;
 pub mod sequence;
+pub mod series;
 pub mod validate;
+pub mod window;
 
 pub use bar::Bar;
 pub use rejection::Rejection;

@@ -3,19 +3,9 @@
 //! One enum serves both the label (what happened) and the decision (what to signal), so the class
 //! order of the network's output cannot drift from the meaning of a signal.
 
-use serde::{Deserialize, Serialize};
-
-/// A trading side, and equally a class of the 3-class head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    /// The forward return reached the long threshold (or the model says it will).
-    Long,
-    /// The forward return reached the short threshold (or the model says it will).
-    Short,
-    /// Neither threshold was reached, or the model is not confident enough.
-    Neutral,
-}
+/// The side type is the wire contract's own, so a signal's side and the
+/// network's class can never be two enums that drift apart.
+pub use crate::contract::Side;
 
 /// The order of the network's output classes: index `i` of every probability vector is the
 /// probability of `CLASS_ORDER[i]`. Fixed here, written nowhere else, so the head, the labels,
@@ -38,21 +28,6 @@ impl Side {
     /// The side at `index` of [`CLASS_ORDER`], `None` past the end.
     pub fn from_class_index(index: usize) -> Option<Side> {
         CLASS_ORDER.get(index).copied()
-    }
-
-    /// The lowercase name used on the wire and in reports.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Side::Long => "long",
-            Side::Short => "short",
-            Side::Neutral => "neutral",
-        }
-    }
-}
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

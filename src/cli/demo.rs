@@ -1,0 +1,239 @@
+//! `signal-worker demo`: the whole pure pipeline over a bundled real file with
+//! the shipped model; no server needed.
+
+use super::EXIT_USAGE;
+use super::progress::bar;
+use crate::config::Settings;
+use crate::contract::codec::{self, Encoding};
+use crate::contract::{Side, Signal};
+use crate::core::pipeline::{Input, Outcome, Pipeline};
+use crate::error::ErrorCode;
+use crate::io::csv_file::CsvIdentity;
+use crate::io::open_candles;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Candle file (CSV, JSONL or MessagePack stream).
+    #[arg(long, default_value = "data/btcusd-1h.csv")]
+    pub input: PathBuf,
+    /// Exchange of a CSV file's series.
+    #[arg(long, default_value = "coinbase")]
+    pub exchange: String,
+    /// Symbol of a CSV file's series.
+    #[arg(long, default_value = "BTCUSD")]
+    pub symbol: String,
+    /// Interval of a CSV file's series.
+    #[arg(long, default_value = "1h")]
+    pub interval: String,
+    /// Model directory (default: model.dir from the settings).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Compute backend (default: model.backend from the settings).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Candles per batch: one forward pass scores every ready window of a batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Write every signal as a JSON line here.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// How many of the last signals to print.
+    #[arg(long, default_value_t = 5)]
+    pub last: usize,
+}
+
+/// Counts for the summary.
+#[derive(Default)]
+struct Summary {
+    candles: u64,
+    warming: u64,
+    duplicates: u64,
+    not_closed: u64,
+    by_side: BTreeMap<Side, u64>,
+    rejected: BTreeMap<ErrorCode, u64>,
+    /// Per-candle latency in microseconds: the time its batch took from decode to decision.
+    latencies_us: Vec<f64>,
+}
+
+/// Runs the demo.
+pub fn run(args: &DemoArgs, settings: &Settings) -> ExitCode {
+    match demo(args, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
+    if args.batch_size == 0 {
+        return Err("--batch-size must be at least 1".into());
+    }
+    let mut pipeline =
+        super::load::pipeline(settings, args.model.as_deref(), args.backend.as_deref())?;
+    let identity = CsvIdentity {
+        exchange: args.exchange.clone(),
+        symbol: args.symbol.clone(),
+        interval: args.interval.clone(),
+    };
+    let records = open_candles(
+        &args.input,
+        None,
+        Some(identity),
+        settings.validation.max_message_bytes,
+    )
+    .map_err(|e| e.to_string())?;
+
+    // Encode every record as the worker would receive it, so decoding is part of the run.
+    let mut bodies = Vec::new();
+    let mut summary = Summary::default();
+    for record in records {
+        let record = record.map_err(|e| e.to_string())?;
+        match record.candle {
+            Ok(msg) => {
+                bodies.push(codec::encode(&msg, Encoding::MessagePack).map_err(|e| e.to_string())?)
+            }
+            Err(r) => {
+                summary.candles += 1;
+                *summary.rejected.entry(r.code).or_default() += 1;
+            }
+        }
+    }
+
+    let mut output = match &args.output {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let progress = bar("demo", bodies.len() as u64);
+    let mut last_signals: std::collections::VecDeque<Signal> = std::collections::VecDeque::new();
+    let started = Instant::now();
+    for chunk in bodies.chunks(args.batch_size) {
+        let inputs: Vec<Input<'_>> = chunk
+            .iter()
+            .map(|b| Input {
+                bytes: b,
+                encoding: Encoding::MessagePack,
+                subject: None,
+            })
+            .collect();
+        let t0 = Instant::now();
+        let outcomes = pipeline.process(&inputs, None).map_err(|e| e.to_string())?;
+        let batch_us = t0.elapsed().as_secs_f64() * 1e6;
+        for outcome in outcomes {
+            summary.candles += 1;
+            summary.latencies_us.push(batch_us);
+            match outcome {
+                Outcome::Signal(signal) => {
+                    *summary.by_side.entry(signal.side).or_default() += 1;
+                    if let Some(out) = output.as_mut() {
+                        serde_json::to_writer(&mut *out, &signal).map_err(|e| e.to_string())?;
+                        out.write_all(b"\n").map_err(|e| e.to_string())?;
+                    }
+                    if last_signals.len() == args.last {
+                        last_signals.pop_front();
+                    }
+                    if args.last > 0 {
+                        last_signals.push_back(signal);
+                    }
+                }
+                Outcome::Warming { .. } => summary.warming += 1,
+                Outcome::Duplicate(_) => summary.duplicates += 1,
+                Outcome::NotClosed(_) => summary.not_closed += 1,
+                Outcome::Rejected(r) => *summary.rejected.entry(r.code).or_default() += 1,
+            }
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    let elapsed = started.elapsed();
+    progress.finish_and_clear();
+    if let Some(mut out) = output {
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    print_summary(&summary, &pipeline, elapsed, args, &last_signals);
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn print_summary(
+    s: &Summary,
+    pipeline: &Pipeline,
+    elapsed: std::time::Duration,
+    args: &DemoArgs,
+    last: &std::collections::VecDeque<Signal>,
+) {
+    let model = pipeline.model();
+    let signals: u64 = s.by_side.values().sum();
+    let rejected: u64 = s.rejected.values().sum();
+    println!(
+        "model      {} v{} (sha256 {}…)",
+        model.name,
+        model.version,
+        model.sha256.get(..12).unwrap_or(&model.sha256)
+    );
+    println!("input      {}", args.input.display());
+    println!(
+        "candles    {}  signals {}  warming up {}  duplicates {}  not closed {}  rejected {}",
+        s.candles, signals, s.warming, s.duplicates, s.not_closed, rejected
+    );
+    let sides: Vec<String> = Side::ALL
+        .iter()
+        .map(|side| format!("{side} {}", s.by_side.get(side).copied().unwrap_or(0)))
+        .collect();
+    println!("by side    {}", sides.join("  "));
+    for (code, n) in &s.rejected {
+        println!("rejected   {code}: {n}");
+    }
+    let mut lat = s.latencies_us.clone();
+    lat.sort_by(f64::total_cmp);
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "latency    per candle (its batch of {}): p50 {:.0} µs  p90 {:.0} µs  p99 {:.0} µs  max {:.0} µs",
+        args.batch_size,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    let per_candle_us = if s.candles > 0 {
+        secs * 1e6 / s.candles as f64
+    } else {
+        0.0
+    };
+    println!(
+        "throughput {:.0} candles/s ({per_candle_us:.1} µs per candle amortised, {secs:.2} s total)",
+        s.candles as f64 / secs.max(1e-9)
+    );
+    if !last.is_empty() {
+        println!("last {} signals:", last.len());
+        for sig in last {
+            println!(
+                "  {}.{}.{} open_time {}  {:<7}  confidence {:.3}  (long {:.3} short {:.3} neutral {:.3})",
+                sig.exchange,
+                sig.symbol,
+                sig.interval,
+                sig.open_time,
+                sig.side.as_str(),
+                sig.confidence,
+                sig.probabilities.long,
+                sig.probabilities.short,
+                sig.probabilities.neutral
+            );
+        }
+    }
+}

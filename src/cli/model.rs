@@ -1,0 +1,77 @@
+//! `signal-worker model verify|inspect DIR`.
+
+use super::{EXIT_FINDINGS, EXIT_USAGE};
+use crate::config::Settings;
+use crate::core::features::FEATURE_NAMES;
+use crate::model::{Artifact, BackendKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `model`.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// What to do with the model.
+    #[command(subcommand)]
+    pub action: ModelAction,
+}
+
+/// `model` actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelAction {
+    /// Check hashes, feature names and shapes; exit 0 when the model would load, 1 when not.
+    Verify {
+        /// Model directory (model.bpk + model.json).
+        dir: PathBuf,
+    },
+    /// Show a model's identity, architecture, data provenance and test metrics.
+    Inspect {
+        /// Model directory.
+        dir: PathBuf,
+        /// Print model.json (verified) instead of the human summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `model`.
+pub fn run(args: &ModelArgs, _settings: &Settings) -> ExitCode {
+    let (dir, json) = match &args.action {
+        ModelAction::Verify { dir } => (dir, None),
+        ModelAction::Inspect { dir, json } => (dir, Some(*json)),
+    };
+    // Verification loads the network on the always-available default backend.
+    let artifact = match Artifact::load(dir, &FEATURE_NAMES, BackendKind::default()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(if json.is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_FINDINGS
+            });
+        }
+    };
+    match json {
+        None => {
+            println!(
+                "ok: {} v{} weights sha256 {} ({} features, {:?} {}x{})",
+                artifact.metadata.name,
+                artifact.metadata.version,
+                artifact.metadata.weights_sha256,
+                artifact.metadata.feature_names.len(),
+                artifact.metadata.architecture.kind,
+                artifact.metadata.architecture.layers,
+                artifact.metadata.architecture.hidden
+            );
+        }
+        Some(true) => match serde_json::to_string_pretty(&artifact.metadata) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        Some(false) => println!("{}", super::report::render(&artifact.metadata)),
+    }
+    ExitCode::SUCCESS
+}

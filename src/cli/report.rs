@@ -1,0 +1,84 @@
+//! A human summary of a model's metadata (the `train` report and `model inspect`).
+
+use crate::model::{CLASS_ORDER, Metrics, ModelMetadata};
+use std::fmt::Write;
+
+fn metrics_line(out: &mut String, label: &str, m: &Metrics) {
+    let _ = writeln!(
+        out,
+        "| {label} | {} | {:.4} | {:.4} |",
+        m.samples, m.accuracy, m.log_loss
+    );
+}
+
+fn confusion(out: &mut String, label: &str, m: &Metrics) {
+    let _ = writeln!(
+        out,
+        "\n{label} confusion (rows actual, columns predicted: long short neutral):\n"
+    );
+    for (i, row) in m.confusion.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "    {:<8} {:>6} {:>6} {:>6}",
+            CLASS_ORDER[i].as_str(),
+            row[0],
+            row[1],
+            row[2]
+        );
+    }
+}
+
+/// Renders the model's identity, data, split and test-slice metrics as Markdown.
+pub fn render(meta: &ModelMetadata) -> String {
+    let mut out = String::new();
+    let a = &meta.architecture;
+    let p = &meta.provenance;
+    let r = &p.report;
+    let _ = writeln!(out, "# Model {} v{}\n", meta.name, meta.version);
+    let _ = writeln!(out, "- created: {}", meta.created_at);
+    let _ = writeln!(
+        out,
+        "- network: {:?} {} x {}, {} inputs, window {} bars, {} classes",
+        a.kind, a.layers, a.hidden, a.inputs, a.sequence_length, a.classes
+    );
+    let _ = writeln!(
+        out,
+        "- labels: forward return over {} bars; long >= {}, short <= {}",
+        meta.labels.horizon, meta.labels.long_threshold, meta.labels.short_threshold
+    );
+    let _ = writeln!(out, "- data: {} rows, sha256 {}", p.rows, p.source_sha256);
+    let _ = writeln!(out, "- split (rows): {:?}", p.split);
+    let _ = writeln!(
+        out,
+        "- training: {} epochs run, best epoch {}, early stop: {}, best validation log-loss {:.4}",
+        r.epochs_run, r.best_epoch, r.stopped_early, r.best_validation_loss
+    );
+    let _ = writeln!(out, "- weights sha256: {}\n", meta.weights_sha256);
+    let _ = writeln!(
+        out,
+        "Test slice (never seen in training, scaling or model selection):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| forecast | samples | accuracy | log-loss |\n|---|---|---|---|"
+    );
+    metrics_line(&mut out, "model", &r.test);
+    metrics_line(
+        &mut out,
+        "always neutral (class prior)",
+        &r.baselines.always_neutral,
+    );
+    metrics_line(
+        &mut out,
+        "previous-return sign",
+        &r.baselines.previous_return_sign,
+    );
+    confusion(&mut out, "Model", &r.test);
+    let verdict = if r.beats_baselines_on_log_loss {
+        "The model beats both naive baselines on test log-loss."
+    } else {
+        "The model does NOT beat both naive baselines on test log-loss."
+    };
+    let _ = writeln!(out, "\n{verdict}");
+    out
+}

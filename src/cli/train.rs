@@ -1,0 +1,172 @@
+//! `signal-worker train`: features from a recorded file, a leak-free split,
+//! a seeded training run, and a verified artifact with its report.
+
+use super::EXIT_USAGE;
+use super::progress::bar;
+use crate::config::Settings;
+use crate::core::dataset::feature_rows;
+use crate::core::features::FEATURE_NAMES;
+use crate::io::csv_file::CsvIdentity;
+use crate::io::open_candles;
+use crate::model::digest::sha256_hex;
+use crate::model::{ModelIdentity, Progress, TrainingData, train};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Candle file (CSV with --exchange/--symbol/--interval, or JSONL/MessagePack).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output directory, e.g. models/NAME (created; its name becomes the model name).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Exchange of a CSV file's series.
+    #[arg(long, default_value = "coinbase")]
+    pub exchange: String,
+    /// Symbol of a CSV file's series.
+    #[arg(long, default_value = "BTCUSD")]
+    pub symbol: String,
+    /// Interval of a CSV file's series.
+    #[arg(long, default_value = "1h")]
+    pub interval: String,
+    /// Model version recorded in model.json.
+    #[arg(long, default_value = "1")]
+    pub version: String,
+    /// Creation time recorded in model.json (RFC 3339); pass one to make artifacts byte-reproducible.
+    #[arg(long)]
+    pub created_at: Option<String>,
+    /// Override training.seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override training.epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+}
+
+/// Runs `train`.
+pub fn run(args: &TrainArgs, settings: &Settings) -> ExitCode {
+    match train_model(args, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
+    let mut training = settings.training.clone();
+    if let Some(seed) = args.seed {
+        training.seed = seed;
+    }
+    if let Some(epochs) = args.epochs {
+        training.epochs = epochs;
+    }
+    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let source_sha256 = sha256_hex(&bytes);
+    drop(bytes);
+    let identity = CsvIdentity {
+        exchange: args.exchange.clone(),
+        symbol: args.symbol.clone(),
+        interval: args.interval.clone(),
+    };
+    let records = open_candles(
+        &args.input,
+        None,
+        Some(identity),
+        settings.validation.max_message_bytes,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut candles = Vec::new();
+    let mut undecodable = 0u64;
+    for record in records {
+        match record.map_err(|e| e.to_string())?.candle {
+            Ok(c) => candles.push(c),
+            Err(_) => undecodable += 1,
+        }
+    }
+    let table = feature_rows(candles, &settings.validation, &settings.features);
+    eprintln!(
+        "train: {} feature rows ({} warm-up bars, {} rejected records)",
+        table.closes.len(),
+        table.warmup,
+        table.rejected + undecodable
+    );
+    let data = TrainingData {
+        feature_names: FEATURE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+        rows: table.rows,
+        closes: table.closes,
+        open_times: table.open_times,
+        source_sha256,
+    };
+    let progress = bar("train", 0);
+    let mut on_progress = |event: Progress| match event {
+        Progress::Started {
+            batches_per_epoch,
+            epochs,
+            ..
+        } => progress.set_length((batches_per_epoch * epochs) as u64),
+        Progress::Batch { .. } => progress.inc(1),
+        Progress::Epoch(e) => progress.suspend(|| {
+            let best = if e.improved { "  (best so far)" } else { "" };
+            eprintln!(
+                "train: epoch {}: train loss {:.4}, validation log-loss {:.4}{best}",
+                e.epoch, e.train_loss, e.validation_loss
+            );
+        }),
+        Progress::EarlyStop { epoch, best_epoch } => {
+            progress.suspend(|| {
+                eprintln!("train: early stop after epoch {epoch}; keeping epoch {best_epoch}")
+            });
+        }
+        Progress::Testing => {
+            progress.suspend(|| eprintln!("train: scoring the untouched test slice"))
+        }
+    };
+    let trained = train(&data, &training, Some(&mut on_progress)).map_err(|e| e.to_string())?;
+    progress.finish_and_clear();
+    let name = args
+        .out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("{}: the output directory needs a name", args.out.display()))?
+        .to_owned();
+    let created_at = args.created_at.clone().unwrap_or_else(now_rfc3339);
+    let identity = ModelIdentity {
+        name,
+        version: args.version.clone(),
+        created_at,
+    };
+    let artifact = trained
+        .into_artifact(identity, settings.decision)
+        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    artifact.save(&args.out).map_err(|e| e.to_string())?;
+    let report = super::report::render(&artifact.metadata);
+    std::fs::write(args.out.join("REPORT.md"), &report).map_err(|e| format!("REPORT.md: {e}"))?;
+    println!("{report}");
+    println!("saved {}", args.out.display());
+    Ok(())
+}
+
+/// The current UTC time as RFC 3339 (seconds), computed without a date crate.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}

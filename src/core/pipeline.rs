@@ -1,0 +1,257 @@
+//! The whole pure pipeline over a batch of raw messages:
+//! decode → validate → sequence → features → one batched forward → decide.
+//!
+//! `serve`, `demo`, `replay --offline` and the benches all call
+//! [`Pipeline::process`], so what runs live is what was measured and tested.
+//! No I/O, no clock reads (`now_ms` is an input), deterministic.
+
+use super::Bar;
+use super::features::{FEATURE_NAMES, FeatureSettings};
+use super::intake::{Intake, Verdict};
+use super::rejection::Rejection;
+use super::sequence::{SequenceOutcome, SequenceSettings};
+use super::series::SeriesState;
+use super::validate::{ValidationSettings, decode_candle};
+use crate::contract::codec::Encoding;
+use crate::contract::subject::parse_subject;
+use crate::contract::{Candle, ClassProbabilities, ModelRef, SeriesKey, Signal, Thresholds};
+use crate::error::ErrorCode;
+use crate::model::{DecisionConfig, InferenceError, NUM_CLASSES, Predictor};
+
+/// One raw message as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The body.
+    pub bytes: &'a [u8],
+    /// Its encoding (from the `Content-Type` header).
+    pub encoding: Encoding,
+    /// The subject it arrived on; `None` for recorded files.
+    pub subject: Option<&'a str>,
+}
+
+/// What became of one input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A signal for a closed, valid candle of a warmed-up series.
+    Signal(Signal),
+    /// Valid and accepted, but the series is still warming up: no signal yet.
+    Warming {
+        /// The series.
+        series: SeriesKey,
+        /// The candle's open time.
+        open_time: i64,
+    },
+    /// A repeat of the last candle of its series: skipped, never a second signal.
+    Duplicate(Candle),
+    /// A bar that is not closed yet.
+    NotClosed(Candle),
+    /// Refused: dead-letter it with this reason.
+    Rejected(Rejection),
+}
+
+/// Settings of the pure pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineSettings {
+    /// Stateless candle rules.
+    pub validation: ValidationSettings,
+    /// Ordering and gaps.
+    pub sequence: SequenceSettings,
+    /// Feature engine.
+    pub features: FeatureSettings,
+    /// Decision rule.
+    pub decision: DecisionConfig,
+    /// First token of candle subjects.
+    pub candle_subject_prefix: String,
+}
+
+/// Why the pipeline cannot be built or a batch cannot be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The model uses a feature the engine does not compute.
+    #[error("model feature {0:?} is not computed by the feature engine")]
+    UnknownFeature(String),
+    /// The forward pass failed (a bug: features are validated finite).
+    #[error("inference failed: {0}")]
+    Inference(#[from] InferenceError),
+}
+
+/// A candle waiting for the batched forward pass.
+#[derive(Debug)]
+struct Pending {
+    outcome_index: usize,
+    series: SeriesKey,
+    open_time: i64,
+}
+
+/// The pure pipeline: per-series state plus the model.
+#[derive(Debug)]
+pub struct Pipeline {
+    intake: Intake<SeriesState>,
+    settings: PipelineSettings,
+    predictor: Predictor,
+    model: ModelRef,
+    /// `order[i]`: the engine column of model input `i`.
+    order: Vec<usize>,
+    steps: usize,
+    /// Reused across batches: windows, pending candles, probabilities.
+    batch: Vec<f32>,
+    pending: Vec<Pending>,
+    probabilities: Vec<[f32; NUM_CLASSES]>,
+}
+
+impl Pipeline {
+    /// Builds a pipeline around a verified model. `model_name` is the model's
+    /// directory name, reported in every signal with its version and hash.
+    pub fn new(predictor: Predictor, settings: PipelineSettings) -> Result<Self, PipelineError> {
+        let metadata = predictor.metadata();
+        let order = metadata
+            .feature_names
+            .iter()
+            .map(|name| {
+                FEATURE_NAMES
+                    .iter()
+                    .position(|known| known == name)
+                    .ok_or_else(|| PipelineError::UnknownFeature(name.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let model = ModelRef {
+            name: metadata.name.clone(),
+            version: metadata.version.clone(),
+            sha256: metadata.weights_sha256.clone(),
+        };
+        let steps = predictor.architecture().sequence_length;
+        Ok(Self {
+            intake: Intake::new(settings.validation.clone(), settings.sequence.clone()),
+            settings,
+            predictor,
+            model,
+            order,
+            steps,
+            batch: Vec::new(),
+            pending: Vec::new(),
+            probabilities: Vec::new(),
+        })
+    }
+
+    /// The model every signal names.
+    pub fn model(&self) -> &ModelRef {
+        &self.model
+    }
+
+    /// Number of series with state.
+    pub fn series_count(&self) -> usize {
+        self.intake.series_count()
+    }
+
+    /// Processes a batch in order (per series order is input order) and runs
+    /// one forward pass for every candle that completed a window. Returns one
+    /// outcome per input, in input order.
+    pub fn process(
+        &mut self,
+        inputs: &[Input<'_>],
+        now_ms: Option<i64>,
+    ) -> Result<Vec<Outcome>, PipelineError> {
+        self.batch.clear();
+        self.pending.clear();
+        let mut outcomes = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let outcome = self.ingest(input, now_ms, outcomes.len());
+            outcomes.push(outcome);
+        }
+        if self.pending.is_empty() {
+            return Ok(outcomes);
+        }
+        self.predictor
+            .predict(&self.batch, self.pending.len(), &mut self.probabilities)?;
+        let min_confidence = self.settings.decision.min_confidence;
+        for (pending, p) in self.pending.drain(..).zip(&self.probabilities) {
+            let decision = self.settings.decision.decide(p);
+            let signal = Signal {
+                exchange: pending.series.exchange.to_string(),
+                symbol: pending.series.symbol.to_string(),
+                interval: pending.series.interval.to_string(),
+                open_time: pending.open_time,
+                side: decision.side,
+                confidence: f64::from(decision.confidence),
+                probabilities: ClassProbabilities {
+                    long: f64::from(p[0]),
+                    short: f64::from(p[1]),
+                    neutral: f64::from(p[2]),
+                },
+                model: self.model.clone(),
+                thresholds: Thresholds {
+                    min_confidence: f64::from(min_confidence),
+                },
+            };
+            if let Some(slot) = outcomes.get_mut(pending.outcome_index) {
+                *slot = Outcome::Signal(signal);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Stage one for a single input: everything up to (not including) inference.
+    fn ingest(&mut self, input: &Input<'_>, now_ms: Option<i64>, index: usize) -> Outcome {
+        let msg = match decode_candle(input.bytes, input.encoding, &self.settings.validation) {
+            Ok(m) => m,
+            Err(r) => return Outcome::Rejected(r),
+        };
+        let tokens = match input.subject {
+            Some(subject) => match parse_subject(&self.settings.candle_subject_prefix, subject) {
+                Some(t) => Some(t),
+                None => {
+                    return Outcome::Rejected(Rejection::new(
+                        ErrorCode::SubjectMismatch,
+                        format!(
+                            "subject {subject:?} is not {}.<exchange>.<symbol>.<interval>",
+                            self.settings.candle_subject_prefix
+                        ),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let (steps, width) = (self.steps, self.order.len());
+        let features = &self.settings.features;
+        let (verdict, state) = self.intake.judge_with(&msg, tokens.as_ref(), now_ms, || {
+            SeriesState::new(features, steps, width)
+        });
+        let (candle, sequence, state) = match (verdict, state) {
+            (Verdict::Accepted { candle, sequence }, Some(state)) => (candle, sequence, state),
+            (Verdict::Duplicate(c), _) => return Outcome::Duplicate(c),
+            (Verdict::NotClosed(c), _) => return Outcome::NotClosed(c),
+            (Verdict::Rejected(r), _) => return Outcome::Rejected(r),
+            (Verdict::Accepted { .. }, None) => {
+                return Outcome::Rejected(Rejection::new(
+                    ErrorCode::Internal,
+                    "accepted candle without series state",
+                ));
+            }
+        };
+        if let SequenceOutcome::Gap { reset: true, .. } = sequence {
+            state.reset();
+        }
+        match state.update(&Bar::from(&candle), &self.order) {
+            Ok(true) => {
+                state.window.extend_into(&mut self.batch);
+                self.pending.push(Pending {
+                    outcome_index: index,
+                    series: candle.series.clone(),
+                    open_time: candle.open_time,
+                });
+                Outcome::Warming {
+                    series: candle.series,
+                    open_time: candle.open_time,
+                }
+            }
+            Ok(false) => Outcome::Warming {
+                series: candle.series,
+                open_time: candle.open_time,
+            },
+            Err(e) => Outcome::Rejected(Rejection::new(
+                ErrorCode::Internal,
+                format!("feature update: {e}"),
+            )),
+        }
+    }
+}

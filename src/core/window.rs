@@ -1,0 +1,85 @@
+//! The last `sequence_length` model-input vectors of one series, in a ring.
+//!
+//! Filled in place from the feature state (no allocation per candle) and
+//! copied out oldest-first straight into the inference batch buffer.
+
+/// A fixed-capacity ring of feature vectors.
+#[derive(Debug, Clone)]
+pub struct FeatureWindow {
+    width: usize,
+    steps: usize,
+    data: Vec<f32>,
+    /// Index (in vectors) of the slot the next push writes.
+    next: usize,
+    len: usize,
+}
+
+impl FeatureWindow {
+    /// A window of `steps` vectors of `width` values.
+    pub fn new(steps: usize, width: usize) -> Self {
+        Self {
+            width,
+            steps,
+            data: vec![0.0; steps * width],
+            next: 0,
+            len: 0,
+        }
+    }
+
+    /// Appends one vector, taking `width` values from `values` by index
+    /// (`order[i]` is the engine column of model input `i`), dropping the oldest when full.
+    pub fn push_gathered(&mut self, values: &[f32], order: &[usize]) {
+        if self.steps == 0 {
+            return;
+        }
+        let start = self.next * self.width;
+        for (slot, &column) in self.data[start..start + self.width].iter_mut().zip(order) {
+            *slot = values.get(column).copied().unwrap_or(f32::NAN);
+        }
+        self.next = (self.next + 1) % self.steps;
+        self.len = (self.len + 1).min(self.steps);
+    }
+
+    /// Whether `steps` vectors have been pushed since the last clear.
+    pub fn is_full(&self) -> bool {
+        self.len == self.steps
+    }
+
+    /// Forgets every vector (after a state reset).
+    pub fn clear(&mut self) {
+        self.next = 0;
+        self.len = 0;
+    }
+
+    /// Appends the window, oldest vector first, to `out`.
+    pub fn extend_into(&self, out: &mut Vec<f32>) {
+        if self.is_full() {
+            let split = self.next * self.width;
+            out.extend_from_slice(&self.data[split..]);
+            out.extend_from_slice(&self.data[..split]);
+        } else {
+            out.extend_from_slice(&self.data[..self.len * self.width]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_vectors_oldest_first() {
+        let mut w = FeatureWindow::new(3, 2);
+        let order = [1, 0];
+        for i in 0..5 {
+            let v = [i as f32, 10.0 + i as f32];
+            w.push_gathered(&v, &order);
+        }
+        assert!(w.is_full());
+        let mut out = Vec::new();
+        w.extend_into(&mut out);
+        assert_eq!(out, vec![12.0, 2.0, 13.0, 3.0, 14.0, 4.0]);
+        w.clear();
+        assert!(!w.is_full());
+    }
+}

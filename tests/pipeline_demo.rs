@@ -1,0 +1,328 @@
+//! The pure pipeline end to end with the shipped model: exact signal counts,
+//! byte-identical replays, every bad input answered with its reason, and the
+//! `demo` command a new user runs first.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use signal_worker::config::Settings;
+use signal_worker::contract::CandleMessage;
+use signal_worker::contract::codec::{self, Encoding};
+use signal_worker::core::features::FEATURE_NAMES;
+use signal_worker::core::features::WARM_UP_BARS;
+use signal_worker::core::pipeline::{Input, Outcome, Pipeline, PipelineSettings};
+use signal_worker::error::ErrorCode;
+use signal_worker::io::csv_file::{CsvIdentity, read_csv};
+use signal_worker::model::{BackendKind, Predictor};
+use std::process::Command;
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
+
+fn pipeline(backend: BackendKind) -> Pipeline {
+    let predictor = Predictor::load(MODEL.as_ref(), &FEATURE_NAMES, backend).unwrap();
+    let settings = Settings::default();
+    Pipeline::new(
+        predictor,
+        PipelineSettings {
+            validation: settings.validation,
+            sequence: settings.sequence,
+            features: settings.features,
+            decision: settings.decision,
+            candle_subject_prefix: settings.nats.candle_subject_prefix,
+        },
+    )
+    .unwrap()
+}
+
+fn candles(limit: usize) -> Vec<CandleMessage> {
+    let identity = CsvIdentity {
+        exchange: "coinbase".into(),
+        symbol: "BTCUSD".into(),
+        interval: "1h".into(),
+    };
+    read_csv(DATA, std::fs::File::open(DATA).unwrap(), identity)
+        .unwrap()
+        .take(limit)
+        .map(|r| r.unwrap().candle.unwrap())
+        .collect()
+}
+
+fn bodies(msgs: &[CandleMessage]) -> Vec<Vec<u8>> {
+    msgs.iter()
+        .map(|m| codec::encode(m, Encoding::MessagePack).unwrap())
+        .collect()
+}
+
+fn run(p: &mut Pipeline, bodies: &[Vec<u8>], batch: usize) -> Vec<Outcome> {
+    let mut all = Vec::new();
+    for chunk in bodies.chunks(batch) {
+        let inputs: Vec<Input<'_>> = chunk
+            .iter()
+            .map(|b| Input {
+                bytes: b,
+                encoding: Encoding::MessagePack,
+                subject: None,
+            })
+            .collect();
+        all.extend(p.process(&inputs, None).unwrap());
+    }
+    all
+}
+
+fn signals(outcomes: &[Outcome]) -> Vec<Vec<u8>> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Signal(s) => Some(codec::encode(s, Encoding::MessagePack).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn one_signal_per_closed_candle_after_warm_up_and_replays_are_byte_identical() {
+    let msgs = candles(1_500);
+    let bodies = bodies(&msgs);
+    let mut p = pipeline(BackendKind::Flex);
+    let window = Predictor::load(MODEL.as_ref(), &FEATURE_NAMES, BackendKind::Flex)
+        .unwrap()
+        .architecture()
+        .sequence_length;
+    let first = run(&mut p, &bodies, 256);
+    // The first complete feature vector comes at bar WARM_UP_BARS, the first
+    // full window `window - 1` bars later; every later candle gets one signal.
+    let warm = WARM_UP_BARS - 1 + window - 1;
+    let sigs = signals(&first);
+    assert_eq!(sigs.len(), msgs.len() - warm);
+    assert!(
+        first[..warm]
+            .iter()
+            .all(|o| matches!(o, Outcome::Warming { .. }))
+    );
+    for (outcome, msg) in first[warm..].iter().zip(&msgs[warm..]) {
+        let Outcome::Signal(s) = outcome else {
+            panic!("expected a signal, got {outcome:?}")
+        };
+        assert_eq!(s.open_time, msg.open_time);
+        let p = s.probabilities;
+        assert!((p.long + p.short + p.neutral - 1.0).abs() < 1e-5);
+        assert!(s.confidence >= p.long.max(p.short).max(p.neutral) - 1e-12);
+    }
+    // A fresh pipeline over the same candles: byte-identical signal bodies,
+    // whatever the batch size.
+    let again = signals(&run(&mut pipeline(BackendKind::Flex), &bodies, 256));
+    assert_eq!(sigs, again);
+    let one_by_one = run(&mut pipeline(BackendKind::Flex), &bodies, 1);
+    assert_eq!(signals(&one_by_one).len(), sigs.len());
+    for (a, b) in first.iter().zip(&one_by_one) {
+        if let (Outcome::Signal(a), Outcome::Signal(b)) = (a, b) {
+            assert_eq!(a.side, b.side);
+            assert!((a.probabilities.long - b.probabilities.long).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn bad_duplicate_and_foreign_inputs_get_their_outcome() {
+    let msgs = candles(200);
+    let mut p = pipeline(BackendKind::Flex);
+    let good = bodies(&msgs);
+    let _ = run(&mut p, &good, 64);
+    let last = msgs.last().unwrap().clone();
+    let mut next = last.clone();
+    next.open_time += 3_600_000;
+    let mut broken = next.clone();
+    broken.high = broken.low / 2.0;
+    let json = codec::encode(&next, Encoding::Json).unwrap();
+    let dup = codec::encode(&last, Encoding::MessagePack).unwrap();
+    let older = codec::encode(&msgs[10], Encoding::MessagePack).unwrap();
+    let bad = codec::encode(&broken, Encoding::MessagePack).unwrap();
+    let inputs = [
+        Input {
+            bytes: b"\x00garbage",
+            encoding: Encoding::MessagePack,
+            subject: None,
+        },
+        Input {
+            bytes: &dup,
+            encoding: Encoding::MessagePack,
+            subject: None,
+        },
+        Input {
+            bytes: &older,
+            encoding: Encoding::MessagePack,
+            subject: None,
+        },
+        Input {
+            bytes: &bad,
+            encoding: Encoding::MessagePack,
+            subject: None,
+        },
+        Input {
+            bytes: &json,
+            encoding: Encoding::Json,
+            subject: Some("candles.coinbase.ETHUSD.1h"),
+        },
+        Input {
+            bytes: &json,
+            encoding: Encoding::Json,
+            subject: Some("not.a.candle.subject.at.all"),
+        },
+        Input {
+            bytes: &json,
+            encoding: Encoding::Json,
+            subject: Some("candles.coinbase.BTCUSD.1h"),
+        },
+        Input {
+            bytes: &json,
+            encoding: Encoding::Json,
+            subject: Some("candles.coinbase.BTCUSD.1h"),
+        },
+    ];
+    let out = p.process(&inputs, None).unwrap();
+    let code = |o: &Outcome| match o {
+        Outcome::Rejected(r) => Some(r.code),
+        _ => None,
+    };
+    assert_eq!(code(&out[0]), Some(ErrorCode::Undecodable));
+    assert!(matches!(out[1], Outcome::Duplicate(_)));
+    assert_eq!(code(&out[2]), Some(ErrorCode::OutOfOrder));
+    assert_eq!(code(&out[3]), Some(ErrorCode::HighBelowBody));
+    assert_eq!(code(&out[4]), Some(ErrorCode::SubjectMismatch));
+    assert_eq!(code(&out[5]), Some(ErrorCode::SubjectMismatch));
+    assert!(
+        matches!(&out[6], Outcome::Signal(s) if s.open_time == next.open_time),
+        "{:?}",
+        out[6]
+    );
+    assert!(
+        matches!(out[7], Outcome::Duplicate(_)),
+        "the same candle twice in one batch signals once"
+    );
+}
+
+#[test]
+fn both_backends_give_the_same_signals() {
+    let bodies = bodies(&candles(400));
+    let flex = run(&mut pipeline(BackendKind::Flex), &bodies, 128);
+    let nd = run(&mut pipeline(BackendKind::Ndarray), &bodies, 128);
+    let mut compared = 0;
+    for (a, b) in flex.iter().zip(&nd) {
+        if let (Outcome::Signal(a), Outcome::Signal(b)) = (a, b) {
+            for (x, y) in [
+                (a.probabilities.long, b.probabilities.long),
+                (a.probabilities.short, b.probabilities.short),
+            ] {
+                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 300);
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-worker"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIGNAL_WORKER_")) {
+        c.env_remove(k);
+    }
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn the_demo_runs_on_the_bundled_data_and_writes_every_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("signals.jsonl");
+    let out = bin()
+        .arg("demo")
+        .arg("--output")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let total = std::fs::read_to_string(DATA).unwrap().lines().count() - 1;
+    let summary = stdout.lines().find(|l| l.starts_with("candles")).unwrap();
+    assert!(
+        summary.contains(&format!("candles    {total}  signals {}", lines.len())),
+        "{summary}"
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/signal.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(lines.iter().all(|l| validator.is_valid(l)));
+    for side in ["long", "short", "neutral"] {
+        let n = lines.iter().filter(|l| l["side"] == side).count();
+        assert!(
+            stdout.contains(&format!("{side} {n}")),
+            "{side} {n} missing from {stdout}"
+        );
+    }
+    assert!(stdout.contains("latency") && stdout.contains("p99"));
+}
+
+#[test]
+fn the_model_commands_verify_and_refuse() {
+    let verify = bin().args(["model", "verify", MODEL]).output().unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let inspect = bin()
+        .args(["model", "inspect", MODEL, "--json"])
+        .output()
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        meta["feature_names"].as_array().unwrap().len(),
+        meta["architecture"]["inputs"].as_u64().unwrap() as usize
+    );
+    let human = bin().args(["model", "inspect", MODEL]).output().unwrap();
+    assert!(String::from_utf8_lossy(&human.stdout).contains("always neutral"));
+
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["model.bpk", "model.json"] {
+        std::fs::copy(format!("{MODEL}/{f}"), dir.path().join(f)).unwrap();
+    }
+    let weights = dir.path().join("model.bpk");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&weights, bytes).unwrap();
+    let refused = bin()
+        .args(["model", "verify"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("model.bpk"), "{err}");
+    let demo = bin()
+        .arg("demo")
+        .arg("--model")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        demo.status.code(),
+        Some(2),
+        "the demo refuses a tampered model"
+    );
+}
