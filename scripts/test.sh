@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
+# The ndarray backend is a cargo feature (default on): the flex-only build must stay clean too.
+cargo clippy --release --no-default-features --all-targets -- -D warnings
 cargo test --release --no-fail-fast

@@ -193,6 +193,7 @@ fn gru_trains_and_round_trips() {
 }
 
 #[test]
+#[cfg(feature = "ndarray")]
 fn trains_on_the_ndarray_backend_too() {
     let data = load(1200);
     let settings = TrainSettings {
@@ -520,6 +521,7 @@ fn predict_validates_shape_and_finiteness() {
 }
 
 /// The shipped model (models/default); the backend comparison must run on it.
+#[cfg(feature = "ndarray")]
 fn shipped() -> PathBuf {
     let shipped = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default"));
     assert!(
@@ -530,6 +532,7 @@ fn shipped() -> PathBuf {
 }
 
 #[test]
+#[cfg(feature = "ndarray")]
 fn flex_and_ndarray_give_the_same_probabilities() {
     let dir = shipped();
     let metadata: ModelMetadata =
@@ -538,7 +541,7 @@ fn flex_and_ndarray_give_the_same_probabilities() {
     let batch = 64;
     let input = windows(&metadata, batch);
     let mut results = Vec::new();
-    for backend in BackendKind::ALL {
+    for &backend in BackendKind::ALL {
         let mut predictor = Predictor::load(&dir, &names, backend).expect("load");
         let mut out = Vec::new();
         predictor.predict(&input, batch, &mut out).expect("predict");
@@ -655,7 +658,7 @@ fn timing_default_training_and_inference() {
         r.beats_baselines_on_log_loss
     );
     let artifact = seal(model);
-    for backend in BackendKind::ALL {
+    for &backend in BackendKind::ALL {
         let mut predictor = Predictor::new(artifact.clone(), backend);
         for batch in [1usize, 256] {
             let input = windows(&artifact.metadata, batch);
@@ -684,7 +687,7 @@ fn timing_default_training_and_inference() {
         sequence_length: 60,
         classes: 3,
     };
-    for backend in BackendKind::ALL {
+    for &backend in BackendKind::ALL {
         let device = backend.device();
         let network = signal_worker::model::Network::seeded(&architecture, 1, &device).unwrap();
         for batch in [1usize, 256] {

@@ -202,6 +202,7 @@ fn bad_duplicate_and_foreign_inputs_get_their_outcome() {
 }
 
 #[test]
+#[cfg(feature = "ndarray")]
 fn both_backends_give_the_same_signals() {
     let bodies = bodies(&candles(400));
     let flex = run(&mut pipeline(BackendKind::Flex), &bodies, 128);

@@ -223,11 +223,11 @@ fn print_summary(
         println!("last {} signals:", last.len());
         for sig in last {
             println!(
-                "  {}.{}.{} open_time {}  {:<7}  confidence {:.3}  (long {:.3} short {:.3} neutral {:.3})",
+                "  {}.{}.{} {}  {:<7}  confidence {:.3}  (long {:.3} short {:.3} neutral {:.3})",
                 sig.exchange,
                 sig.symbol,
                 sig.interval,
-                sig.open_time,
+                super::time::format_utc_ms(sig.open_time),
                 sig.side.as_str(),
                 sig.confidence,
                 sig.probabilities.long,

@@ -8,6 +8,7 @@ mod load;
 mod model;
 mod progress;
 mod report;
+mod time;
 mod train;
 
 use crate::config::{LogFormat, Settings};

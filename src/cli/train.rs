@@ -133,7 +133,7 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
         .and_then(|n| n.to_str())
         .ok_or_else(|| format!("{}: the output directory needs a name", args.out.display()))?
         .to_owned();
-    let created_at = args.created_at.clone().unwrap_or_else(now_rfc3339);
+    let created_at = args.created_at.clone().unwrap_or_else(super::time::now_utc);
     let identity = ModelIdentity {
         name,
         version: args.version.clone(),
@@ -149,24 +149,4 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
     println!("{report}");
     println!("saved {}", args.out.display());
     Ok(())
-}
-
-/// The current UTC time as RFC 3339 (seconds), computed without a date crate.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
 }

@@ -143,11 +143,8 @@ impl Settings {
                 "nats.msg_id_hash_prefix_len must be within 4..=64".into(),
             ));
         }
-        if !["flex", "ndarray"].contains(&self.model.backend.as_str()) {
-            return Err(ConfigError::Invalid(format!(
-                "model.backend {:?} must be \"flex\" or \"ndarray\"",
-                self.model.backend
-            )));
+        if let Err(e) = self.model.backend.parse::<crate::model::BackendKind>() {
+            return Err(ConfigError::Invalid(format!("model.backend: {e}")));
         }
         if self.metrics.addr.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(

@@ -16,24 +16,36 @@ pub enum BackendKind {
     #[default]
     Flex,
     /// burn's ndarray backend (deprecated upstream), kept selectable for portability and as an
-    /// independent check of the numbers.
+    /// independent check of the numbers; present when the `ndarray` cargo feature is on (default).
+    #[cfg(feature = "ndarray")]
     Ndarray,
 }
 
-/// A backend name that is neither `flex` nor `ndarray`.
+/// A backend name that is not compiled into this build.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown backend `{0}` (expected flex or ndarray)")]
+#[error("unknown backend `{0}` (this build has: {names}; ndarray needs the `ndarray` cargo feature)", names = BackendKind::NAMES)]
 pub struct UnknownBackend(pub String);
 
 impl BackendKind {
-    /// Every selectable backend, for help texts and tests.
-    pub const ALL: [BackendKind; 2] = [BackendKind::Flex, BackendKind::Ndarray];
+    /// Every backend compiled into this build, for help texts and tests.
+    #[cfg(feature = "ndarray")]
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Flex, BackendKind::Ndarray];
+    /// Every backend compiled into this build, for help texts and tests.
+    #[cfg(not(feature = "ndarray"))]
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Flex];
+    /// The names of [`BackendKind::ALL`], for messages.
+    #[cfg(feature = "ndarray")]
+    pub const NAMES: &'static str = "flex, ndarray";
+    /// The names of [`BackendKind::ALL`], for messages.
+    #[cfg(not(feature = "ndarray"))]
+    pub const NAMES: &'static str = "flex";
 
     /// The inference device of this backend.
     pub fn device(self) -> Device {
         match self {
             BackendKind::Flex => Device::flex(),
             // Deprecated upstream in favour of flex; selecting it is this enum's purpose.
+            #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
             BackendKind::Ndarray => Device::ndarray(),
         }
@@ -48,6 +60,7 @@ impl BackendKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             BackendKind::Flex => "flex",
+            #[cfg(feature = "ndarray")]
             BackendKind::Ndarray => "ndarray",
         }
     }
@@ -59,6 +72,7 @@ impl std::str::FromStr for BackendKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "flex" => Ok(BackendKind::Flex),
+            #[cfg(feature = "ndarray")]
             "ndarray" => Ok(BackendKind::Ndarray),
             _ => Err(UnknownBackend(s.to_string())),
         }
@@ -71,7 +85,19 @@ impl std::fmt::Display for BackendKind {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "ndarray")))]
+mod flex_only_tests {
+    use super::*;
+
+    #[test]
+    fn ndarray_is_refused_with_a_clear_error_when_not_compiled() {
+        let err = "ndarray".parse::<BackendKind>().unwrap_err();
+        assert!(err.to_string().contains("cargo feature"));
+        assert_eq!(BackendKind::ALL, &[BackendKind::Flex]);
+    }
+}
+
+#[cfg(all(test, feature = "ndarray"))]
 mod tests {
     use super::*;
 
