@@ -8,8 +8,6 @@ use crate::contract::codec::{self, Encoding};
 use crate::contract::{Side, Signal};
 use crate::core::pipeline::{Input, Outcome, Pipeline};
 use crate::error::ErrorCode;
-use crate::io::csv_file::CsvIdentity;
-use crate::io::open_candles;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,15 +20,9 @@ pub struct DemoArgs {
     /// Candle file (CSV, JSONL or MessagePack stream).
     #[arg(long, default_value = "data/btcusd-1h.csv")]
     pub input: PathBuf,
-    /// Exchange of a CSV file's series.
-    #[arg(long, default_value = "coinbase")]
-    pub exchange: String,
-    /// Symbol of a CSV file's series.
-    #[arg(long, default_value = "BTCUSD")]
-    pub symbol: String,
-    /// Interval of a CSV file's series.
-    #[arg(long, default_value = "1h")]
-    pub interval: String,
+    /// Series identity of a CSV input.
+    #[command(flatten)]
+    pub series: super::series_args::SeriesArgs,
     /// Model directory (default: model.dir from the settings).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -78,18 +70,7 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
     }
     let mut pipeline =
         super::load::pipeline(settings, args.model.as_deref(), args.backend.as_deref())?;
-    let identity = CsvIdentity {
-        exchange: args.exchange.clone(),
-        symbol: args.symbol.clone(),
-        interval: args.interval.clone(),
-    };
-    let records = open_candles(
-        &args.input,
-        None,
-        Some(identity),
-        settings.validation.max_message_bytes,
-    )
-    .map_err(|e| e.to_string())?;
+    let records = args.series.open(&args.input, settings)?;
 
     // Encode every record as the worker would receive it, so decoding is part of the run.
     let mut bodies = Vec::new();

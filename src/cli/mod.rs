@@ -8,6 +8,7 @@ mod load;
 mod model;
 mod progress;
 mod report;
+mod series_args;
 mod time;
 mod train;
 

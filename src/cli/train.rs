@@ -6,8 +6,6 @@ use super::progress::bar;
 use crate::config::Settings;
 use crate::core::dataset::feature_rows;
 use crate::core::features::FEATURE_NAMES;
-use crate::io::csv_file::CsvIdentity;
-use crate::io::open_candles;
 use crate::model::digest::sha256_hex;
 use crate::model::{ModelIdentity, Progress, TrainingData, train};
 use std::path::PathBuf;
@@ -22,15 +20,9 @@ pub struct TrainArgs {
     /// Output directory, e.g. models/NAME (created; its name becomes the model name).
     #[arg(long)]
     pub out: PathBuf,
-    /// Exchange of a CSV file's series.
-    #[arg(long, default_value = "coinbase")]
-    pub exchange: String,
-    /// Symbol of a CSV file's series.
-    #[arg(long, default_value = "BTCUSD")]
-    pub symbol: String,
-    /// Interval of a CSV file's series.
-    #[arg(long, default_value = "1h")]
-    pub interval: String,
+    /// Series identity of a CSV input.
+    #[command(flatten)]
+    pub series: super::series_args::SeriesArgs,
     /// Model version recorded in model.json.
     #[arg(long, default_value = "1")]
     pub version: String,
@@ -67,18 +59,7 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
     let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
     let source_sha256 = sha256_hex(&bytes);
     drop(bytes);
-    let identity = CsvIdentity {
-        exchange: args.exchange.clone(),
-        symbol: args.symbol.clone(),
-        interval: args.interval.clone(),
-    };
-    let records = open_candles(
-        &args.input,
-        None,
-        Some(identity),
-        settings.validation.max_message_bytes,
-    )
-    .map_err(|e| e.to_string())?;
+    let records = args.series.open(&args.input, settings)?;
     let mut candles = Vec::new();
     let mut undecodable = 0u64;
     for record in records {

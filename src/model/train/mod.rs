@@ -1,0 +1,223 @@
+//! Training: seeded, deterministic, leak-free, with early stopping and an honest final report.
+//!
+//! The flow, each step in one place:
+//! 1. validate settings and data (lengths, finiteness, increasing times) — typed errors, never a
+//!    silently empty data set;
+//! 2. label rows from forward returns ([`LabelSpec`]);
+//! 3. split chronologically with purge gaps ([`Split`]);
+//! 4. fit the scaler on the training slice only and apply it to every row;
+//! 5. train with Adam on cross-entropy over shuffled mini-batches, dropout between layers, early
+//!    stopping on validation log-loss (keeping the best epoch's weights);
+//! 6. score the untouched test slice once, next to the naive baselines.
+//!
+//! Determinism: every random draw (initialisation, shuffling, dropout) comes from generators
+//! seeded by [`TrainSettings::seed`] and owned by this run; the CPU backends compute
+//! single-threaded; so the same data and settings give bit-identical weights.
+
+mod data;
+mod error;
+mod evaluate;
+mod report;
+mod settings;
+
+pub use data::{Prepared, TrainingData, prepare};
+pub use error::TrainError;
+use evaluate::{baselines, class_counts, evaluate, one_hot, read_scalar, sides, tensor2};
+pub use report::{ClassCounts, EpochRecord, Progress, TrainReport, TrainedModel};
+pub use settings::{NetworkSettings, TrainSettings};
+
+use burn::module::Module;
+use burn::tensor::activation::log_softmax;
+
+use super::adam::{Adam, AdamConfig};
+use super::metrics::Metrics;
+use super::network::{Dropout, Network};
+use super::rng::SplitMix64;
+use super::side::{NUM_CLASSES, Side};
+use super::windows::gather_time_major;
+
+/// Seed offset separating the data-order/dropout stream from the initialisation stream.
+const DATA_STREAM: u64 = 0xD1B5_4A32_D192_ED03;
+
+/// Train a model. `progress`, when given, receives [`Progress`] events.
+pub fn train(
+    data: &TrainingData,
+    settings: &TrainSettings,
+    mut progress: Option<&mut dyn FnMut(Progress)>,
+) -> Result<TrainedModel, TrainError> {
+    let mut report_progress = |event: Progress| {
+        if let Some(callback) = progress.as_mut() {
+            callback(event);
+        }
+    };
+    settings.validate()?;
+    let prepared = prepare(data, settings)?;
+    let inputs = data.feature_names.len();
+    let architecture = settings.architecture(inputs);
+    let steps = architecture.sequence_length;
+    let train_set = prepared.samples(&prepared.split.train_samples());
+    let validation_set = prepared.samples(&prepared.split.validation_samples());
+    let test_set = prepared.samples(&prepared.split.test_samples());
+    let batches = train_set.len().div_ceil(settings.batch_size);
+    report_progress(Progress::Started {
+        train_samples: train_set.len(),
+        validation_samples: validation_set.len(),
+        test_samples: test_set.len(),
+        batches_per_epoch: batches,
+        epochs: settings.epochs,
+    });
+
+    let train_device = settings.backend.autodiff_device();
+    let eval_device = settings.backend.device();
+    let mut network = Network::seeded(&architecture, settings.seed, &train_device)?;
+    let mut rng = SplitMix64::new(settings.seed ^ DATA_STREAM);
+    let mut adam = Adam::new(AdamConfig {
+        weight_decay: settings.weight_decay,
+        ..AdamConfig::with_learning_rate(settings.learning_rate)
+    });
+    let mut order: Vec<(usize, Side)> = train_set.clone();
+    let mut window = Vec::new();
+    let mut targets = Vec::new();
+    let mut best: Option<(Network, f64, usize)> = None;
+    let mut since_best = 0;
+    let mut history = Vec::new();
+    let mut stopped_early = false;
+
+    for epoch in 1..=settings.epochs {
+        rng.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
+            let ends: Vec<usize> = chunk.iter().map(|(t, _)| *t).collect();
+            gather_time_major(&prepared.scaled, inputs, steps, &ends, &mut window);
+            one_hot(chunk.iter().map(|(_, side)| *side), &mut targets);
+            let x = tensor2(&window, [steps * chunk.len(), inputs], &train_device);
+            let y = tensor2(&targets, [chunk.len(), NUM_CLASSES], &train_device);
+            let dropout = Dropout {
+                probability: settings.network.dropout,
+                rng: &mut rng,
+            };
+            let logits = network.forward(x, chunk.len(), steps, Some(dropout));
+            let loss = (log_softmax(logits, 1) * y)
+                .sum()
+                .neg()
+                .div_scalar(chunk.len() as f64);
+            let value = f64::from(read_scalar(loss.clone())?);
+            if !value.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    what: "training",
+                    value,
+                });
+            }
+            let mut grads = loss.backward();
+            network = adam.step(network, &mut grads);
+            loss_sum += value * chunk.len() as f64;
+            report_progress(Progress::Batch {
+                epoch,
+                batch: b + 1,
+                batches,
+                loss: value,
+            });
+        }
+        let candidate = network.valid();
+        let probabilities = evaluate(
+            &candidate,
+            &prepared.scaled,
+            inputs,
+            steps,
+            &validation_set,
+            settings.evaluation_batch_size,
+            &eval_device,
+        )?;
+        let validation_loss = Metrics::score(&sides(&validation_set), &probabilities).log_loss;
+        if !validation_loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                what: "validation",
+                value: validation_loss,
+            });
+        }
+        let improved = best
+            .as_ref()
+            .is_none_or(|(_, best_loss, _)| validation_loss < *best_loss);
+        if improved {
+            best = Some((candidate, validation_loss, epoch));
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / train_set.len().max(1) as f64,
+            validation_loss,
+            improved,
+        };
+        history.push(record.clone());
+        report_progress(Progress::Epoch(record));
+        if since_best >= settings.patience && epoch < settings.epochs {
+            stopped_early = true;
+            report_progress(Progress::EarlyStop {
+                epoch,
+                best_epoch: best.as_ref().map_or(epoch, |b| b.2),
+            });
+            break;
+        }
+    }
+
+    let (network, best_validation_loss, best_epoch) = match best {
+        Some(best) => best,
+        // epochs >= 1 is validated, so at least one epoch set `best`.
+        None => (network.valid(), f64::NAN, 0),
+    };
+    report_progress(Progress::Testing);
+    let test_probabilities = evaluate(
+        &network,
+        &prepared.scaled,
+        inputs,
+        steps,
+        &test_set,
+        settings.evaluation_batch_size,
+        &eval_device,
+    )?;
+    let test_labels = sides(&test_set);
+    let test = Metrics::score(&test_labels, &test_probabilities);
+    let baselines = baselines(&data.closes, settings.labels.horizon, &train_set, &test_set);
+    let beats_baselines_on_log_loss = test.log_loss < baselines.always_neutral.log_loss
+        && test.log_loss < baselines.previous_return_sign.log_loss;
+    let split = prepared.split;
+    let time_of = |row: usize| data.open_times.get(row).copied().unwrap_or_default();
+    let span = |r: &std::ops::Range<usize>| [time_of(r.start), time_of(r.end.saturating_sub(1))];
+    let split_open_times = [
+        span(&split.train),
+        span(&split.validation),
+        span(&split.test),
+    ];
+    let report = TrainReport {
+        epochs_run: history.len(),
+        best_epoch,
+        stopped_early,
+        best_validation_loss,
+        history,
+        samples: [train_set.len(), validation_set.len(), test_set.len()],
+        class_counts: [
+            class_counts(&train_set),
+            class_counts(&validation_set),
+            class_counts(&test_set),
+        ],
+        test,
+        baselines,
+        beats_baselines_on_log_loss,
+    };
+    Ok(TrainedModel {
+        network,
+        architecture,
+        feature_names: data.feature_names.clone(),
+        scaler: prepared.scaler,
+        settings: settings.clone(),
+        split,
+        split_open_times,
+        source_sha256: data.source_sha256.clone(),
+        rows: data.closes.len(),
+        report,
+    })
+}
