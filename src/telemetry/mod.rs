@@ -1,3 +1,6 @@
-//! Logs (and, with the side-edges issue, metrics and health endpoints).
+//! Logs, metrics and the health endpoints.
 
+pub mod health;
+pub mod http;
 pub mod logging;
+pub mod metrics;

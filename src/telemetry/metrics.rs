@@ -1,0 +1,160 @@
+//! Metric names, descriptions and the recorder.
+//!
+//! Names follow Prometheus conventions (`signal_worker_` prefix, base units,
+//! `_total` counters) and live here only, so dashboards and code cannot drift.
+//! The `metrics` crate's global recorder is the one accepted piece of process
+//! state (DESIGN.md); everything else is passed down explicitly.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// Candles taken from the intake, before validation.
+pub const CANDLES_RECEIVED: &str = "signal_worker_candles_received_total";
+/// Candles that passed validation and ordering.
+pub const CANDLES_ACCEPTED: &str = "signal_worker_candles_accepted_total";
+/// Candles refused, by `reason` (an `ErrorCode`).
+pub const CANDLES_REJECTED: &str = "signal_worker_candles_rejected_total";
+/// Repeats of a series' last candle, skipped.
+pub const CANDLES_DUPLICATE: &str = "signal_worker_candles_duplicate_total";
+/// Signals accepted by the SIGNALS stream, by `side`.
+pub const SIGNALS_PUBLISHED: &str = "signal_worker_signals_published_total";
+/// Dead letters accepted by the DLQ stream, by `reason`.
+pub const DLQ_WRITES: &str = "signal_worker_dlq_writes_total";
+/// Supervised task restarts, by `task`.
+pub const TASK_RESTARTS: &str = "signal_worker_task_restarts_total";
+/// Reconnections, by `dependency` (nats, redis, mongodb).
+pub const RECONNECTS: &str = "signal_worker_reconnects_total";
+/// Time to update the features of one batch.
+pub const FEATURE_SECONDS: &str = "signal_worker_feature_seconds";
+/// Time of one batched forward pass.
+pub const INFERENCE_SECONDS: &str = "signal_worker_inference_seconds";
+/// Candles per processed batch.
+pub const BATCH_SIZE: &str = "signal_worker_batch_size";
+/// From a candle's arrival to its signal's acceptance by SIGNALS.
+pub const CANDLE_TO_SIGNAL_SECONDS: &str = "signal_worker_candle_to_signal_seconds";
+/// Series with state in memory.
+pub const SERIES_TRACKED: &str = "signal_worker_series_tracked";
+/// Messages fetched and not yet acknowledged.
+pub const IN_FLIGHT_MESSAGES: &str = "signal_worker_in_flight_messages";
+/// 1 when a dependency is reachable, 0 when not, by `dependency`.
+pub const DEPENDENCY_UP: &str = "signal_worker_dependency_up";
+/// Always 1; the loaded model's `name`, `version` and `hash` (prefix) as labels.
+pub const MODEL_INFO: &str = "signal_worker_model_info";
+
+/// Histogram buckets for durations: 50 µs to 5 s, roughly x2.5 apart.
+const SECONDS_BUCKETS: [f64; 12] = [
+    5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 5.0,
+];
+/// Histogram buckets for batch sizes.
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0, 1024.0, 4096.0];
+
+/// The exporter could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("metrics exporter: {0}")]
+pub struct MetricsError(String);
+
+/// Registers the description and unit of every metric (shown as `# HELP`).
+pub fn describe() {
+    describe_counter!(
+        CANDLES_RECEIVED,
+        Unit::Count,
+        "Candles taken from the intake, before validation."
+    );
+    describe_counter!(
+        CANDLES_ACCEPTED,
+        Unit::Count,
+        "Candles that passed validation and per-series ordering."
+    );
+    describe_counter!(
+        CANDLES_REJECTED,
+        Unit::Count,
+        "Candles refused and dead-lettered, by reason code."
+    );
+    describe_counter!(
+        CANDLES_DUPLICATE,
+        Unit::Count,
+        "Repeats of a series' last candle, skipped without a signal."
+    );
+    describe_counter!(
+        SIGNALS_PUBLISHED,
+        Unit::Count,
+        "Signals accepted by the SIGNALS stream, by side."
+    );
+    describe_counter!(
+        DLQ_WRITES,
+        Unit::Count,
+        "Dead letters accepted by the DLQ stream, by reason code."
+    );
+    describe_counter!(
+        TASK_RESTARTS,
+        Unit::Count,
+        "Restarts of supervised tasks, by task."
+    );
+    describe_counter!(
+        RECONNECTS,
+        Unit::Count,
+        "Reconnections to a dependency, by dependency."
+    );
+    describe_histogram!(
+        FEATURE_SECONDS,
+        Unit::Seconds,
+        "Time to update the features of one batch."
+    );
+    describe_histogram!(
+        INFERENCE_SECONDS,
+        Unit::Seconds,
+        "Time of one batched forward pass."
+    );
+    describe_histogram!(BATCH_SIZE, Unit::Count, "Candles per processed batch.");
+    describe_histogram!(
+        CANDLE_TO_SIGNAL_SECONDS,
+        Unit::Seconds,
+        "From a candle's arrival to its signal's acceptance."
+    );
+    describe_gauge!(SERIES_TRACKED, Unit::Count, "Series with state in memory.");
+    describe_gauge!(
+        IN_FLIGHT_MESSAGES,
+        Unit::Count,
+        "Messages fetched and not yet acknowledged."
+    );
+    describe_gauge!(
+        DEPENDENCY_UP,
+        "1 when a dependency is reachable, 0 when not."
+    );
+    describe_gauge!(
+        MODEL_INFO,
+        "The loaded model: name, version and weights hash prefix as labels; always 1."
+    );
+}
+
+fn builder() -> Result<PrometheusBuilder, MetricsError> {
+    let err = |e: metrics_exporter_prometheus::BuildError| MetricsError(e.to_string());
+    let mut b = PrometheusBuilder::new();
+    for name in [FEATURE_SECONDS, INFERENCE_SECONDS, CANDLE_TO_SIGNAL_SECONDS] {
+        b = b
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(name.to_owned()),
+                &SECONDS_BUCKETS,
+            )
+            .map_err(err)?;
+    }
+    b.set_buckets_for_metric(
+        metrics_exporter_prometheus::Matcher::Full(BATCH_SIZE.to_owned()),
+        &BATCH_BUCKETS,
+    )
+    .map_err(err)
+}
+
+/// Builds a recorder without installing it (tests use it with `metrics::with_local_recorder`).
+pub fn recorder() -> Result<PrometheusRecorder, MetricsError> {
+    Ok(builder()?.build_recorder())
+}
+
+/// Installs the process-wide recorder once at startup and describes every metric.
+pub fn install() -> Result<PrometheusHandle, MetricsError> {
+    let handle = builder()?
+        .install_recorder()
+        .map_err(|e| MetricsError(e.to_string()))?;
+    describe();
+    Ok(handle)
+}
