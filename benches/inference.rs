@@ -18,7 +18,11 @@ const BATCH_SIZES: [usize; 5] = [1, 8, 64, 256, 1024];
 /// Real feature rows of the bundled BTC/USD file (empty if it cannot be read: reported).
 fn rows() -> (Vec<f32>, usize) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
-    let identity = CsvIdentity { exchange: "coinbase".into(), symbol: "BTCUSD".into(), interval: "1h".into() };
+    let identity = CsvIdentity {
+        exchange: "coinbase".into(),
+        symbol: "BTCUSD".into(),
+        interval: "1h".into(),
+    };
     let Ok(file) = std::fs::File::open(path) else {
         eprintln!("cannot open {path}");
         return (Vec::new(), 0);
@@ -28,7 +32,11 @@ fn rows() -> (Vec<f32>, usize) {
         return (Vec::new(), 0);
     };
     let candles = records.filter_map(|r| r.ok()?.candle.ok());
-    let table = feature_rows(candles, &ValidationSettings::default(), &FeatureSettings::default());
+    let table = feature_rows(
+        candles,
+        &ValidationSettings::default(),
+        &FeatureSettings::default(),
+    );
     (table.rows, table.closes.len())
 }
 
@@ -54,12 +62,16 @@ fn bench(c: &mut Criterion) {
             }
             let mut out = Vec::new();
             group.throughput(Throughput::Elements(batch as u64));
-            group.bench_with_input(BenchmarkId::new(backend.as_str(), batch), &batch, |b, &batch| {
-                b.iter(|| {
-                    let _ = predictor.predict(black_box(&windows), batch, &mut out);
-                    black_box(&out);
-                });
-            });
+            group.bench_with_input(
+                BenchmarkId::new(backend.as_str(), batch),
+                &batch,
+                |b, &batch| {
+                    b.iter(|| {
+                        let _ = predictor.predict(black_box(&windows), batch, &mut out);
+                        black_box(&out);
+                    });
+                },
+            );
         }
     }
     group.finish();

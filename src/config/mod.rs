@@ -109,6 +109,8 @@ impl Settings {
         let positive = [
             ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),
+            ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
+            ("redis.signal_ttl_s", self.redis.signal_ttl_s),
             ("shutdown.deadline_ms", self.shutdown.deadline_ms),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {

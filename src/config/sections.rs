@@ -45,10 +45,22 @@ impl Default for NatsSettings {
 pub struct RedisSettings {
     /// Server URL.
     pub url: String,
-    /// Prefix of every key the worker writes.
+    /// Prefix of every key the worker writes: `<prefix>:signal:<exchange>:<symbol>:<interval>`
+    /// and `<prefix>:snapshot:<exchange>:<symbol>:<interval>`.
     pub key_prefix: String,
     /// Upper bound on any single Redis command (ms); a slow cache must never stall signals.
     pub command_timeout_ms: u64,
+    /// Upper bound on one connection attempt (ms).
+    pub connect_timeout_ms: u64,
+    /// How long a latest-signal key lives (s), so series that stop trading age out.
+    pub signal_ttl_s: u64,
+    /// Reconnection attempts per failed command before it is reported failed
+    /// (the next command starts a new round, so the cache recovers by itself).
+    pub reconnect_retries: u64,
+    /// First reconnection delay (ms); later ones grow exponentially, with jitter.
+    pub reconnect_min_delay_ms: u64,
+    /// Longest reconnection delay (ms).
+    pub reconnect_max_delay_ms: u64,
 }
 
 impl Default for RedisSettings {
@@ -57,6 +69,11 @@ impl Default for RedisSettings {
             url: "redis://127.0.0.1:6379".into(),
             key_prefix: "signal-worker".into(),
             command_timeout_ms: 250,
+            connect_timeout_ms: 500,
+            signal_ttl_s: 86_400,
+            reconnect_retries: 2,
+            reconnect_min_delay_ms: 50,
+            reconnect_max_delay_ms: 2_000,
         }
     }
 }
