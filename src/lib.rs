@@ -3,6 +3,7 @@
 //! A pure core ([`core`], and the model) with thin edges around it. See
 //! `README.md` for the architecture and the failure model.
 
+pub mod archive;
 pub mod cache;
 pub mod cli;
 pub mod config;

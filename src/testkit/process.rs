@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 /// How long a server may take to accept connections (SecantusDB imports
 /// Python on start, which is slow on a busy 2-core machine).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a graceful stop may take before the process is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between readiness probes.
 const PROBE_INTERVAL: Duration = Duration::from_millis(25);
 /// Distinguishes temp dirs of servers started by one process.
@@ -88,9 +90,32 @@ impl ServerProcess {
         }
     }
 
-    /// Starts the server again on the same port with the same directory.
+    /// Stops the process gracefully (SIGTERM, so it can flush its store), and
+    /// kills it if it has not exited within [`STOP_TIMEOUT`].
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let terminated = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while terminated && Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(PROBE_INTERVAL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts the server again on the same port with the same directory
+    /// (after [`ServerProcess::kill`] or [`ServerProcess::stop`]; a running
+    /// server is stopped gracefully first).
     pub fn restart(&mut self) -> Result<(), ToolError> {
-        self.kill();
+        self.stop();
         self.spawn()
     }
 

@@ -1,0 +1,122 @@
+//! The MongoDB archive of signals: idempotent batched inserts.
+//!
+//! Each document's `_id` is the signal's `Nats-Msg-Id`, so a redelivered
+//! signal (the archiver acks only after an insert succeeded) is a duplicate-key
+//! no-op instead of a second row; an index on (exchange, symbol, interval,
+//! open_time) serves the usual queries. The consumer that feeds it from the
+//! SIGNALS stream belongs to the bus.
+
+use crate::config::MongoSettings;
+use crate::contract::Signal;
+use mongodb::bson::{Document, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Client, Collection, IndexModel};
+
+/// MongoDB's duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11_000;
+
+/// Why archiving failed (the caller naks and retries later: nothing is lost).
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Connection, server or write failure other than duplicates.
+    #[error("mongodb: {0}")]
+    Mongo(#[from] mongodb::error::Error),
+    /// A signal could not be turned into a document.
+    #[error("encode signal {id}: {message}")]
+    Encode {
+        /// The signal id.
+        id: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// What one batch insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Archived {
+    /// Newly stored signals.
+    pub inserted: usize,
+    /// Signals that were already archived (redeliveries).
+    pub duplicates: usize,
+}
+
+/// The archive collection.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    client: Client,
+    signals: Collection<Document>,
+}
+
+impl Archive {
+    /// Connects (lazily: the driver connects on first use) and names the collection.
+    pub async fn connect(settings: &MongoSettings) -> Result<Self, ArchiveError> {
+        let client = Client::with_uri_str(&settings.url).await?;
+        let signals = client
+            .database(&settings.database)
+            .collection::<Document>(&settings.collection);
+        Ok(Self { client, signals })
+    }
+
+    /// Creates the query index (idempotent; `_id` is unique by itself).
+    pub async fn ensure_indexes(&self) -> Result<(), ArchiveError> {
+        let series_time = IndexModel::builder()
+            .keys(doc! { "exchange": 1, "symbol": 1, "interval": 1, "open_time": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("series_open_time".to_owned())
+                    .build(),
+            )
+            .build();
+        self.signals.create_index(series_time).await?;
+        Ok(())
+    }
+
+    /// Inserts a batch of `(signal id, signal)`; duplicates of archived ids
+    /// are counted, not errors, so redelivery is harmless.
+    pub async fn insert(&self, batch: &[(String, Signal)]) -> Result<Archived, ArchiveError> {
+        if batch.is_empty() {
+            return Ok(Archived::default());
+        }
+        let mut docs = Vec::with_capacity(batch.len());
+        for (id, signal) in batch {
+            let mut d = mongodb::bson::to_document(signal).map_err(|e| ArchiveError::Encode {
+                id: id.clone(),
+                message: e.to_string(),
+            })?;
+            d.insert("_id", id.as_str());
+            docs.push(d);
+        }
+        match self.signals.insert_many(docs).ordered(false).await {
+            Ok(r) => Ok(Archived {
+                inserted: r.inserted_ids.len(),
+                duplicates: 0,
+            }),
+            Err(e) => match *e.kind {
+                mongodb::error::ErrorKind::InsertMany(ref failure)
+                    if failure.write_concern_error.is_none()
+                        && failure
+                            .write_errors
+                            .as_ref()
+                            .is_some_and(|w| w.iter().all(|we| we.code == DUPLICATE_KEY)) =>
+                {
+                    let duplicates = failure.write_errors.as_ref().map_or(0, Vec::len);
+                    Ok(Archived {
+                        inserted: batch.len() - duplicates,
+                        duplicates,
+                    })
+                }
+                _ => Err(e.into()),
+            },
+        }
+    }
+
+    /// Number of archived signals (for operators and tests).
+    pub async fn count(&self) -> Result<u64, ArchiveError> {
+        Ok(self.signals.count_documents(doc! {}).await?)
+    }
+
+    /// Closes the client's connections (clean shutdown).
+    pub async fn close(self) {
+        self.client.shutdown().await;
+    }
+}
