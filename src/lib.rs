@@ -3,6 +3,7 @@
 //! A pure core ([`core`], and the model) with thin edges around it. See
 //! `README.md` for the architecture and the failure model.
 
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -10,5 +11,6 @@ pub mod core;
 pub mod error;
 pub mod io;
 pub mod model;
+pub mod runtime;
 pub mod telemetry;
 pub mod testkit;
