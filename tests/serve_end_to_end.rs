@@ -184,12 +184,21 @@ async fn consumer_state(js: &jetstream::Context) -> Option<(u64, usize, u64)> {
 }
 
 /// Waits until the worker consumed and acked the whole candle stream.
-async fn wait_drained(js: &jetstream::Context) {
+async fn wait_drained(js: &jetstream::Context, worker: &Worker) {
     let total = stream_count(js, "CANDLES").await;
-    wait_for("every candle acked", WAIT, || async {
-        matches!(consumer_state(js).await, Some((0, 0, floor)) if floor >= total)
-    })
-    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let state = consumer_state(js).await;
+        if matches!(state, Some((0, 0, floor)) if floor >= total) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every candle acked: {state:?} of {total}\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// What the pure pipeline makes of the whole candle stream, in stream order.
@@ -402,7 +411,7 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
     let total = stream_count(&js, "CANDLES").await;
     let started = Instant::now();
     let worker = Worker::start(&url, dir.path(), "worker", &[]);
-    wait_drained(&js).await;
+    wait_drained(&js, &worker).await;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "worker consumed {total} candles in {secs:.2} s including start-up ({:.0} candles/s)",
@@ -466,7 +475,7 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
     // Outlast the duplicate window.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = Worker::start(&url, dir.path(), "second", &env);
-    wait_drained(&js).await;
+    wait_drained(&js, &second).await;
     let e = expected(&js).await;
     wait_for("every signal stored", WAIT, || async {
         stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
@@ -512,7 +521,7 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
     nats.restart().unwrap();
     let (_client, js) = js(&url).await;
     assert_eq!(stream_count(&js, "CANDLES").await, 3000, "the server lost candles");
-    wait_drained(&js).await;
+    wait_drained(&js, &worker).await;
     let e = expected(&js).await;
     wait_for("every signal stored", WAIT, || async {
         stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
@@ -565,7 +574,7 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
     // What was acked is exactly what has durable outcomes; a new worker finishes the rest.
     assert!(floor > 0);
     let second = Worker::start(&url, dir.path(), "second", &env);
-    wait_drained(&js).await;
+    wait_drained(&js, &second).await;
     let e = expected(&js).await;
     wait_for("every signal stored", WAIT, || async {
         stream_count(&js, "SIGNALS").await as usize >= e.signals.len()

@@ -46,6 +46,7 @@ pub async fn last_signals(
     let mut messages = stream
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy: DeliverPolicy::LastPerSubject,
+            filter_subject: format!("{}.>", nats.signal_subject_prefix),
             ..Default::default()
         })
         .await
