@@ -582,3 +582,148 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
     .await;
     assert_exact(&js, &second.log()).await;
 }
+
+fn request_body(id: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "request_id": id, "symbol": "BTCUSD" })).unwrap()
+}
+
+fn json_headers() -> async_nats::HeaderMap {
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("Content-Type", "application/json");
+    h
+}
+
+fn assert_not_implemented(payload: &[u8], id: &str) {
+    let reply: ErrorReply = serde_json::from_slice(payload).unwrap();
+    assert_eq!(reply.error.code, ErrorCode::NotImplemented);
+    assert_eq!(reply.error.status, 501);
+    assert_eq!(reply.request_id.as_deref(), Some(id));
+    assert!(
+        reply
+            .error
+            .message
+            .contains(signal_worker::contract::backtest::SIMULATION_WARNING)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implemented_reply() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, js) = js(&url).await;
+    signal_worker::bus::streams::ensure_streams(&js, &Settings::default().nats)
+        .await
+        .unwrap();
+
+    // Persisted while no worker runs: the answer goes to Reply-To once a worker starts.
+    let inbox = client.new_inbox();
+    let mut answers = client.subscribe(inbox.clone()).await.unwrap();
+    let mut headers = json_headers();
+    headers.insert("Reply-To", inbox.as_str());
+    client
+        .publish_with_headers("backtest.requests", headers, request_body("persisted-1").into())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    wait_for("request stored", WAIT, || async {
+        stream_count(&js, "BACKTEST").await == 1
+    })
+    .await;
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let first = tokio::time::timeout(WAIT, answers.next())
+        .await
+        .expect("no answer to the persisted request")
+        .unwrap();
+    assert_not_implemented(&first.payload, "persisted-1");
+
+    // A plain request/reply client: its first (and only) answer is the ErrorReply.
+    let reply = client
+        .send_request(
+            "backtest.requests",
+            async_nats::Request::new()
+                .headers(json_headers())
+                .payload(request_body("plain-1").into())
+                .timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    assert_not_implemented(&reply.payload, "plain-1");
+    // Count every message a plain requester's inbox receives.
+    let inbox2 = client.new_inbox();
+    let mut plain = client.subscribe(inbox2.clone()).await.unwrap();
+    client
+        .publish_with_reply_and_headers(
+            "backtest.requests",
+            inbox2,
+            json_headers(),
+            request_body("plain-2").into(),
+        )
+        .await
+        .unwrap();
+    let only = tokio::time::timeout(WAIT, plain.next()).await.unwrap().unwrap();
+    assert_not_implemented(&only.payload, "plain-2");
+
+    // Every stored request is acked by the responder: nothing left to answer again…
+    wait_for("backtest requests acked", WAIT, || async {
+        let stream = js.get_stream("BACKTEST").await.unwrap();
+        match stream.consumer_info("signal-worker-backtest").await {
+            Ok(i) => i.num_pending == 0 && i.num_ack_pending == 0 && i.ack_floor.stream_sequence == 3,
+            Err(_) => false,
+        }
+    })
+    .await;
+    // …and no second answer arrived on either inbox (the quiet period only
+    // checks an absence; the acks above are the synchronisation).
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tokio::time::timeout(Duration::from_millis(1), answers.next()).await.is_err(), "second answer\n{}", worker.log());
+    assert!(tokio::time::timeout(Duration::from_millis(1), plain.next()).await.is_err(), "second answer\n{}", worker.log());
+    assert_eq!(stream_count(&js, "BACKTEST").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let (client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async { js.get_stream("SIGNALS").await.is_ok() }).await;
+    // A copy of the shipped model, and a copy with tampered weights.
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    for target in [&good, &bad] {
+        std::fs::create_dir_all(target).unwrap();
+        for f in ["model.bpk", "model.json"] {
+            std::fs::copy(format!("{ROOT}/models/default/{f}"), target.join(f)).unwrap();
+        }
+    }
+    let mut weights = std::fs::read(bad.join("model.bpk")).unwrap();
+    let last = weights.len() - 1;
+    weights[last] ^= 0xff;
+    std::fs::write(bad.join("model.bpk"), weights).unwrap();
+
+    let ask = |path: PathBuf| {
+        let client = client.clone();
+        async move {
+            let r = tokio::time::timeout(
+                WAIT,
+                client.request("control.model.reload", path.to_str().unwrap().to_owned().into()),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()
+        }
+    };
+    let refused = ask(bad).await;
+    assert_eq!(refused["error"]["code"], "model_error", "{refused}\n{}", worker.log());
+    let missing = ask(dir.path().join("nope")).await;
+    assert_eq!(missing["error"]["code"], "model_error", "{missing}");
+    let accepted = ask(good).await;
+    assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
+    assert_eq!(accepted["model"]["name"], "default");
+}
