@@ -2,7 +2,14 @@
 //! runs as a child process configured through SIGNAL_WORKER_* variables, and
 //! every wait polls stream or consumer state against a deadline.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+// Tests may fail loudly; each test has its own runtime on its own thread, so
+// holding the std mutex that serialises them across awaits is harmless.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
 
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
@@ -239,8 +246,10 @@ async fn expected(js: &jetstream::Context) -> Expected {
     for (m, o) in messages.iter().zip(outcomes) {
         match o {
             Outcome::Signal(s) => {
-                e.signals
-                    .insert((format!("{}.{}.{}", s.exchange, s.symbol, s.interval), s.open_time));
+                e.signals.insert((
+                    format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                    s.open_time,
+                ));
             }
             Outcome::Rejected(r) => {
                 e.dead.insert(m.info().unwrap().stream_sequence, r.code);
@@ -271,14 +280,26 @@ async fn assert_exact(js: &jetstream::Context, log: &str) {
     let e = expected(js).await;
     let got = signals(js).await;
     let unique: BTreeSet<_> = got.iter().cloned().collect();
-    assert_eq!(got.len(), unique.len(), "duplicate signals in SIGNALS\n{log}");
-    assert_eq!(unique, e.signals, "signals differ from the pure pipeline\n{log}");
+    assert_eq!(
+        got.len(),
+        unique.len(),
+        "duplicate signals in SIGNALS\n{log}"
+    );
+    assert_eq!(
+        unique, e.signals,
+        "signals differ from the pure pipeline\n{log}"
+    );
     let dead: BTreeMap<u64, ErrorCode> = all_messages(js, "DLQ")
         .await
         .iter()
         .map(|m| {
             let h = m.headers.as_ref().unwrap();
-            let seq: u64 = h.get("Original-Stream-Seq").unwrap().as_str().parse().unwrap();
+            let seq: u64 = h
+                .get("Original-Stream-Seq")
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
             let reply: ErrorReply =
                 serde_json::from_str(h.get("Error-Reply").unwrap().as_str()).unwrap();
             assert_eq!(
@@ -374,7 +395,13 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
     let subject = "candles.test.BAD.1h";
     for i in 0..120 {
         let c = candle("BAD", base + i * hour, 100.0 + (i as f64).sin());
-        publish_raw(&js, subject, rmp_serde::to_vec_named(&c).unwrap(), &format!("g{i}")).await;
+        publish_raw(
+            &js,
+            subject,
+            rmp_serde::to_vec_named(&c).unwrap(),
+            &format!("g{i}"),
+        )
+        .await;
         match i {
             10 => {
                 // Same candle again under another id: the worker's duplicate, no second signal.
@@ -451,7 +478,10 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
     let env = [("SIGNAL_WORKER_NATS_DUPLICATE_WINDOW_MS", "1000")];
     let mut worker = Worker::start(&url, dir.path(), "first", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async { js.get_stream("SIGNALS").await.is_ok() }).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
     replay(
         &url,
         &[
@@ -482,7 +512,10 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
     })
     .await;
     eprintln!("killed at {at_kill} signals of {}", e.signals.len());
-    assert!((at_kill as usize) < e.signals.len(), "the kill was not mid-stream");
+    assert!(
+        (at_kill as usize) < e.signals.len(),
+        "the kill was not mid-stream"
+    );
     assert_exact(&js, &format!("{first_log}\n---\n{}", second.log())).await;
 }
 
@@ -496,7 +529,10 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
     let worker = Worker::start(&url, dir.path(), "worker", &[]);
     {
         let (_client, js) = js(&url).await;
-        wait_for("streams", WAIT, || async { js.get_stream("SIGNALS").await.is_ok() }).await;
+        wait_for("streams", WAIT, || async {
+            js.get_stream("SIGNALS").await.is_ok()
+        })
+        .await;
     }
     replay(
         &url,
@@ -520,7 +556,11 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
     }
     nats.restart().unwrap();
     let (_client, js) = js(&url).await;
-    assert_eq!(stream_count(&js, "CANDLES").await, 3000, "the server lost candles");
+    assert_eq!(
+        stream_count(&js, "CANDLES").await,
+        3000,
+        "the server lost candles"
+    );
     wait_drained(&js, &worker).await;
     let e = expected(&js).await;
     wait_for("every signal stored", WAIT, || async {
@@ -541,7 +581,10 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
     let env = [("SIGNAL_WORKER_SHUTDOWN_DEADLINE_MS", "5000")];
     let mut worker = Worker::start(&url, dir.path(), "first", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async { js.get_stream("SIGNALS").await.is_ok() }).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
     replay(
         &url,
         &[
@@ -623,7 +666,11 @@ async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implement
     let mut headers = json_headers();
     headers.insert("Reply-To", inbox.as_str());
     client
-        .publish_with_headers("backtest.requests", headers, request_body("persisted-1").into())
+        .publish_with_headers(
+            "backtest.requests",
+            headers,
+            request_body("persisted-1").into(),
+        )
         .await
         .unwrap();
     client.flush().await.unwrap();
@@ -662,14 +709,19 @@ async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implement
         )
         .await
         .unwrap();
-    let only = tokio::time::timeout(WAIT, plain.next()).await.unwrap().unwrap();
+    let only = tokio::time::timeout(WAIT, plain.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_not_implemented(&only.payload, "plain-2");
 
     // Every stored request is acked by the responder: nothing left to answer again…
     wait_for("backtest requests acked", WAIT, || async {
         let stream = js.get_stream("BACKTEST").await.unwrap();
         match stream.consumer_info("signal-worker-backtest").await {
-            Ok(i) => i.num_pending == 0 && i.num_ack_pending == 0 && i.ack_floor.stream_sequence == 3,
+            Ok(i) => {
+                i.num_pending == 0 && i.num_ack_pending == 0 && i.ack_floor.stream_sequence == 3
+            }
             Err(_) => false,
         }
     })
@@ -678,8 +730,20 @@ async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implement
     // checks an absence; the acks above are the synchronisation).
     client.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(tokio::time::timeout(Duration::from_millis(1), answers.next()).await.is_err(), "second answer\n{}", worker.log());
-    assert!(tokio::time::timeout(Duration::from_millis(1), plain.next()).await.is_err(), "second answer\n{}", worker.log());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), answers.next())
+            .await
+            .is_err(),
+        "second answer\n{}",
+        worker.log()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), plain.next())
+            .await
+            .is_err(),
+        "second answer\n{}",
+        worker.log()
+    );
     assert_eq!(stream_count(&js, "BACKTEST").await, 3);
 }
 
@@ -691,7 +755,10 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let worker = Worker::start(&url, dir.path(), "worker", &[]);
     let (client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async { js.get_stream("SIGNALS").await.is_ok() }).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
     // A copy of the shipped model, and a copy with tampered weights.
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
@@ -711,7 +778,10 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
         async move {
             let r = tokio::time::timeout(
                 WAIT,
-                client.request("control.model.reload", path.to_str().unwrap().to_owned().into()),
+                client.request(
+                    "control.model.reload",
+                    path.to_str().unwrap().to_owned().into(),
+                ),
             )
             .await
             .unwrap()
@@ -720,7 +790,12 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
         }
     };
     let refused = ask(bad).await;
-    assert_eq!(refused["error"]["code"], "model_error", "{refused}\n{}", worker.log());
+    assert_eq!(
+        refused["error"]["code"],
+        "model_error",
+        "{refused}\n{}",
+        worker.log()
+    );
     let missing = ask(dir.path().join("nope")).await;
     assert_eq!(missing["error"]["code"], "model_error", "{missing}");
     let accepted = ask(good).await;

@@ -19,12 +19,12 @@
 use super::BusError;
 use super::headers;
 use crate::config::{NatsSettings, ServeSettings};
+use crate::contract::BacktestRequest;
 use crate::contract::backtest::SIMULATION_WARNING;
 use crate::contract::codec::{self, Encoding};
-use crate::contract::BacktestRequest;
 use crate::error::{ErrorCode, ErrorReply};
-use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
 use async_nats::jetstream;
+use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
 use futures::StreamExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -123,7 +123,9 @@ pub async fn serve_stream(
                     tracing::info!(reply_to, request_id = ?reply.request_id, "backtest request answered (persisted path)");
                 }
                 None => {
-                    tracing::debug!("stored backtest request without Reply-To: answered live, if at all");
+                    tracing::debug!(
+                        "stored backtest request without Reply-To: answered live, if at all"
+                    );
                 }
             }
             message
@@ -144,7 +146,10 @@ pub async fn serve_live(
     now_ms: impl Fn() -> i64,
 ) -> Result<(), BusError> {
     let mut subscription = client
-        .queue_subscribe(nats.backtest_subject.clone(), serve.backtest_queue_group.clone())
+        .queue_subscribe(
+            nats.backtest_subject.clone(),
+            serve.backtest_queue_group.clone(),
+        )
         .await
         .map_err(|e| BusError::read(&nats.backtest_subject, e))?;
     loop {
@@ -159,7 +164,9 @@ pub async fn serve_live(
             continue; // answered from the stream
         }
         let Some(reply_to) = message.reply.clone() else {
-            tracing::warn!("backtest request with neither a reply subject nor Reply-To: nobody to answer");
+            tracing::warn!(
+                "backtest request with neither a reply subject nor Reply-To: nobody to answer"
+            );
             continue;
         };
         let encoding = encoding_of(message.headers.as_ref());

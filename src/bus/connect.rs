@@ -25,7 +25,10 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
 }
 
 /// The JetStream context with the configured API and ack timeouts.
-pub fn jetstream(client: async_nats::Client, settings: &NatsSettings) -> async_nats::jetstream::Context {
+pub fn jetstream(
+    client: async_nats::Client,
+    settings: &NatsSettings,
+) -> async_nats::jetstream::Context {
     let timeout = Duration::from_millis(settings.request_timeout_ms);
     async_nats::jetstream::ContextBuilder::new()
         .timeout(timeout)

@@ -48,7 +48,9 @@ where
         })?;
         match &result {
             Ok(_) => tracing::info!(dir, "model reload accepted"),
-            Err(reply) => tracing::warn!(dir, code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays"),
+            Err(reply) => {
+                tracing::warn!(dir, code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays")
+            }
         }
         if let Some(reply_to) = message.reply {
             let mut map = async_nats::HeaderMap::new();

@@ -4,8 +4,8 @@
 use super::BusError;
 use super::headers;
 use crate::config::NatsSettings;
-use crate::contract::codec::{self, Encoding};
 use crate::contract::Signal;
+use crate::contract::codec::{self, Encoding};
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use async_nats::jetstream::{self, Message};
 use futures::StreamExt;
@@ -57,8 +57,10 @@ pub async fn last_signals(
     let timeout = Duration::from_millis(nats.request_timeout_ms);
     loop {
         let message = next(&mut messages, timeout, name).await?;
-        let encoding =
-            Encoding::from_content_type(headers::get(message.headers.as_ref(), headers::CONTENT_TYPE));
+        let encoding = Encoding::from_content_type(headers::get(
+            message.headers.as_ref(),
+            headers::CONTENT_TYPE,
+        ));
         match codec::decode::<Signal>(&message.payload, encoding) {
             Ok(signal) => {
                 let key = covered_key(&signal.exchange, &signal.symbol, &signal.interval);
@@ -173,6 +175,9 @@ async fn next(
         Ok(Some(Ok(message))) => Ok(message),
         Ok(Some(Err(e))) => Err(BusError::read(name, e)),
         Ok(None) => Err(BusError::read(name, "ordered consumer ended")),
-        Err(_) => Err(BusError::read(name, format!("no message within {timeout:?}"))),
+        Err(_) => Err(BusError::read(
+            name,
+            format!("no message within {timeout:?}"),
+        )),
     }
 }

@@ -3,9 +3,9 @@
 use super::BusError;
 use super::headers;
 use crate::config::NatsSettings;
+use crate::contract::Signal;
 use crate::contract::codec::{self, Encoding};
 use crate::contract::subject::series_subject;
-use crate::contract::Signal;
 use crate::core::Rejection;
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
@@ -120,7 +120,11 @@ impl Publisher {
         self.send(subject, message).await
     }
 
-    async fn send(&self, subject: String, message: PublishMessage) -> Result<Unconfirmed, BusError> {
+    async fn send(
+        &self,
+        subject: String,
+        message: PublishMessage,
+    ) -> Result<Unconfirmed, BusError> {
         let ack = self
             .js
             .send_publish(subject.clone(), message)

@@ -59,7 +59,10 @@ struct Summary {
 
 /// Runs the replay.
 pub fn run(args: &ReplayArgs, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -78,7 +81,11 @@ pub fn run(args: &ReplayArgs, settings: &Settings) -> ExitCode {
 
 /// Every readable record of every file, in timestamp order (stable, so the
 /// order within a file and between files of the same time is kept).
-fn load(args: &ReplayArgs, settings: &Settings, summary: &mut Summary) -> Result<Vec<CandleMessage>, String> {
+fn load(
+    args: &ReplayArgs,
+    settings: &Settings,
+    summary: &mut Summary,
+) -> Result<Vec<CandleMessage>, String> {
     let identity = match (&args.exchange, &args.symbol, &args.interval) {
         (Some(e), Some(s), Some(i)) => Some(CsvIdentity {
             exchange: e.clone(),
@@ -90,8 +97,13 @@ fn load(args: &ReplayArgs, settings: &Settings, summary: &mut Summary) -> Result
     };
     let mut candles = Vec::new();
     for path in &args.files {
-        let records = open_candles(path, args.format, identity.clone(), settings.validation.max_message_bytes)
-            .map_err(|e| e.to_string())?;
+        let records = open_candles(
+            path,
+            args.format,
+            identity.clone(),
+            settings.validation.max_message_bytes,
+        )
+        .map_err(|e| e.to_string())?;
         for record in records {
             let record = record.map_err(|e| e.to_string())?;
             match record.candle {
@@ -133,8 +145,15 @@ async fn replay(args: &ReplayArgs, settings: &Settings) -> Result<Summary, Strin
             let due = started + Duration::from_secs_f64(offset_ms.max(0.0) / 1000.0);
             tokio::time::sleep_until(due.into()).await;
         }
-        if Exchange::new(candle.exchange.as_str()).is_err() || Symbol::new(candle.symbol.as_str()).is_err() || candle.interval.is_empty() || candle.interval.contains(['.', '*', '>', ' ']) {
-            eprintln!("skipped: {}/{}/{} cannot form a subject", candle.exchange, candle.symbol, candle.interval);
+        if Exchange::new(candle.exchange.as_str()).is_err()
+            || Symbol::new(candle.symbol.as_str()).is_err()
+            || candle.interval.is_empty()
+            || candle.interval.contains(['.', '*', '>', ' '])
+        {
+            eprintln!(
+                "skipped: {}/{}/{} cannot form a subject",
+                candle.exchange, candle.symbol, candle.interval
+            );
             summary.unroutable += 1;
             continue;
         }
@@ -145,7 +164,10 @@ async fn replay(args: &ReplayArgs, settings: &Settings) -> Result<Summary, Strin
             &candle.interval,
         );
         let body = codec::encode(candle, Encoding::MessagePack).map_err(|e| e.to_string())?;
-        let id = format!("{}:{}:{}:{}", candle.exchange, candle.symbol, candle.interval, candle.open_time);
+        let id = format!(
+            "{}:{}:{}:{}",
+            candle.exchange, candle.symbol, candle.interval, candle.open_time
+        );
         let message = PublishMessage::build()
             .payload(body.into())
             .message_id(id)
@@ -181,7 +203,9 @@ async fn confirm_one(
     summary: &mut Summary,
 ) -> Result<(), String> {
     if let Some((subject, ack)) = window.pop_front() {
-        let ack = ack.await.map_err(|e| format!("publish to {subject} not acknowledged: {e}"))?;
+        let ack = ack
+            .await
+            .map_err(|e| format!("publish to {subject} not acknowledged: {e}"))?;
         summary.published += 1;
         if ack.duplicate {
             summary.duplicates += 1;

@@ -11,7 +11,10 @@ pub struct ServeArgs {}
 /// Runs the worker; exit 0 after an orderly stop, 1 after a fatal failure,
 /// 2 when it cannot start.
 pub fn run(_args: &ServeArgs, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

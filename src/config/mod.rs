@@ -116,8 +116,14 @@ impl Settings {
             ("nats.duplicate_window_ms", self.nats.duplicate_window_ms),
             ("serve.max_wait_ms", self.serve.max_wait_ms),
             ("serve.ack_wait_ms", self.serve.ack_wait_ms),
-            ("serve.restart_min_delay_ms", self.serve.restart_min_delay_ms),
-            ("serve.restart_max_delay_ms", self.serve.restart_max_delay_ms),
+            (
+                "serve.restart_min_delay_ms",
+                self.serve.restart_min_delay_ms,
+            ),
+            (
+                "serve.restart_max_delay_ms",
+                self.serve.restart_max_delay_ms,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!(

@@ -42,7 +42,9 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     let mut supervisor = Supervisor::new(token.clone(), settings.serve.clone());
     {
         let state = state.clone();
-        supervisor.spawn("candles", true, move |token| candles::run(state.clone(), token));
+        supervisor.spawn("candles", true, move |token| {
+            candles::run(state.clone(), token)
+        });
     }
     {
         let state = state.clone();
@@ -116,7 +118,10 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
         }
     }
     let remaining = deadline.saturating_sub(began.elapsed());
-    if tokio::time::timeout(remaining, client.drain()).await.is_err() {
+    if tokio::time::timeout(remaining, client.drain())
+        .await
+        .is_err()
+    {
         tracing::warn!("NATS connection did not drain before the deadline");
     }
     tracing::info!(elapsed_ms = began.elapsed().as_millis() as u64, "stopped");

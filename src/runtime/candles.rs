@@ -51,15 +51,24 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         if batch.is_empty() {
             continue;
         }
-        processed_through =
-            process_batch(&state, &mut pipeline, &mut covered, batch, processed_through).await?;
+        processed_through = process_batch(
+            &state,
+            &mut pipeline,
+            &mut covered,
+            batch,
+            processed_through,
+        )
+        .await?;
     }
     state
         .client
         .flush()
         .await
         .map_err(|e| crate::bus::BusError::publish("acks", e))?;
-    tracing::info!(processed_through, "candle intake stopped; every fetched candle acked");
+    tracing::info!(
+        processed_through,
+        "candle intake stopped; every fetched candle acked"
+    );
     Ok(())
 }
 
@@ -72,8 +81,13 @@ async fn warm_start(
     token: &CancellationToken,
 ) -> Result<u64, TaskError> {
     let nats = &state.settings.nats;
-    let Some(mut history) =
-        History::open(&state.js, nats, ack_floor, state.settings.serve.batch_size.max(256)).await?
+    let Some(mut history) = History::open(
+        &state.js,
+        nats,
+        ack_floor,
+        state.settings.serve.batch_size.max(256),
+    )
+    .await?
     else {
         return Ok(0);
     };
@@ -120,7 +134,11 @@ async fn process_batch(
     let (seen, fresh): (Vec<Message>, Vec<Message>) = batch
         .into_iter()
         .partition(|m| sequence(m) <= processed_through);
-    let last = fresh.iter().map(sequence).max().unwrap_or(processed_through);
+    let last = fresh
+        .iter()
+        .map(sequence)
+        .max()
+        .unwrap_or(processed_through);
     let now = clock::now_ms();
     let inputs: Vec<Input<'_>> = fresh.iter().map(input).collect();
     let outcomes = match tokio::task::block_in_place(|| pipeline.process(&inputs, Some(now))) {
@@ -190,14 +208,22 @@ async fn process_batch(
 
 /// Swaps a verified model in between batches, or refuses it (the old one stays).
 fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
-    let Reload { dir, predictor, done } = reload;
+    let Reload {
+        dir,
+        predictor,
+        done,
+    } = reload;
     let result = pipeline.replace_predictor(predictor).map(|()| {
         state.model_dir.send_replace(dir.clone());
         pipeline.model().clone()
     });
     match &result {
-        Ok(model) => tracing::info!(dir = %dir.display(), model = %model.name, version = %model.version, "model swapped in"),
-        Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays"),
+        Ok(model) => {
+            tracing::info!(dir = %dir.display(), model = %model.name, version = %model.version, "model swapped in")
+        }
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays")
+        }
     }
     let _ = done.send(result);
 }

@@ -30,6 +30,9 @@ pub fn load_predictor(settings: &Settings, dir: &Path) -> Result<Predictor, Arti
 }
 
 /// A fresh pipeline (no series state) around `predictor`.
-pub fn build_pipeline(settings: &Settings, predictor: Predictor) -> Result<Pipeline, PipelineError> {
+pub fn build_pipeline(
+    settings: &Settings,
+    predictor: Predictor,
+) -> Result<Pipeline, PipelineError> {
     Pipeline::new(predictor, pipeline_settings(settings))
 }

@@ -29,26 +29,43 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
         ErrorReply::new(code, message, None, now()).with_detail("dir", dir.clone())
     };
     if dir.is_empty() {
-        return Err(refuse(ErrorCode::InvalidField, "the request body must be a model directory".into()));
+        return Err(refuse(
+            ErrorCode::InvalidField,
+            "the request body must be a model directory".into(),
+        ));
     }
     let path = PathBuf::from(&dir);
     let settings = state.settings.clone();
     let load_path = path.clone();
-    let loaded = tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path))
-        .await
-        .map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?;
-    let predictor = loaded.map_err(|e| refuse(ErrorCode::ModelError, format!("model refused: {e}")))?;
+    let loaded =
+        tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path))
+            .await
+            .map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?;
+    let predictor =
+        loaded.map_err(|e| refuse(ErrorCode::ModelError, format!("model refused: {e}")))?;
     let (done, answer) = oneshot::channel();
     state
         .reload_tx
-        .send(Reload { dir: path, predictor, done })
+        .send(Reload {
+            dir: path,
+            predictor,
+            done,
+        })
         .await
-        .map_err(|_| refuse(ErrorCode::Unavailable, "the candle intake is not running".into()))?;
+        .map_err(|_| {
+            refuse(
+                ErrorCode::Unavailable,
+                "the candle intake is not running".into(),
+            )
+        })?;
     let wait = Duration::from_millis(state.settings.nats.request_timeout_ms);
     match tokio::time::timeout(wait, answer).await {
         Ok(Ok(Ok(model))) => Ok(serde_json::json!({ "reloaded": true, "model": model })),
         Ok(Ok(Err(e))) => Err(refuse(ErrorCode::ModelError, format!("model refused: {e}"))),
-        Ok(Err(_)) => Err(refuse(ErrorCode::Unavailable, "the candle intake restarted before the swap".into())),
+        Ok(Err(_)) => Err(refuse(
+            ErrorCode::Unavailable,
+            "the candle intake restarted before the swap".into(),
+        )),
         Err(_) => Err(refuse(
             ErrorCode::Unavailable,
             "the candle intake did not take the model in time (it will once it runs)".into(),
