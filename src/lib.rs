@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -12,5 +13,6 @@ pub mod core;
 pub mod error;
 pub mod io;
 pub mod model;
+pub mod runtime;
 pub mod telemetry;
 pub mod testkit;

@@ -7,7 +7,9 @@ mod features;
 mod load;
 mod model;
 mod progress;
+mod replay;
 mod report;
+mod serve;
 mod series_args;
 mod time;
 mod train;
@@ -51,6 +53,10 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Verify or inspect a model directory.
     Model(model::ModelArgs),
+    /// Run the NATS worker: candles in, signals out, until SIGTERM/SIGINT.
+    Serve(serve::ServeArgs),
+    /// Publish recorded candle files to their NATS subjects through JetStream.
+    Replay(replay::ReplayArgs),
     /// Print the effective settings (defaults, file, environment) as TOML, passwords hidden.
     Config,
 }
@@ -78,6 +84,8 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => demo::run(&args, &settings),
         Command::Train(args) => train::run(&args, &settings),
         Command::Model(args) => model::run(&args, &settings),
+        Command::Serve(args) => serve::run(&args, &settings),
+        Command::Replay(args) => replay::run(&args, &settings),
         Command::Config => config_show::run(&settings),
     }
 }

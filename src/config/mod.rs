@@ -10,7 +10,7 @@ pub use error::ConfigError;
 pub use merge::ENV_PREFIX;
 pub use sections::{
     LogFormat, LogSettings, MetricsSettings, ModelSettings, MongoSettings, NatsSettings,
-    RedisSettings, ShutdownSettings,
+    RedisSettings, ServeSettings, ShutdownSettings,
 };
 
 use crate::core::features::FeatureSettings;
@@ -46,6 +46,8 @@ pub struct Settings {
     pub decision: DecisionConfig,
     /// Training (`train`): labels, split, network, optimiser.
     pub training: TrainSettings,
+    /// The worker: intake batches, in-flight bounds, supervision.
+    pub serve: ServeSettings,
     /// Orderly shutdown.
     pub shutdown: ShutdownSettings,
 }
@@ -112,6 +114,18 @@ impl Settings {
             ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
             ("redis.signal_ttl_s", self.redis.signal_ttl_s),
             ("shutdown.deadline_ms", self.shutdown.deadline_ms),
+            ("nats.request_timeout_ms", self.nats.request_timeout_ms),
+            ("nats.duplicate_window_ms", self.nats.duplicate_window_ms),
+            ("serve.max_wait_ms", self.serve.max_wait_ms),
+            ("serve.ack_wait_ms", self.serve.ack_wait_ms),
+            (
+                "serve.restart_min_delay_ms",
+                self.serve.restart_min_delay_ms,
+            ),
+            (
+                "serve.restart_max_delay_ms",
+                self.serve.restart_max_delay_ms,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!(
@@ -129,6 +143,7 @@ impl Settings {
             ),
             ("nats.dlq_subject_prefix", &self.nats.dlq_subject_prefix),
             ("nats.backtest_subject", &self.nats.backtest_subject),
+            ("nats.control_subject", &self.nats.control_subject),
         ] {
             if prefix.is_empty()
                 || prefix.contains(['*', '>', ' '])
@@ -140,6 +155,7 @@ impl Settings {
                 )));
             }
         }
+        self.validate_serve()?;
         if !(4..=64).contains(&self.nats.msg_id_hash_prefix_len) {
             return Err(ConfigError::Invalid(
                 "nats.msg_id_hash_prefix_len must be within 4..=64".into(),
@@ -153,6 +169,47 @@ impl Settings {
                 "metrics.addr {:?} is not a socket address",
                 self.metrics.addr
             )));
+        }
+        Ok(())
+    }
+
+    /// Checks of the worker's names and bounds.
+    fn validate_serve(&self) -> Result<(), ConfigError> {
+        let serve = &self.serve;
+        if serve.batch_size == 0 {
+            return Err(ConfigError::Invalid(
+                "serve.batch_size must be greater than 0".into(),
+            ));
+        }
+        if serve.max_ack_pending < serve.batch_size as i64 {
+            return Err(ConfigError::Invalid(format!(
+                "serve.max_ack_pending ({}) must be at least serve.batch_size ({})",
+                serve.max_ack_pending, serve.batch_size
+            )));
+        }
+        if serve.restart_max_delay_ms < serve.restart_min_delay_ms {
+            return Err(ConfigError::Invalid(
+                "serve.restart_max_delay_ms must be at least serve.restart_min_delay_ms".into(),
+            ));
+        }
+        for (key, name) in [
+            ("nats.candles_stream", &self.nats.candles_stream),
+            ("nats.signals_stream", &self.nats.signals_stream),
+            ("nats.dlq_stream", &self.nats.dlq_stream),
+            ("nats.backtest_stream", &self.nats.backtest_stream),
+            ("serve.durable", &serve.durable),
+            ("serve.backtest_durable", &serve.backtest_durable),
+            ("serve.backtest_queue_group", &serve.backtest_queue_group),
+        ] {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} {name:?} may only contain ASCII letters, digits, '_' and '-'"
+                )));
+            }
         }
         Ok(())
     }

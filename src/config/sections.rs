@@ -23,6 +23,24 @@ pub struct NatsSettings {
     pub connect_timeout_ms: u64,
     /// Length of the model hash prefix in `Nats-Msg-Id` (hex characters).
     pub msg_id_hash_prefix_len: usize,
+    /// Upper bound on one JetStream API call or publish acknowledgement (ms).
+    pub request_timeout_ms: u64,
+    /// Name of the stream holding candles (`<candle_subject_prefix>.>`).
+    pub candles_stream: String,
+    /// Name of the stream holding signals (`<signal_subject_prefix>.>`).
+    pub signals_stream: String,
+    /// Name of the stream holding dead letters (`<dlq_subject_prefix>.>`).
+    pub dlq_stream: String,
+    /// Name of the stream persisting backtest requests (`backtest_subject`).
+    pub backtest_stream: String,
+    /// JetStream duplicate window of every stream (ms): a message whose
+    /// `Nats-Msg-Id` was seen within it is stored once.
+    pub duplicate_window_ms: u64,
+    /// Longest time a stream keeps a message (ms); 0 keeps them until the
+    /// stream's other limits (or an operator) remove them.
+    pub max_age_ms: u64,
+    /// Subject of hot model reloads: a request whose body is a model directory.
+    pub control_subject: String,
 }
 
 impl Default for NatsSettings {
@@ -35,6 +53,14 @@ impl Default for NatsSettings {
             backtest_subject: "backtest.requests".into(),
             connect_timeout_ms: 5_000,
             msg_id_hash_prefix_len: 12,
+            request_timeout_ms: 5_000,
+            candles_stream: "CANDLES".into(),
+            signals_stream: "SIGNALS".into(),
+            dlq_stream: "DLQ".into(),
+            backtest_stream: "BACKTEST".into(),
+            duplicate_window_ms: 120_000,
+            max_age_ms: 0,
+            control_subject: "control.model.reload".into(),
         }
     }
 }
@@ -179,6 +205,53 @@ impl Default for ShutdownSettings {
     fn default() -> Self {
         Self {
             deadline_ms: 10_000,
+        }
+    }
+}
+
+/// The worker (`serve`): intake, bounded in-flight work and supervision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSettings {
+    /// Durable pull consumer of the candle stream (one worker per consumer).
+    pub durable: String,
+    /// Durable pull consumer of the backtest stream.
+    pub backtest_durable: String,
+    /// Queue group of the live backtest subscription (plain request/reply clients).
+    pub backtest_queue_group: String,
+    /// Candles fetched and processed together: one pipeline call, one forward pass.
+    pub batch_size: usize,
+    /// Longest wait for a batch to fill (ms); a partial batch is processed then.
+    pub max_wait_ms: u64,
+    /// Most delivered-but-unacked candles the server allows: a flood slows
+    /// intake instead of growing memory. At least `batch_size`.
+    pub max_ack_pending: i64,
+    /// How long the server waits for an ack before redelivering (ms); must
+    /// exceed the time one batch takes.
+    pub ack_wait_ms: u64,
+    /// First delay before restarting a failed task (ms); doubles per failure.
+    pub restart_min_delay_ms: u64,
+    /// Longest delay between restarts (ms). A run that lasted this long
+    /// counts as healthy and resets the backoff.
+    pub restart_max_delay_ms: u64,
+    /// Consecutive failures after which an essential task (candle intake)
+    /// turns into an orderly shutdown with a non-zero exit.
+    pub max_restarts: u32,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        Self {
+            durable: "signal-worker".into(),
+            backtest_durable: "signal-worker-backtest".into(),
+            backtest_queue_group: "signal-worker-backtest".into(),
+            batch_size: 256,
+            max_wait_ms: 100,
+            max_ack_pending: 1024,
+            ack_wait_ms: 30_000,
+            restart_min_delay_ms: 100,
+            restart_max_delay_ms: 5_000,
+            max_restarts: 20,
         }
     }
 }

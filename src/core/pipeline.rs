@@ -73,6 +73,17 @@ pub enum PipelineError {
     /// The forward pass failed (a bug: features are validated finite).
     #[error("inference failed: {0}")]
     Inference(#[from] InferenceError),
+    /// A replacement model eats other features or windows than the current
+    /// one, so the series state cannot be kept: restart with it instead.
+    #[error("model {new} is incompatible with the running model {old}: {reason}")]
+    Incompatible {
+        /// The running model.
+        old: String,
+        /// The refused replacement.
+        new: String,
+        /// What differs.
+        reason: &'static str,
+    },
 }
 
 /// A candle waiting for the batched forward pass.
@@ -136,6 +147,50 @@ impl Pipeline {
     /// The model every signal names.
     pub fn model(&self) -> &ModelRef {
         &self.model
+    }
+
+    /// Swaps in another model between batches, keeping every series' state.
+    /// Only a model with the same feature order and window length fits the
+    /// existing windows; any other is refused ([`PipelineError::Incompatible`])
+    /// and the old one stays.
+    pub fn replace_predictor(&mut self, predictor: Predictor) -> Result<(), PipelineError> {
+        let new = predictor.metadata();
+        let old = self.predictor.metadata();
+        let reason = if new.feature_names != old.feature_names {
+            Some("different features")
+        } else if predictor.architecture().sequence_length != self.steps {
+            Some("different window length")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(PipelineError::Incompatible {
+                old: format!("{} v{}", old.name, old.version),
+                new: format!("{} v{}", new.name, new.version),
+                reason,
+            });
+        }
+        self.model = ModelRef {
+            name: new.name.clone(),
+            version: new.version.clone(),
+            sha256: new.weights_sha256.clone(),
+        };
+        self.predictor = predictor;
+        Ok(())
+    }
+
+    /// Feeds history through the series state without scoring it: what
+    /// [`Pipeline::process`] does minus the forward pass. A warm start uses
+    /// it to rebuild state from candles whose outcomes are already durable;
+    /// the state afterwards is exactly the one `process` would leave.
+    pub fn warm(&mut self, inputs: &[Input<'_>], now_ms: Option<i64>) {
+        for input in inputs {
+            self.batch.clear();
+            self.pending.clear();
+            let _ = self.ingest(input, now_ms, 0);
+        }
+        self.batch.clear();
+        self.pending.clear();
     }
 
     /// Number of series with state.

@@ -1,0 +1,84 @@
+//! The one error type of the NATS edge.
+
+/// Something the NATS edge could not do. Each variant names the operation
+/// and the object (stream, consumer, subject) so a log line is enough to act.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The first connection failed (later disconnects are retried by the client).
+    #[error("connect to {url}: {message}")]
+    Connect {
+        /// The server URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A stream exists with a configuration that does not fit this worker.
+    #[error("stream {stream}: {message}")]
+    StreamMismatch {
+        /// The stream.
+        stream: String,
+        /// What differs.
+        message: String,
+    },
+    /// A JetStream API call (stream or consumer management) failed.
+    #[error("{operation} {object}: {message}")]
+    Api {
+        /// The call.
+        operation: &'static str,
+        /// The stream or consumer.
+        object: String,
+        /// The client's error.
+        message: String,
+    },
+    /// Fetching or reading messages failed.
+    #[error("read {object}: {message}")]
+    Read {
+        /// The stream or consumer.
+        object: String,
+        /// The client's error.
+        message: String,
+    },
+    /// A publish was not accepted (no ack, or a negative one).
+    #[error("publish to {subject}: {message}")]
+    Publish {
+        /// The subject.
+        subject: String,
+        /// The client's error.
+        message: String,
+    },
+    /// A body could not be encoded.
+    #[error("encode for {subject}: {message}")]
+    Encode {
+        /// The subject it was meant for.
+        subject: String,
+        /// The codec's error.
+        message: String,
+    },
+}
+
+impl BusError {
+    /// Builds an [`BusError::Api`] from any displayable client error.
+    pub fn api(operation: &'static str, object: &str, e: impl std::fmt::Display) -> Self {
+        Self::Api {
+            operation,
+            object: object.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Builds a [`BusError::Read`].
+    pub fn read(object: &str, e: impl std::fmt::Display) -> Self {
+        Self::Read {
+            object: object.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Builds a [`BusError::Publish`].
+    pub fn publish(subject: &str, e: impl std::fmt::Display) -> Self {
+        Self::Publish {
+            subject: subject.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The durable pull consumer the candles come in through.
+//!
+//! Ordering is the point: per-series state needs every candle exactly once,
+//! in stream order. So each (re)start positions the consumer right after its
+//! ack floor (everything at or below it has a durable outcome and is rebuilt
+//! into state by the warm start), and the worker processes one fetched batch
+//! at a time, acking it completely before fetching the next.
+
+use super::BusError;
+use crate::config::{NatsSettings, ServeSettings};
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
+use async_nats::jetstream::{self, Message};
+use futures::StreamExt;
+use std::time::Duration;
+
+/// The candle consumer, positioned after its ack floor.
+#[derive(Debug)]
+pub struct CandleIntake {
+    consumer: PullConsumer,
+    /// Highest stream sequence whose outcome is durable (the ack floor found
+    /// at start); the warm start rebuilds state up to here.
+    pub ack_floor: u64,
+    name: String,
+    batch_size: usize,
+    max_wait: Duration,
+}
+
+impl CandleIntake {
+    /// Opens the durable consumer, resetting its position to just after its
+    /// ack floor.
+    ///
+    /// Messages that an earlier process had delivered but not acked would
+    /// otherwise come back only after `ack_wait`, behind newer ones, and
+    /// arrive out of order. Recreating the consumer at `ack_floor + 1` makes
+    /// them the next ones delivered. One worker owns one durable consumer
+    /// (run more workers on partitions, each with its own durable).
+    pub async fn open(
+        js: &jetstream::Context,
+        nats: &NatsSettings,
+        serve: &ServeSettings,
+    ) -> Result<Self, BusError> {
+        let name = serve.durable.clone();
+        let stream = js
+            .get_stream(&nats.candles_stream)
+            .await
+            .map_err(|e| BusError::api("get stream", &nats.candles_stream, e))?;
+        let ack_floor = match stream.consumer_info(&name).await {
+            Ok(info) => {
+                let floor = info.ack_floor.stream_sequence;
+                stream
+                    .delete_consumer(&name)
+                    .await
+                    .map_err(|e| BusError::api("delete consumer", &name, e))?;
+                floor
+            }
+            Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => 0,
+            Err(e) => return Err(BusError::api("consumer info", &name, e)),
+        };
+        let deliver_policy = if ack_floor == 0 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: ack_floor + 1,
+            }
+        };
+        let consumer = stream
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(name.clone()),
+                description: Some("signal-worker candle intake".into()),
+                deliver_policy,
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_millis(serve.ack_wait_ms),
+                max_ack_pending: serve.max_ack_pending,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::api("create consumer", &name, e))?;
+        tracing::info!(consumer = %name, ack_floor, "candle consumer positioned after its ack floor");
+        Ok(Self {
+            consumer,
+            ack_floor,
+            name,
+            batch_size: serve.batch_size,
+            max_wait: Duration::from_millis(serve.max_wait_ms),
+        })
+    }
+
+    /// Fetches up to `batch_size` candles, waiting at most `max_wait` for the
+    /// batch to fill; an empty batch means nothing arrived in time.
+    pub async fn fetch(&self) -> Result<Vec<Message>, BusError> {
+        let mut batch = self
+            .consumer
+            .batch()
+            .max_messages(self.batch_size)
+            .expires(self.max_wait)
+            .messages()
+            .await
+            .map_err(|e| BusError::read(&self.name, e))?;
+        let mut out = Vec::with_capacity(self.batch_size);
+        while let Some(message) = batch.next().await {
+            out.push(message.map_err(|e| BusError::read(&self.name, e))?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,19 @@
+//! NATS: the edge the candles come in through and signals leave by.
+//!
+//! Thin adapters around async-nats: connecting, creating or checking the
+//! streams, the durable candle intake, publishing signals and dead letters,
+//! reading history for a warm start, the backtest responder and the control
+//! subject. No decisions about candles are made here; the pure pipeline makes
+//! them.
+
+pub mod backtest;
+pub mod connect;
+pub mod control;
+pub mod error;
+pub mod headers;
+pub mod history;
+pub mod intake;
+pub mod publish;
+pub mod streams;
+
+pub use error::BusError;

@@ -1,0 +1,135 @@
+//! Publishing signals and dead letters through JetStream, acknowledged.
+
+use super::BusError;
+use super::headers;
+use crate::config::NatsSettings;
+use crate::contract::Signal;
+use crate::contract::codec::{self, Encoding};
+use crate::contract::subject::series_subject;
+use crate::core::Rejection;
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, publish::PublishAck};
+
+/// A publish sent and not yet acknowledged by its stream.
+#[derive(Debug)]
+pub struct Unconfirmed {
+    subject: String,
+    ack: PublishAckFuture,
+}
+
+impl Unconfirmed {
+    /// Waits for the stream's acknowledgement: only then is the message durable.
+    pub async fn confirm(self) -> Result<PublishAck, BusError> {
+        self.ack
+            .await
+            .map_err(|e| BusError::publish(&self.subject, e))
+    }
+}
+
+/// Wall-clock facts about a signal, sent as headers so the body stays a pure
+/// function of the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// When the signal is published (Unix ms).
+    pub produced_at_ms: i64,
+    /// From receiving the candle's batch to publishing (µs).
+    pub latency_us: u64,
+}
+
+/// Publishes to the signal and dead-letter streams.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    js: jetstream::Context,
+    signal_prefix: String,
+    dlq_prefix: String,
+    hash_prefix_len: usize,
+    encoding: Encoding,
+}
+
+impl Publisher {
+    /// A publisher with the subjects and message-id length of the settings.
+    pub fn new(js: jetstream::Context, nats: &NatsSettings) -> Self {
+        Self {
+            js,
+            signal_prefix: nats.signal_subject_prefix.clone(),
+            dlq_prefix: nats.dlq_subject_prefix.clone(),
+            hash_prefix_len: nats.msg_id_hash_prefix_len,
+            encoding: Encoding::MessagePack,
+        }
+    }
+
+    /// Sends a signal with `Nats-Msg-Id` = [`Signal::message_id`], so a
+    /// redelivered candle never stores a second signal within the duplicate window.
+    pub async fn signal(&self, signal: &Signal, timing: Timing) -> Result<Unconfirmed, BusError> {
+        let subject = series_subject(
+            &self.signal_prefix,
+            &signal.exchange,
+            &signal.symbol,
+            &signal.interval,
+        );
+        let body = codec::encode(signal, self.encoding).map_err(|e| BusError::Encode {
+            subject: subject.clone(),
+            message: e.to_string(),
+        })?;
+        let message = PublishMessage::build()
+            .payload(body.into())
+            .message_id(signal.message_id(self.hash_prefix_len))
+            .header(headers::CONTENT_TYPE, self.encoding.content_type())
+            .header(headers::PRODUCED_AT, timing.produced_at_ms.to_string())
+            .header(headers::LATENCY_US, timing.latency_us.to_string());
+        self.send(subject, message).await
+    }
+
+    /// Sends a dead letter on `dlq.<reason>`: the original bytes untouched (so
+    /// it can be inspected or re-injected), its subject and stream sequence,
+    /// and the `ErrorReply` as JSON in a header. Its `Nats-Msg-Id` is
+    /// `dlq:<stream>:<sequence>`, so a redelivered bad candle is stored once.
+    pub async fn dead_letter(
+        &self,
+        original: &jetstream::Message,
+        rejection: &Rejection,
+        now_ms: i64,
+    ) -> Result<Unconfirmed, BusError> {
+        let subject = format!("{}.{}", self.dlq_prefix, rejection.code.as_str());
+        let (stream, sequence) = match original.info() {
+            Ok(info) => (info.stream.to_owned(), info.stream_sequence),
+            Err(_) => (String::new(), 0),
+        };
+        let request_id = headers::get(original.headers.as_ref(), headers::MSG_ID)
+            .map(str::to_owned)
+            .or_else(|| Some(format!("{stream}:{sequence}")));
+        let reply = rejection
+            .to_reply(request_id, now_ms)
+            .with_detail("subject", original.subject.as_str())
+            .with_detail("stream_sequence", sequence);
+        let reply_json = serde_json::to_string(&reply).map_err(|e| BusError::Encode {
+            subject: subject.clone(),
+            message: e.to_string(),
+        })?;
+        let mut message = PublishMessage::build()
+            .payload(original.payload.clone())
+            .message_id(format!("dlq:{stream}:{sequence}"))
+            .header(headers::ORIGINAL_SUBJECT, original.subject.as_str())
+            .header(headers::ORIGINAL_SEQUENCE, sequence.to_string())
+            .header(headers::ERROR_CODE, rejection.code.as_str())
+            .header(headers::ERROR_REPLY, reply_json);
+        if let Some(ct) = headers::get(original.headers.as_ref(), headers::CONTENT_TYPE) {
+            message = message.header(headers::CONTENT_TYPE, ct);
+        }
+        self.send(subject, message).await
+    }
+
+    async fn send(
+        &self,
+        subject: String,
+        message: PublishMessage,
+    ) -> Result<Unconfirmed, BusError> {
+        let ack = self
+            .js
+            .send_publish(subject.clone(), message)
+            .await
+            .map_err(|e| BusError::publish(&subject, e))?;
+        Ok(Unconfirmed { subject, ack })
+    }
+}

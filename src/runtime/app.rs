@@ -1,0 +1,132 @@
+//! `serve` from start to exit.
+
+use super::shutdown::StopSignals;
+use super::supervisor::Supervisor;
+use super::{AppState, TaskError, candles, clock, reload};
+use crate::bus::{self, BusError};
+use crate::config::Settings;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Why the worker stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM/SIGINT, and everything finished within the deadline: exit 0.
+    Clean,
+    /// An essential task kept failing, or the deadline passed: exit non-zero.
+    Failed(String),
+}
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// NATS or the streams.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// Signal handlers.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[from] std::io::Error),
+}
+
+/// Runs the worker until a stop signal or a fatal failure.
+pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
+    let mut signals = StopSignals::install()?;
+    let settings = Arc::new(settings);
+    let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
+    let state = AppState::new(settings.clone(), client.clone());
+    bus::streams::ensure_streams(&state.js, &settings.nats).await?;
+    tracing::info!(url = %settings.nats.url, "connected; streams ready");
+
+    let token = CancellationToken::new();
+    let mut supervisor = Supervisor::new(token.clone(), settings.serve.clone());
+    {
+        let state = state.clone();
+        supervisor.spawn("candles", true, move |token| {
+            candles::run(state.clone(), token)
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("backtest-stream", false, move |token| {
+            let s = state.clone();
+            async move {
+                bus::backtest::serve_stream(
+                    s.client.clone(),
+                    s.js.clone(),
+                    s.settings.nats.clone(),
+                    s.settings.serve.clone(),
+                    token,
+                    clock::now_ms,
+                )
+                .await
+                .map_err(TaskError::from)
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("backtest-live", false, move |token| {
+            let s = state.clone();
+            async move {
+                bus::backtest::serve_live(
+                    s.client.clone(),
+                    s.settings.nats.clone(),
+                    s.settings.serve.clone(),
+                    token,
+                    clock::now_ms,
+                )
+                .await
+                .map_err(TaskError::from)
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("model-control", false, move |token| {
+            let s = state.clone();
+            async move {
+                let subject = s.settings.nats.control_subject.clone();
+                let handler_state = s.clone();
+                bus::control::serve(s.client.clone(), subject, token, move |dir| {
+                    reload::handle(handler_state.clone(), dir)
+                })
+                .await
+                .map_err(TaskError::from)
+            }
+        });
+    }
+
+    let cause = tokio::select! {
+        name = signals.recv() => {
+            tracing::info!(signal = name, "stop requested: finishing in-flight candles");
+            None
+        }
+        () = token.cancelled() => Some("an essential task kept failing".to_owned()),
+    };
+    let began = Instant::now();
+    token.cancel();
+    let deadline = Duration::from_millis(settings.shutdown.deadline_ms);
+    let joined = tokio::time::timeout(deadline, supervisor.join()).await;
+    let mut failure = cause;
+    match joined {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => failure = failure.or(Some(e)),
+        Err(_) => {
+            supervisor.abort().await;
+            failure = failure.or(Some(format!("tasks did not stop within {deadline:?}")));
+        }
+    }
+    let remaining = deadline.saturating_sub(began.elapsed());
+    if tokio::time::timeout(remaining, client.drain())
+        .await
+        .is_err()
+    {
+        tracing::warn!("NATS connection did not drain before the deadline");
+    }
+    tracing::info!(elapsed_ms = began.elapsed().as_millis() as u64, "stopped");
+    Ok(match failure {
+        None => Stopped::Clean,
+        Some(reason) => Stopped::Failed(reason),
+    })
+}

@@ -1,0 +1,229 @@
+//! The candle intake task: warm start, then fetch → pipeline → durable
+//! outcomes → ack, one batch at a time.
+//!
+//! A candle is acked only once its outcome is durable: its signal or dead
+//! letter acknowledged by its stream, or its skip decided. Any failure after
+//! a batch entered the pipeline leaves series state ahead of what is durable,
+//! so the task fails and its restart rebuilds state from the stream (the
+//! unacked candles are delivered again, in order, and their signals are
+//! recognised as already published).
+
+use super::model::{build_pipeline, load_predictor};
+use super::reload::Reload;
+use super::{AppState, TaskError, clock};
+use crate::bus::headers;
+use crate::bus::history::{self, Covered, History, covered_key};
+use crate::bus::intake::CandleIntake;
+use crate::bus::publish::{Timing, Unconfirmed};
+use crate::contract::codec::Encoding;
+use crate::core::pipeline::{Input, Outcome, Pipeline};
+use async_nats::jetstream::{AckKind, Message};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the intake until `token` is cancelled; returns after the last batch
+/// is acked and the acks are flushed.
+pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskError> {
+    let mut reloads = state.reload_rx.lock().await;
+    let settings = state.settings.clone();
+    let dir = state.model_dir.borrow().clone();
+    let predictor = tokio::task::block_in_place(|| load_predictor(&settings, &dir))?;
+    let mut pipeline = build_pipeline(&settings, predictor)?;
+    let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
+    let mut covered = history::last_signals(&state.js, &settings.nats).await?;
+    let started = Instant::now();
+    let warmed = warm_start(&state, &mut pipeline, intake.ack_floor, &token).await?;
+    tracing::info!(
+        candles = warmed,
+        series = pipeline.series_count(),
+        signalled_series = covered.len(),
+        ack_floor = intake.ack_floor,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        model = %pipeline.model().name,
+        "warm start done; consuming candles"
+    );
+    let mut processed_through = intake.ack_floor;
+    while !token.is_cancelled() {
+        while let Ok(reload) = reloads.try_recv() {
+            swap_model(&state, &mut pipeline, reload);
+        }
+        let batch = intake.fetch().await?;
+        if batch.is_empty() {
+            continue;
+        }
+        processed_through = process_batch(
+            &state,
+            &mut pipeline,
+            &mut covered,
+            batch,
+            processed_through,
+        )
+        .await?;
+    }
+    state
+        .client
+        .flush()
+        .await
+        .map_err(|e| crate::bus::BusError::publish("acks", e))?;
+    tracing::info!(
+        processed_through,
+        "candle intake stopped; every fetched candle acked"
+    );
+    Ok(())
+}
+
+/// Rebuilds series state from the candle history up to the ack floor
+/// (outcomes already durable: no signal is published). Returns the count.
+async fn warm_start(
+    state: &AppState,
+    pipeline: &mut Pipeline,
+    ack_floor: u64,
+    token: &CancellationToken,
+) -> Result<u64, TaskError> {
+    let nats = &state.settings.nats;
+    let Some(mut history) = History::open(
+        &state.js,
+        nats,
+        ack_floor,
+        state.settings.serve.batch_size.max(256),
+    )
+    .await?
+    else {
+        return Ok(0);
+    };
+    let mut count = 0;
+    while let Some(chunk) = history.next_chunk().await? {
+        if token.is_cancelled() {
+            break;
+        }
+        let inputs: Vec<Input<'_>> = chunk.iter().map(input).collect();
+        tokio::task::block_in_place(|| pipeline.warm(&inputs, Some(clock::now_ms())));
+        count += chunk.len() as u64;
+    }
+    Ok(count)
+}
+
+/// The pipeline input of a delivered message.
+fn input(message: &Message) -> Input<'_> {
+    Input {
+        bytes: &message.payload,
+        encoding: Encoding::from_content_type(headers::get(
+            message.headers.as_ref(),
+            headers::CONTENT_TYPE,
+        )),
+        subject: Some(message.subject.as_str()),
+    }
+}
+
+fn sequence(message: &Message) -> u64 {
+    message.info().map(|i| i.stream_sequence).unwrap_or(0)
+}
+
+/// Processes one batch through one pipeline call, makes every outcome
+/// durable, then acks the batch. Returns the new `processed_through`.
+async fn process_batch(
+    state: &AppState,
+    pipeline: &mut Pipeline,
+    covered: &mut Covered,
+    batch: Vec<Message>,
+    processed_through: u64,
+) -> Result<u64, TaskError> {
+    let received = Instant::now();
+    // Redelivered candles this process already handled (an ack lost on a
+    // reconnect): their outcome is durable; ack them again, do not re-feed.
+    let (seen, fresh): (Vec<Message>, Vec<Message>) = batch
+        .into_iter()
+        .partition(|m| sequence(m) <= processed_through);
+    let last = fresh
+        .iter()
+        .map(sequence)
+        .max()
+        .unwrap_or(processed_through);
+    let now = clock::now_ms();
+    let inputs: Vec<Input<'_>> = fresh.iter().map(input).collect();
+    let outcomes = match tokio::task::block_in_place(|| pipeline.process(&inputs, Some(now))) {
+        Ok(o) => o,
+        Err(e) => {
+            // Never a silent drop: hand the batch back for redelivery and
+            // let the restart rebuild state.
+            for m in &fresh {
+                let _ = m.ack_with(AckKind::Nak(None)).await;
+            }
+            return Err(e.into());
+        }
+    };
+    let mut unconfirmed: Vec<Unconfirmed> = Vec::new();
+    let (mut signals, mut skipped, mut dead) = (0u64, 0u64, 0u64);
+    for (message, outcome) in fresh.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Signal(signal) => {
+                let key = covered_key(&signal.exchange, &signal.symbol, &signal.interval);
+                if covered.get(&key).is_some_and(|&t| t >= signal.open_time) {
+                    skipped += 1;
+                    continue;
+                }
+                let timing = Timing {
+                    produced_at_ms: clock::now_ms(),
+                    latency_us: received.elapsed().as_micros() as u64,
+                };
+                unconfirmed.push(state.publisher.signal(signal, timing).await?);
+                covered.insert(key, signal.open_time);
+                signals += 1;
+            }
+            Outcome::Rejected(rejection) => {
+                unconfirmed.push(state.publisher.dead_letter(message, rejection, now).await?);
+                metrics::counter!("signal_worker_dead_letters_total", "reason" => rejection.code.as_str()).increment(1);
+                dead += 1;
+            }
+            Outcome::Warming { .. } | Outcome::Duplicate(_) | Outcome::NotClosed(_) => {}
+        }
+    }
+    for pending in unconfirmed {
+        pending.confirm().await?;
+    }
+    for message in seen.iter().chain(&fresh) {
+        message
+            .ack()
+            .await
+            .map_err(|e| crate::bus::BusError::publish("ack", e))?;
+    }
+    state
+        .client
+        .flush()
+        .await
+        .map_err(|e| crate::bus::BusError::publish("acks", e))?;
+    metrics::counter!("signal_worker_candles_total").increment((seen.len() + fresh.len()) as u64);
+    metrics::counter!("signal_worker_signals_total").increment(signals);
+    tracing::debug!(
+        candles = fresh.len(),
+        redelivered = seen.len(),
+        signals,
+        already_signalled = skipped,
+        dead_letters = dead,
+        elapsed_us = received.elapsed().as_micros() as u64,
+        "batch done"
+    );
+    Ok(last)
+}
+
+/// Swaps a verified model in between batches, or refuses it (the old one stays).
+fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
+    let Reload {
+        dir,
+        predictor,
+        done,
+    } = reload;
+    let result = pipeline.replace_predictor(predictor).map(|()| {
+        state.model_dir.send_replace(dir.clone());
+        pipeline.model().clone()
+    });
+    match &result {
+        Ok(model) => {
+            tracing::info!(dir = %dir.display(), model = %model.name, version = %model.version, "model swapped in")
+        }
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays")
+        }
+    }
+    let _ = done.send(result);
+}

@@ -1,0 +1,24 @@
+//! Why a supervised task stopped.
+
+use crate::bus::BusError;
+use crate::core::pipeline::PipelineError;
+use crate::model::ArtifactError;
+
+/// A task failure; the supervisor logs it with the task's name, counts it
+/// and restarts the task (or shuts the worker down if it is essential and
+/// keeps failing).
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// NATS refused or lost something.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// The model could not be loaded or verified.
+    #[error("model: {0}")]
+    Model(#[from] ArtifactError),
+    /// The pipeline could not be built or a batch could not be scored.
+    #[error("pipeline: {0}")]
+    Pipeline(#[from] PipelineError),
+    /// The task panicked (a bug); caught so it is restarted like any failure.
+    #[error("panicked: {0}")]
+    Panicked(String),
+}

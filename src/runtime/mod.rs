@@ -1,0 +1,18 @@
+//! The running worker: state built once, supervised tasks, orderly shutdown.
+//!
+//! `serve` is [`app::run`]: connect, create or check the streams, start the
+//! supervised tasks (candle intake, backtest responders, model control), wait
+//! for SIGTERM/SIGINT or a fatal failure, then stop within the deadline.
+
+pub mod app;
+pub mod candles;
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod reload;
+pub mod shutdown;
+pub mod state;
+pub mod supervisor;
+
+pub use error::TaskError;
+pub use state::AppState;

@@ -1,0 +1,38 @@
+//! Loading a verified model and building the pure pipeline around it.
+
+use crate::config::Settings;
+use crate::core::features::FEATURE_NAMES;
+use crate::core::pipeline::{Pipeline, PipelineError, PipelineSettings};
+use crate::model::{ArtifactError, BackendKind, Predictor};
+use std::path::Path;
+
+/// The pipeline's settings, taken from the worker's settings.
+pub fn pipeline_settings(settings: &Settings) -> PipelineSettings {
+    PipelineSettings {
+        validation: settings.validation.clone(),
+        sequence: settings.sequence.clone(),
+        features: settings.features.clone(),
+        decision: settings.decision,
+        candle_subject_prefix: settings.nats.candle_subject_prefix.clone(),
+    }
+}
+
+/// Loads and verifies (weights hash, features, shapes) the model in `dir` on
+/// the configured backend. Blocking: call it off the async threads.
+pub fn load_predictor(settings: &Settings, dir: &Path) -> Result<Predictor, ArtifactError> {
+    // The backend name is validated with the settings; flex is the default.
+    let backend = settings
+        .model
+        .backend
+        .parse::<BackendKind>()
+        .unwrap_or(BackendKind::Flex);
+    Predictor::load(dir, &FEATURE_NAMES, backend)
+}
+
+/// A fresh pipeline (no series state) around `predictor`.
+pub fn build_pipeline(
+    settings: &Settings,
+    predictor: Predictor,
+) -> Result<Pipeline, PipelineError> {
+    Pipeline::new(predictor, pipeline_settings(settings))
+}

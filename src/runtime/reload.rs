@@ -1,0 +1,74 @@
+//! Hot model reload: verify a new model off the async threads, hand it to the
+//! intake, which swaps it in between batches, and answer with the outcome.
+
+use super::AppState;
+use crate::contract::ModelRef;
+use crate::core::pipeline::PipelineError;
+use crate::error::{ErrorCode, ErrorReply};
+use crate::model::Predictor;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A verified model on its way to the intake.
+#[derive(Debug)]
+pub struct Reload {
+    /// Where it was loaded from (becomes the model directory in force).
+    pub dir: PathBuf,
+    /// The verified model.
+    pub predictor: Predictor,
+    /// Told whether the swap happened.
+    pub done: oneshot::Sender<Result<ModelRef, PipelineError>>,
+}
+
+/// Handles one reload request: the JSON answer, or an `ErrorReply` when the
+/// model is refused (the old one stays in force).
+pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, ErrorReply> {
+    let now = super::clock::now_ms;
+    let refuse = |code: ErrorCode, message: String| {
+        ErrorReply::new(code, message, None, now()).with_detail("dir", dir.clone())
+    };
+    if dir.is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidField,
+            "the request body must be a model directory".into(),
+        ));
+    }
+    let path = PathBuf::from(&dir);
+    let settings = state.settings.clone();
+    let load_path = path.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path))
+            .await
+            .map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?;
+    let predictor =
+        loaded.map_err(|e| refuse(ErrorCode::ModelError, format!("model refused: {e}")))?;
+    let (done, answer) = oneshot::channel();
+    state
+        .reload_tx
+        .send(Reload {
+            dir: path,
+            predictor,
+            done,
+        })
+        .await
+        .map_err(|_| {
+            refuse(
+                ErrorCode::Unavailable,
+                "the candle intake is not running".into(),
+            )
+        })?;
+    let wait = Duration::from_millis(state.settings.nats.request_timeout_ms);
+    match tokio::time::timeout(wait, answer).await {
+        Ok(Ok(Ok(model))) => Ok(serde_json::json!({ "reloaded": true, "model": model })),
+        Ok(Ok(Err(e))) => Err(refuse(ErrorCode::ModelError, format!("model refused: {e}"))),
+        Ok(Err(_)) => Err(refuse(
+            ErrorCode::Unavailable,
+            "the candle intake restarted before the swap".into(),
+        )),
+        Err(_) => Err(refuse(
+            ErrorCode::Unavailable,
+            "the candle intake did not take the model in time (it will once it runs)".into(),
+        )),
+    }
+}

@@ -1,0 +1,804 @@
+//! `serve` and `replay` end to end against a real nats-server 2.15: the worker
+//! runs as a child process configured through SIGNAL_WORKER_* variables, and
+//! every wait polls stream or consumer state against a deadline.
+
+// Tests may fail loudly; each test has its own runtime on its own thread, so
+// holding the std mutex that serialises them across awaits is harmless.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
+
+use async_nats::jetstream::{self, consumer};
+use futures::StreamExt;
+use signal_worker::config::Settings;
+use signal_worker::contract::codec::{self, Encoding};
+use signal_worker::contract::{CandleMessage, Signal};
+use signal_worker::core::pipeline::{Input, Outcome};
+use signal_worker::error::{ErrorCode, ErrorReply};
+use signal_worker::testkit::{ServerKind, ServerProcess};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The worker is CPU-heavy (inference) and the machine small: one scenario at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const BIN: &str = env!("CARGO_BIN_EXE_signal-worker");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const WAIT: Duration = Duration::from_secs(120);
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A worker child process with its log in a temp dir.
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(url: &str, dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env("SIGNAL_WORKER_NATS_URL", url)
+            .env("SIGNAL_WORKER_MODEL_DIR", format!("{ROOT}/models/default"))
+            .env("SIGNAL_WORKER_LOG", "info")
+            .env("SIGNAL_WORKER_SERVE_RESTART_MAX_DELAY_MS", "1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn sigterm(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replay(url: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("replay")
+        .args(args)
+        .env("SIGNAL_WORKER_NATS_URL", url)
+        .env("SIGNAL_WORKER_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "replay failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The first `rows` candles of the bundled BTC/USD file, as a CSV file in `dir`.
+fn csv_head(dir: &Path, rows: usize) -> PathBuf {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let head: Vec<&str> = text.lines().take(rows + 1).collect();
+    let path = dir.join("btc.csv");
+    std::fs::write(&path, head.join("\n") + "\n").unwrap();
+    path
+}
+
+async fn js(url: &str) -> (async_nats::Client, jetstream::Context) {
+    let client = async_nats::connect(url).await.unwrap();
+    (client.clone(), jetstream::new(client))
+}
+
+async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
+    match js.get_stream(name).await {
+        Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Every message of a stream, in order.
+async fn all_messages(js: &jetstream::Context, name: &str) -> Vec<jetstream::Message> {
+    let mut out = Vec::new();
+    if stream_count(js, name).await == 0 {
+        return out;
+    }
+    let stream = js.get_stream(name).await.unwrap();
+    let mut messages = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap()
+        .messages()
+        .await
+        .unwrap();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let pending = m.info().unwrap().pending;
+        out.push(m);
+        if pending == 0 {
+            return out;
+        }
+    }
+}
+
+/// Polls `check` until it is true or the deadline passes.
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The durable consumer's state: (num_pending, num_ack_pending, ack floor).
+async fn consumer_state(js: &jetstream::Context) -> Option<(u64, usize, u64)> {
+    let stream = js.get_stream("CANDLES").await.ok()?;
+    let info = stream.consumer_info("signal-worker").await.ok()?;
+    Some((
+        info.num_pending,
+        info.num_ack_pending,
+        info.ack_floor.stream_sequence,
+    ))
+}
+
+/// Waits until the worker consumed and acked the whole candle stream.
+async fn wait_drained(js: &jetstream::Context, worker: &Worker) {
+    let total = stream_count(js, "CANDLES").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let state = consumer_state(js).await;
+        if matches!(state, Some((0, 0, floor)) if floor >= total) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every candle acked: {state:?} of {total}\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the pure pipeline makes of the whole candle stream, in stream order.
+struct Expected {
+    signals: BTreeSet<(String, i64)>,
+    dead: BTreeMap<u64, ErrorCode>,
+    candles: usize,
+}
+
+async fn expected(js: &jetstream::Context) -> Expected {
+    let messages = all_messages(js, "CANDLES").await;
+    let settings = Settings::default();
+    let predictor = signal_worker::runtime::model::load_predictor(
+        &settings,
+        Path::new(&format!("{ROOT}/models/default")),
+    )
+    .unwrap();
+    let mut pipeline = signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
+    let inputs: Vec<Input<'_>> = messages
+        .iter()
+        .map(|m| Input {
+            bytes: &m.payload,
+            encoding: Encoding::from_content_type(
+                m.headers
+                    .as_ref()
+                    .and_then(|h| h.get("Content-Type"))
+                    .map(|v| v.as_str()),
+            ),
+            subject: Some(m.subject.as_str()),
+        })
+        .collect();
+    let outcomes = pipeline.process(&inputs, Some(i64::MAX / 4)).unwrap();
+    let mut e = Expected {
+        signals: BTreeSet::new(),
+        dead: BTreeMap::new(),
+        candles: messages.len(),
+    };
+    for (m, o) in messages.iter().zip(outcomes) {
+        match o {
+            Outcome::Signal(s) => {
+                e.signals.insert((
+                    format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                    s.open_time,
+                ));
+            }
+            Outcome::Rejected(r) => {
+                e.dead.insert(m.info().unwrap().stream_sequence, r.code);
+            }
+            _ => {}
+        }
+    }
+    e
+}
+
+/// Every signal in SIGNALS as (series, open_time), with repeats kept.
+async fn signals(js: &jetstream::Context) -> Vec<(String, i64)> {
+    all_messages(js, "SIGNALS")
+        .await
+        .iter()
+        .map(|m| {
+            let s: Signal = codec::decode(&m.payload, Encoding::MessagePack).unwrap();
+            (
+                format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                s.open_time,
+            )
+        })
+        .collect()
+}
+
+/// Exact signals, no repeats, every rejection dead-lettered once with its reason.
+async fn assert_exact(js: &jetstream::Context, log: &str) {
+    let e = expected(js).await;
+    let got = signals(js).await;
+    let unique: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(
+        got.len(),
+        unique.len(),
+        "duplicate signals in SIGNALS\n{log}"
+    );
+    assert_eq!(
+        unique, e.signals,
+        "signals differ from the pure pipeline\n{log}"
+    );
+    let dead: BTreeMap<u64, ErrorCode> = all_messages(js, "DLQ")
+        .await
+        .iter()
+        .map(|m| {
+            let h = m.headers.as_ref().unwrap();
+            let seq: u64 = h
+                .get("Original-Stream-Seq")
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
+            let reply: ErrorReply =
+                serde_json::from_str(h.get("Error-Reply").unwrap().as_str()).unwrap();
+            assert_eq!(
+                m.subject.as_str(),
+                format!("dlq.{}", reply.error.code.as_str())
+            );
+            (seq, reply.error.code)
+        })
+        .collect();
+    assert_eq!(dead, e.dead, "dead letters differ\n{log}");
+    assert_eq!(
+        stream_count(js, "DLQ").await as usize,
+        e.dead.len(),
+        "a dead letter was stored twice"
+    );
+    eprintln!(
+        "{} candles → {} signals, {} dead letters",
+        e.candles,
+        e.signals.len(),
+        e.dead.len()
+    );
+}
+
+fn candle(symbol: &str, open_time: i64, close: f64) -> CandleMessage {
+    CandleMessage {
+        exchange: "test".into(),
+        symbol: symbol.into(),
+        interval: "1h".into(),
+        open_time,
+        close_time: None,
+        open: close,
+        high: close + 1.0,
+        low: close - 1.0,
+        close,
+        volume: 10.0,
+        trades: None,
+        is_closed: true,
+    }
+}
+
+async fn publish_raw(js: &jetstream::Context, subject: &str, body: Vec<u8>, id: &str) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", id);
+    js.publish_with_headers(subject.to_owned(), headers, body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead_letters_every_bad_candle()
+ {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), 1200);
+    let summary = replay(
+        &url,
+        &[
+            csv.to_str().unwrap(),
+            "--exchange",
+            "coinbase",
+            "--symbol",
+            "BTCUSD",
+            "--interval",
+            "1h",
+            "--max",
+        ],
+    );
+    assert!(summary.contains("published 1200 candles"), "{summary}");
+    // Replaying again stores nothing new: deterministic Nats-Msg-Id.
+    let again = replay(
+        &url,
+        &[
+            csv.to_str().unwrap(),
+            "--exchange",
+            "coinbase",
+            "--symbol",
+            "BTCUSD",
+            "--interval",
+            "1h",
+            "--max",
+        ],
+    );
+    assert!(again.contains("(1200 already stored"), "{again}");
+
+    // A second series with every kind of bad candle among good ones.
+    let (_client, js) = js(&url).await;
+    let hour = 3_600_000;
+    let base = 1_600_000_000_000 / hour * hour;
+    let subject = "candles.test.BAD.1h";
+    for i in 0..120 {
+        let c = candle("BAD", base + i * hour, 100.0 + (i as f64).sin());
+        publish_raw(
+            &js,
+            subject,
+            rmp_serde::to_vec_named(&c).unwrap(),
+            &format!("g{i}"),
+        )
+        .await;
+        match i {
+            10 => {
+                // Same candle again under another id: the worker's duplicate, no second signal.
+                publish_raw(&js, subject, rmp_serde::to_vec_named(&c).unwrap(), "dup").await
+            }
+            20 => {
+                let mut bad = candle("BAD", base + (i + 1) * hour, 100.0);
+                bad.close = -1.0;
+                publish_raw(&js, subject, rmp_serde::to_vec_named(&bad).unwrap(), "neg").await
+            }
+            30 => {
+                let mut bad = candle("BAD", base + (i + 1) * hour, 100.0);
+                bad.high = 50.0;
+                publish_raw(&js, subject, rmp_serde::to_vec_named(&bad).unwrap(), "high").await
+            }
+            40 => publish_raw(&js, subject, b"\xc1 not a candle".to_vec(), "junk").await,
+            50 => {
+                let old = candle("BAD", base, 100.0);
+                publish_raw(&js, subject, rmp_serde::to_vec_named(&old).unwrap(), "old").await
+            }
+            60 => {
+                let c = candle("BAD", base + (i + 1) * hour, 100.0);
+                publish_raw(
+                    &js,
+                    "candles.test.OTHER.1h",
+                    rmp_serde::to_vec_named(&c).unwrap(),
+                    "mismatch",
+                )
+                .await
+            }
+            _ => {}
+        }
+    }
+    let total = stream_count(&js, "CANDLES").await;
+    let started = Instant::now();
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    wait_drained(&js, &worker).await;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "worker consumed {total} candles in {secs:.2} s including start-up ({:.0} candles/s)",
+        total as f64 / secs
+    );
+    let e = expected(&js).await;
+    wait_for("every signal stored", WAIT, || async {
+        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
+    })
+    .await;
+    assert_exact(&js, &worker.log()).await;
+    let reasons: BTreeSet<ErrorCode> = e.dead.values().copied().collect();
+    assert_eq!(
+        reasons,
+        BTreeSet::from([
+            ErrorCode::Undecodable,
+            ErrorCode::NonPositivePrice,
+            ErrorCode::HighBelowBody,
+            ErrorCode::OutOfOrder,
+            ErrorCode::SubjectMismatch,
+        ])
+    );
+    // Signals for both series, one per closed candle after warm-up.
+    assert!(e.signals.iter().any(|(s, _)| s == "test.BAD.1h"));
+    assert!(e.signals.len() > 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), 3000);
+    // A 1 s duplicate window: the restart outlasts it, so only the worker's
+    // own reading of SIGNALS can prevent a second signal.
+    let env = [("SIGNAL_WORKER_NATS_DUPLICATE_WINDOW_MS", "1000")];
+    let mut worker = Worker::start(&url, dir.path(), "first", &env);
+    let (_client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+    replay(
+        &url,
+        &[
+            csv.to_str().unwrap(),
+            "--exchange",
+            "coinbase",
+            "--symbol",
+            "BTCUSD",
+            "--interval",
+            "1h",
+            "--max",
+        ],
+    );
+    wait_for("some signals", WAIT, || async {
+        stream_count(&js, "SIGNALS").await > 600
+    })
+    .await;
+    worker.kill9();
+    let at_kill = stream_count(&js, "SIGNALS").await;
+    let first_log = worker.log();
+    // Outlast the duplicate window.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = Worker::start(&url, dir.path(), "second", &env);
+    wait_drained(&js, &second).await;
+    let e = expected(&js).await;
+    wait_for("every signal stored", WAIT, || async {
+        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
+    })
+    .await;
+    eprintln!("killed at {at_kill} signals of {}", e.signals.len());
+    assert!(
+        (at_kill as usize) < e.signals.len(),
+        "the kill was not mid-stream"
+    );
+    assert_exact(&js, &format!("{first_log}\n---\n{}", second.log())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
+    let _serial = serial();
+    let mut nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), 3000);
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    {
+        let (_client, js) = js(&url).await;
+        wait_for("streams", WAIT, || async {
+            js.get_stream("SIGNALS").await.is_ok()
+        })
+        .await;
+    }
+    replay(
+        &url,
+        &[
+            csv.to_str().unwrap(),
+            "--exchange",
+            "coinbase",
+            "--symbol",
+            "BTCUSD",
+            "--interval",
+            "1h",
+            "--max",
+        ],
+    );
+    {
+        let (_client, js) = js(&url).await;
+        wait_for("some signals", WAIT, || async {
+            stream_count(&js, "SIGNALS").await > 600
+        })
+        .await;
+    }
+    nats.restart().unwrap();
+    let (_client, js) = js(&url).await;
+    assert_eq!(
+        stream_count(&js, "CANDLES").await,
+        3000,
+        "the server lost candles"
+    );
+    wait_drained(&js, &worker).await;
+    let e = expected(&js).await;
+    wait_for("every signal stored", WAIT, || async {
+        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
+    })
+    .await;
+    assert_exact(&js, &worker.log()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), 3000);
+    let deadline = Duration::from_millis(5000);
+    let env = [("SIGNAL_WORKER_SHUTDOWN_DEADLINE_MS", "5000")];
+    let mut worker = Worker::start(&url, dir.path(), "first", &env);
+    let (_client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+    replay(
+        &url,
+        &[
+            csv.to_str().unwrap(),
+            "--exchange",
+            "coinbase",
+            "--symbol",
+            "BTCUSD",
+            "--interval",
+            "1h",
+            "--max",
+        ],
+    );
+    wait_for("some signals", WAIT, || async {
+        stream_count(&js, "SIGNALS").await > 600
+    })
+    .await;
+    let sent = Instant::now();
+    worker.sigterm();
+    let status = worker
+        .wait_exit(deadline + Duration::from_secs(2))
+        .expect("worker did not exit");
+    let took = sent.elapsed();
+    assert!(status.success(), "exit {status:?}\n{}", worker.log());
+    assert!(took <= deadline, "took {took:?}");
+    eprintln!("SIGTERM → exit 0 in {} ms", took.as_millis());
+    let (pending, ack_pending, floor) = consumer_state(&js).await.unwrap();
+    assert_eq!(ack_pending, 0, "unacked candles after SIGTERM");
+    assert!(pending > 0, "the stop was not mid-stream");
+    // What was acked is exactly what has durable outcomes; a new worker finishes the rest.
+    assert!(floor > 0);
+    let second = Worker::start(&url, dir.path(), "second", &env);
+    wait_drained(&js, &second).await;
+    let e = expected(&js).await;
+    wait_for("every signal stored", WAIT, || async {
+        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
+    })
+    .await;
+    assert_exact(&js, &second.log()).await;
+}
+
+fn request_body(id: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "request_id": id, "symbol": "BTCUSD" })).unwrap()
+}
+
+fn json_headers() -> async_nats::HeaderMap {
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("Content-Type", "application/json");
+    h
+}
+
+fn assert_not_implemented(payload: &[u8], id: &str) {
+    let reply: ErrorReply = serde_json::from_slice(payload).unwrap();
+    assert_eq!(reply.error.code, ErrorCode::NotImplemented);
+    assert_eq!(reply.error.status, 501);
+    assert_eq!(reply.request_id.as_deref(), Some(id));
+    assert!(
+        reply
+            .error
+            .message
+            .contains(signal_worker::contract::backtest::SIMULATION_WARNING)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implemented_reply() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, js) = js(&url).await;
+    signal_worker::bus::streams::ensure_streams(&js, &Settings::default().nats)
+        .await
+        .unwrap();
+
+    // Persisted while no worker runs: the answer goes to Reply-To once a worker starts.
+    let inbox = client.new_inbox();
+    let mut answers = client.subscribe(inbox.clone()).await.unwrap();
+    let mut headers = json_headers();
+    headers.insert("Reply-To", inbox.as_str());
+    client
+        .publish_with_headers(
+            "backtest.requests",
+            headers,
+            request_body("persisted-1").into(),
+        )
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    wait_for("request stored", WAIT, || async {
+        stream_count(&js, "BACKTEST").await == 1
+    })
+    .await;
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let first = tokio::time::timeout(WAIT, answers.next())
+        .await
+        .expect("no answer to the persisted request")
+        .unwrap();
+    assert_not_implemented(&first.payload, "persisted-1");
+
+    // A plain request/reply client: its first (and only) answer is the ErrorReply.
+    let reply = client
+        .send_request(
+            "backtest.requests",
+            async_nats::Request::new()
+                .headers(json_headers())
+                .payload(request_body("plain-1").into())
+                .timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    assert_not_implemented(&reply.payload, "plain-1");
+    // Count every message a plain requester's inbox receives.
+    let inbox2 = client.new_inbox();
+    let mut plain = client.subscribe(inbox2.clone()).await.unwrap();
+    client
+        .publish_with_reply_and_headers(
+            "backtest.requests",
+            inbox2,
+            json_headers(),
+            request_body("plain-2").into(),
+        )
+        .await
+        .unwrap();
+    let only = tokio::time::timeout(WAIT, plain.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_not_implemented(&only.payload, "plain-2");
+
+    // Every stored request is acked by the responder: nothing left to answer again…
+    wait_for("backtest requests acked", WAIT, || async {
+        let stream = js.get_stream("BACKTEST").await.unwrap();
+        match stream.consumer_info("signal-worker-backtest").await {
+            Ok(i) => {
+                i.num_pending == 0 && i.num_ack_pending == 0 && i.ack_floor.stream_sequence == 3
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
+    // …and no second answer arrived on either inbox (the quiet period only
+    // checks an absence; the acks above are the synchronisation).
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), answers.next())
+            .await
+            .is_err(),
+        "second answer\n{}",
+        worker.log()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), plain.next())
+            .await
+            .is_err(),
+        "second answer\n{}",
+        worker.log()
+    );
+    assert_eq!(stream_count(&js, "BACKTEST").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let (client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+    // A copy of the shipped model, and a copy with tampered weights.
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    for target in [&good, &bad] {
+        std::fs::create_dir_all(target).unwrap();
+        for f in ["model.bpk", "model.json"] {
+            std::fs::copy(format!("{ROOT}/models/default/{f}"), target.join(f)).unwrap();
+        }
+    }
+    let mut weights = std::fs::read(bad.join("model.bpk")).unwrap();
+    let last = weights.len() - 1;
+    weights[last] ^= 0xff;
+    std::fs::write(bad.join("model.bpk"), weights).unwrap();
+
+    let ask = |path: PathBuf| {
+        let client = client.clone();
+        async move {
+            let r = tokio::time::timeout(
+                WAIT,
+                client.request(
+                    "control.model.reload",
+                    path.to_str().unwrap().to_owned().into(),
+                ),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()
+        }
+    };
+    let refused = ask(bad).await;
+    assert_eq!(
+        refused["error"]["code"],
+        "model_error",
+        "{refused}\n{}",
+        worker.log()
+    );
+    let missing = ask(dir.path().join("nope")).await;
+    assert_eq!(missing["error"]["code"], "model_error", "{missing}");
+    let accepted = ask(good).await;
+    assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
+    assert_eq!(accepted["model"]["name"], "default");
+}
