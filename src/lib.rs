@@ -4,8 +4,8 @@
 //! `README.md` for the architecture and the failure model.
 
 pub mod archive;
-pub mod cache;
 pub mod bus;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod contract;

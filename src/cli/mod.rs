@@ -9,8 +9,8 @@ mod model;
 mod progress;
 mod replay;
 mod report;
-mod serve;
 mod series_args;
+mod serve;
 mod time;
 mod train;
 

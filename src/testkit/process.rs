@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 /// How long a server may take to accept connections (SecantusDB imports
 /// Python on start, which is slow on a busy 2-core machine).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Ports tried before giving up on starting a server.
+const START_ATTEMPTS: u32 = 3;
 /// How long a graceful stop may take before the process is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between readiness probes.
@@ -58,8 +60,27 @@ impl ServerProcess {
             dir,
             child: None,
         };
-        server.spawn()?;
-        Ok(server)
+        // A port that was free when picked can be taken by another test's
+        // server before ours binds it; then ours exits and we try another.
+        let mut attempt = 1;
+        loop {
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) if attempt < START_ATTEMPTS && !server.is_running() => {
+                    attempt += 1;
+                    tracing::debug!(kind = ?kind, error = %e, "server did not start; retrying on another port");
+                    server.port = free_port()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether the child process is still alive.
+    fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// The server's port on 127.0.0.1.
@@ -162,12 +183,17 @@ impl ServerProcess {
         self.wait_ready()
     }
 
-    /// Waits until the port accepts a TCP connection or the process exits.
+    /// Waits until the port answers *this* server's protocol (not merely a
+    /// TCP accept, which another process on a reused port could give) or the
+    /// process exits.
     fn wait_ready(&mut self) -> Result<(), ToolError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if TcpStream::connect_timeout(&addr, PROBE_INTERVAL * 4).is_ok() {
+            if let Ok(stream) = TcpStream::connect_timeout(&addr, PROBE_INTERVAL * 4)
+                && self.speaks_protocol(stream)
+                && self.is_running()
+            {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
@@ -186,6 +212,24 @@ impl ServerProcess {
                 )));
             }
             std::thread::sleep(PROBE_INTERVAL);
+        }
+    }
+
+    /// A minimal handshake: NATS greets with `INFO`, Redis answers `PING`
+    /// with `+PONG`; SecantusDB (binary wire protocol) is trusted once the
+    /// process that owns the port is ours and alive.
+    fn speaks_protocol(&self, mut stream: TcpStream) -> bool {
+        use std::io::{Read, Write};
+        let _ = stream.set_read_timeout(Some(PROBE_INTERVAL * 20));
+        let mut buf = [0u8; 5];
+        match self.kind {
+            ServerKind::Nats => stream.read_exact(&mut buf).is_ok() && &buf == b"INFO ",
+            ServerKind::Redis => {
+                stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut buf).is_ok()
+                    && &buf == b"+PONG"
+            }
+            ServerKind::Secantus => true,
         }
     }
 }
