@@ -40,14 +40,21 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 struct Worker {
     child: Child,
     log: PathBuf,
+    /// Port of its /metrics, /healthz and /readyz.
+    metrics_port: u16,
 }
 
 impl Worker {
     fn start(url: &str, dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
+        let metrics_port = signal_worker::testkit::free_port().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
+            .env(
+                "SIGNAL_WORKER_METRICS_ADDR",
+                format!("127.0.0.1:{metrics_port}"),
+            )
             .env("SIGNAL_WORKER_NATS_URL", url)
             .env("SIGNAL_WORKER_MODEL_DIR", format!("{ROOT}/models/default"))
             .env("SIGNAL_WORKER_LOG", "info")
@@ -61,6 +68,7 @@ impl Worker {
         Self {
             child: cmd.spawn().unwrap(),
             log,
+            metrics_port,
         }
     }
 
@@ -464,6 +472,62 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
     // Signals for both series, one per closed candle after warm-up.
     assert!(e.signals.iter().any(|(s, _)| s == "test.BAD.1h"));
     assert!(e.signals.len() > 1000);
+
+    // The live metrics agree with the streams, and the exposition lints clean.
+    let exposition = http_get(worker.metrics_port, "/metrics");
+    let sum = |name: &str| -> f64 {
+        exposition
+            .lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        sum("signal_worker_signals_published_total{") as usize,
+        e.signals.len(),
+        "{exposition}"
+    );
+    assert_eq!(
+        sum("signal_worker_dlq_writes_total{") as u64,
+        stream_count(&js, "DLQ").await
+    );
+    assert_eq!(sum("signal_worker_candles_received_total") as u64, total);
+    assert!(
+        exposition.contains("signal_worker_model_info{name=\"default\""),
+        "{exposition}"
+    );
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), exposition.as_bytes()).unwrap();
+    let lint = promtool.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    assert!(
+        lint.status.success() && text.trim().is_empty(),
+        "promtool: {text}"
+    );
+    let ready = http_get(worker.metrics_port, "/readyz");
+    assert!(ready.contains("\"ready\":true"), "{ready}");
+}
+
+/// The body of `GET path` on the worker's metrics port.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

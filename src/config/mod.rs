@@ -114,6 +114,7 @@ impl Settings {
             ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
             ("redis.signal_ttl_s", self.redis.signal_ttl_s),
             ("shutdown.deadline_ms", self.shutdown.deadline_ms),
+            ("metrics.health_poll_ms", self.metrics.health_poll_ms),
             ("nats.request_timeout_ms", self.nats.request_timeout_ms),
             ("nats.duplicate_window_ms", self.nats.duplicate_window_ms),
             ("serve.max_wait_ms", self.serve.max_wait_ms),

@@ -133,12 +133,16 @@ pub struct MetricsSettings {
     /// Listen address of `/metrics`, `/healthz` and `/readyz`; loopback unless
     /// an operator opens it on purpose.
     pub addr: String,
+    /// How often dependency health is re-checked for `/readyz` and the
+    /// `dependency_up` gauge (ms).
+    pub health_poll_ms: u64,
 }
 
 impl Default for MetricsSettings {
     fn default() -> Self {
         Self {
             addr: "127.0.0.1:9464".into(),
+            health_poll_ms: 1_000,
         }
     }
 }

@@ -5,6 +5,8 @@ use super::supervisor::Supervisor;
 use super::{AppState, TaskError, candles, clock, reload};
 use crate::bus::{self, BusError};
 use crate::config::Settings;
+use crate::telemetry::health::Dependency;
+use crate::telemetry::http::{self, Endpoints};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -27,19 +29,83 @@ pub enum StartError {
     /// Signal handlers.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[from] std::io::Error),
+    /// The metrics recorder.
+    #[error(transparent)]
+    Metrics(#[from] crate::telemetry::metrics::MetricsError),
+    /// The metrics/health address cannot be bound.
+    #[error("cannot listen on metrics.addr {addr}: {source}")]
+    Listen {
+        /// The configured address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the worker until a stop signal or a fatal failure.
 pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     let mut signals = StopSignals::install()?;
     let settings = Arc::new(settings);
+    // Metrics and health come first, so a worker stuck connecting is visible.
+    let metrics = crate::telemetry::metrics::install()?;
+    let listener = tokio::net::TcpListener::bind(&settings.metrics.addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: settings.metrics.addr.clone(),
+            source,
+        })?;
     let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
     let state = AppState::new(settings.clone(), client.clone());
     bus::streams::ensure_streams(&state.js, &settings.nats).await?;
     tracing::info!(url = %settings.nats.url, "connected; streams ready");
 
+    state.health.set(Dependency::Nats, true);
+
     let token = CancellationToken::new();
     let mut supervisor = Supervisor::new(token.clone(), settings.serve.clone());
+    {
+        // The HTTP server gets its own token: it keeps answering /healthz
+        // while the other tasks drain, and stops last.
+        let endpoints = Endpoints {
+            metrics,
+            health: state.health.clone(),
+        };
+        let listener = Arc::new(tokio::sync::Mutex::new(Some(listener)));
+        let addr = settings.metrics.addr.clone();
+        supervisor.spawn("http", false, move |token| {
+            let (endpoints, listener, addr) = (endpoints.clone(), listener.clone(), addr.clone());
+            async move {
+                // A restart binds again: the first listener was consumed.
+                let bound = match listener.lock().await.take() {
+                    Some(l) => l,
+                    None => tokio::net::TcpListener::bind(&addr)
+                        .await
+                        .map_err(|e| TaskError::Io(format!("bind {addr}: {e}")))?,
+                };
+                http::serve(bound, endpoints, token)
+                    .await
+                    .map_err(|e| TaskError::Io(e.to_string()))
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("health", false, move |token| {
+            let s = state.clone();
+            async move {
+                let every = Duration::from_millis(s.settings.metrics.health_poll_ms);
+                loop {
+                    let up =
+                        s.client.connection_state() == async_nats::connection::State::Connected;
+                    s.health.set(Dependency::Nats, up);
+                    tokio::select! {
+                        () = token.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(every) => {}
+                    }
+                }
+            }
+        });
+    }
     {
         let state = state.clone();
         supervisor.spawn("candles", true, move |token| {

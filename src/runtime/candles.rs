@@ -17,6 +17,8 @@ use crate::bus::intake::CandleIntake;
 use crate::bus::publish::{Timing, Unconfirmed};
 use crate::contract::codec::Encoding;
 use crate::core::pipeline::{Input, Outcome, Pipeline};
+use crate::telemetry::health::Dependency;
+use crate::telemetry::metrics as m;
 use async_nats::jetstream::{AckKind, Message};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +31,8 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     let dir = state.model_dir.borrow().clone();
     let predictor = tokio::task::block_in_place(|| load_predictor(&settings, &dir))?;
     let mut pipeline = build_pipeline(&settings, predictor)?;
+    state.health.set(Dependency::Model, true);
+    report_model(&pipeline);
     let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
     let mut covered = history::last_signals(&state.js, &settings.nats).await?;
     let started = Instant::now();
@@ -152,6 +156,7 @@ async fn process_batch(
             return Err(e.into());
         }
     };
+    metrics::gauge!(m::IN_FLIGHT_MESSAGES).set((seen.len() + fresh.len()) as f64);
     let mut unconfirmed: Vec<Unconfirmed> = Vec::new();
     let (mut signals, mut skipped, mut dead) = (0u64, 0u64, 0u64);
     for (message, outcome) in fresh.iter().zip(&outcomes) {
@@ -172,7 +177,6 @@ async fn process_batch(
             }
             Outcome::Rejected(rejection) => {
                 unconfirmed.push(state.publisher.dead_letter(message, rejection, now).await?);
-                metrics::counter!("signal_worker_dead_letters_total", "reason" => rejection.code.as_str()).increment(1);
                 dead += 1;
             }
             Outcome::Warming { .. } | Outcome::Duplicate(_) | Outcome::NotClosed(_) => {}
@@ -192,8 +196,7 @@ async fn process_batch(
         .flush()
         .await
         .map_err(|e| crate::bus::BusError::publish("acks", e))?;
-    metrics::counter!("signal_worker_candles_total").increment((seen.len() + fresh.len()) as u64);
-    metrics::counter!("signal_worker_signals_total").increment(signals);
+    record_batch(pipeline, &outcomes, seen.len() + fresh.len(), received);
     tracing::debug!(
         candles = fresh.len(),
         redelivered = seen.len(),
@@ -213,12 +216,15 @@ fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
         predictor,
         done,
     } = reload;
+    let old = pipeline.model().clone();
     let result = pipeline.replace_predictor(predictor).map(|()| {
         state.model_dir.send_replace(dir.clone());
         pipeline.model().clone()
     });
     match &result {
         Ok(model) => {
+            model_gauge(&old, 0.0);
+            model_gauge(model, 1.0);
             tracing::info!(dir = %dir.display(), model = %model.name, version = %model.version, "model swapped in")
         }
         Err(e) => {
@@ -226,4 +232,40 @@ fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
         }
     }
     let _ = done.send(result);
+}
+
+/// Counts a batch whose outcomes are all durable and acked.
+fn record_batch(pipeline: &Pipeline, outcomes: &[Outcome], received: usize, started: Instant) {
+    metrics::counter!(m::CANDLES_RECEIVED).increment(received as u64);
+    metrics::histogram!(m::BATCH_SIZE).record(received as f64);
+    metrics::gauge!(m::IN_FLIGHT_MESSAGES).set(0.0);
+    metrics::gauge!(m::SERIES_TRACKED).set(pipeline.series_count() as f64);
+    let to_signal = started.elapsed().as_secs_f64();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Signal(signal) => {
+                metrics::counter!(m::CANDLES_ACCEPTED).increment(1);
+                metrics::counter!(m::SIGNALS_PUBLISHED, "side" => signal.side.as_str())
+                    .increment(1);
+                metrics::histogram!(m::CANDLE_TO_SIGNAL_SECONDS).record(to_signal);
+            }
+            Outcome::Warming { .. } => metrics::counter!(m::CANDLES_ACCEPTED).increment(1),
+            Outcome::Duplicate(_) => metrics::counter!(m::CANDLES_DUPLICATE).increment(1),
+            Outcome::NotClosed(_) => {}
+            Outcome::Rejected(r) => {
+                metrics::counter!(m::CANDLES_REJECTED, "reason" => r.code.as_str()).increment(1);
+                metrics::counter!(m::DLQ_WRITES, "reason" => r.code.as_str()).increment(1);
+            }
+        }
+    }
+}
+
+/// Publishes the loaded model as the `model_info` gauge (one labelled series).
+pub fn report_model(pipeline: &Pipeline) {
+    model_gauge(pipeline.model(), 1.0);
+}
+
+fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
+    let hash = model.sha256.get(..12).unwrap_or(&model.sha256).to_owned();
+    metrics::gauge!(m::MODEL_INFO, "name" => model.name.clone(), "version" => model.version.clone(), "hash" => hash).set(value);
 }

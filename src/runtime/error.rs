@@ -18,6 +18,9 @@ pub enum TaskError {
     /// The pipeline could not be built or a batch could not be scored.
     #[error("pipeline: {0}")]
     Pipeline(#[from] PipelineError),
+    /// A socket of the task (e.g. the metrics/health listener) failed.
+    #[error("io: {0}")]
+    Io(String),
     /// The task panicked (a bug); caught so it is restarted like any failure.
     #[error("panicked: {0}")]
     Panicked(String),

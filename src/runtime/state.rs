@@ -3,6 +3,7 @@
 use super::reload::Reload;
 use crate::bus::publish::Publisher;
 use crate::config::Settings;
+use crate::telemetry::health::Health;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, watch};
@@ -24,6 +25,8 @@ pub struct AppState {
     pub reload_tx: mpsc::Sender<Reload>,
     /// The receiving end, held by whichever incarnation of the intake task runs.
     pub reload_rx: Arc<Mutex<mpsc::Receiver<Reload>>>,
+    /// What `/readyz` reports; tasks flip it as dependencies come and go.
+    pub health: Arc<Health>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             model_dir,
             reload_tx,
             reload_rx: Arc::new(Mutex::new(reload_rx)),
+            health: Arc::new(Health::default()),
         }
     }
 }

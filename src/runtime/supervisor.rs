@@ -82,7 +82,7 @@ impl Supervisor {
                     delays = backoff();
                 }
                 failures += 1;
-                metrics::counter!("signal_worker_task_restarts_total", "task" => name).increment(1);
+                metrics::counter!(crate::telemetry::metrics::TASK_RESTARTS, "task" => name).increment(1);
                 if essential && failures > settings.max_restarts {
                     tracing::error!(task = name, error = %error, failures, "essential task keeps failing; shutting the worker down");
                     token.cancel();

@@ -11,4 +11,4 @@ mod binaries;
 mod process;
 
 pub use binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};
-pub use process::{ServerKind, ServerProcess};
+pub use process::{ServerKind, ServerProcess, free_port};
