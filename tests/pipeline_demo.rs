@@ -327,3 +327,52 @@ fn the_model_commands_verify_and_refuse() {
         "the demo refuses a tampered model"
     );
 }
+
+#[test]
+fn train_refuses_bad_input_files_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = bin()
+        .args(["train", "--input", "/nonexistent.csv", "--out"])
+        .arg(dir.path().join("m"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.csv"));
+
+    // Real rows, but far too few for warm-up, windows and a three-way split.
+    let short = dir.path().join("short.csv");
+    let head: Vec<String> = std::fs::read_to_string(DATA)
+        .unwrap()
+        .lines()
+        .take(120)
+        .map(str::to_owned)
+        .collect();
+    std::fs::write(&short, head.join("\n")).unwrap();
+    let out = bin()
+        .args(["train", "--input"])
+        .arg(&short)
+        .arg("--out")
+        .arg(dir.path().join("m"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rows"), "{err}");
+    assert!(
+        !dir.path().join("m").exists(),
+        "no artifact is written for a failed run"
+    );
+
+    // A file that is not candles at all.
+    let junk = dir.path().join("junk.csv");
+    std::fs::write(&junk, "a,b\n1,2\n").unwrap();
+    let out = bin()
+        .args(["train", "--input"])
+        .arg(&junk)
+        .arg("--out")
+        .arg(dir.path().join("m"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
+}
