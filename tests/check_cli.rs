@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+mod common;
+use common::bin;
+
 use signal_worker::contract::CandleMessage;
 use signal_worker::io::{jsonl::write_jsonl, msgpack::write_msgpack};
 use std::collections::BTreeMap;
@@ -11,15 +14,6 @@ use std::process::{Command, Output};
 
 const HOUR: i64 = 3_600_000;
 const T0: i64 = 1_498_906_800_000;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-worker"));
-    // Keep the developer's environment from leaking into the run.
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIGNAL_WORKER_")) {
-        c.env_remove(k);
-    }
-    c
-}
 
 fn btc_args(c: &mut Command) -> &mut Command {
     c.args([

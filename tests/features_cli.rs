@@ -3,18 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+mod common;
+use common::bin;
+
 use signal_worker::core::features::{FEATURE_NAMES, INDICATOR_NAMES, WARM_UP_BARS};
-use std::process::Command;
 
 const ROWS: usize = 400;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-worker"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIGNAL_WORKER_")) {
-        c.env_remove(k);
-    }
-    c
-}
 
 fn read(path: &str) -> Vec<String> {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))

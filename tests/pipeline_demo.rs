@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+mod common;
+use common::bin;
+
 use signal_worker::config::Settings;
 use signal_worker::contract::CandleMessage;
 use signal_worker::contract::codec::{self, Encoding};
@@ -13,7 +16,6 @@ use signal_worker::core::pipeline::{Input, Outcome, Pipeline, PipelineSettings};
 use signal_worker::error::ErrorCode;
 use signal_worker::io::csv_file::{CsvIdentity, read_csv};
 use signal_worker::model::{BackendKind, Predictor};
-use std::process::Command;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default");
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
@@ -220,15 +222,6 @@ fn both_backends_give_the_same_signals() {
         }
     }
     assert!(compared > 300);
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-worker"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIGNAL_WORKER_")) {
-        c.env_remove(k);
-    }
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
 }
 
 #[test]

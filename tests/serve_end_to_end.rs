@@ -11,6 +11,8 @@
     clippy::await_holding_lock
 )]
 
+mod common;
+
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use signal_worker::config::Settings;
@@ -496,24 +498,8 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
         exposition.contains("signal_worker_model_info{name=\"default\""),
         "{exposition}"
     );
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), exposition.as_bytes()).unwrap();
-    let lint = promtool.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    assert!(
-        lint.status.success() && text.trim().is_empty(),
-        "promtool: {text}"
-    );
+    let findings = common::promtool_findings(&exposition);
+    assert!(findings.is_empty(), "promtool: {findings}");
     let ready = http_get(worker.metrics_port, "/readyz");
     assert!(ready.contains("\"ready\":true"), "{ready}");
 }

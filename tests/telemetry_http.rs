@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+mod common;
+
 use signal_worker::error::ErrorCode;
 use signal_worker::telemetry::health::{Dependency, Health};
 use signal_worker::telemetry::http::{Endpoints, serve};
 use signal_worker::telemetry::metrics as names;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -93,29 +93,8 @@ async fn endpoints_answer_and_the_exposition_passes_promtool() {
     ] {
         assert!(body.contains(needle), "{needle} missing from\n{body}");
     }
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed by scripts/install-test-deps.sh");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    let lint = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && lint.trim().is_empty(),
-        "promtool: {lint}"
-    );
+    let findings = common::promtool_findings(&body);
+    assert!(findings.is_empty(), "promtool: {findings}");
 
     let (status, _) = get(port, "/nope").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");

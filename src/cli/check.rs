@@ -5,7 +5,6 @@ use crate::config::Settings;
 use crate::core::intake::{Intake, Verdict};
 use crate::core::sequence::SequenceOutcome;
 use crate::error::ErrorCode;
-use crate::io::csv_file::CsvIdentity;
 use crate::io::{FileFormat, open_candles};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,15 +20,9 @@ pub struct CheckArgs {
     /// Format, when the extension does not tell (.csv, .jsonl/.ndjson, .msgpack/.mpk).
     #[arg(long, value_enum)]
     pub format: Option<FileFormat>,
-    /// Exchange of a CSV file's series.
-    #[arg(long)]
-    pub exchange: Option<String>,
-    /// Symbol of a CSV file's series.
-    #[arg(long)]
-    pub symbol: Option<String>,
-    /// Interval of a CSV file's series (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 1w).
-    #[arg(long)]
-    pub interval: Option<String>,
+    /// Series identity of CSV inputs.
+    #[command(flatten)]
+    pub series: super::series_args::OptionalSeriesArgs,
 }
 
 /// Tallies of one run, for the summary.
@@ -46,15 +39,10 @@ struct Tally {
 
 /// Runs `check`: exit 0 when every record is valid, 1 when any is rejected, 2 on usage or I/O errors.
 pub fn run(args: &CheckArgs, settings: &Settings) -> ExitCode {
-    let identity = match (&args.exchange, &args.symbol, &args.interval) {
-        (Some(e), Some(s), Some(i)) => Some(CsvIdentity {
-            exchange: e.clone(),
-            symbol: s.clone(),
-            interval: i.clone(),
-        }),
-        (None, None, None) => None,
-        _ => {
-            eprintln!("error: --exchange, --symbol and --interval go together");
+    let identity = match args.series.identity() {
+        Ok(i) => i,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(EXIT_USAGE);
         }
     };

@@ -9,7 +9,6 @@ use crate::config::Settings;
 use crate::contract::codec::{self, Encoding};
 use crate::contract::subject::series_subject;
 use crate::contract::{CandleMessage, Exchange, Symbol};
-use crate::io::csv_file::CsvIdentity;
 use crate::io::{FileFormat, open_candles};
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
@@ -28,15 +27,9 @@ pub struct ReplayArgs {
     /// Candle files: CSV (identity from the flags), JSONL or MessagePack streams (own identity).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Exchange of CSV files.
-    #[arg(long)]
-    pub exchange: Option<String>,
-    /// Symbol of CSV files.
-    #[arg(long)]
-    pub symbol: Option<String>,
-    /// Interval of CSV files.
-    #[arg(long)]
-    pub interval: Option<String>,
+    /// Series identity of CSV inputs.
+    #[command(flatten)]
+    pub series: super::series_args::OptionalSeriesArgs,
     /// Force the file format instead of telling it from the extension.
     #[arg(long, value_enum)]
     pub format: Option<FileFormat>,
@@ -86,15 +79,7 @@ fn load(
     settings: &Settings,
     summary: &mut Summary,
 ) -> Result<Vec<CandleMessage>, String> {
-    let identity = match (&args.exchange, &args.symbol, &args.interval) {
-        (Some(e), Some(s), Some(i)) => Some(CsvIdentity {
-            exchange: e.clone(),
-            symbol: s.clone(),
-            interval: i.clone(),
-        }),
-        (None, None, None) => None,
-        _ => return Err("--exchange, --symbol and --interval go together".into()),
-    };
+    let identity = args.series.identity()?;
     let mut candles = Vec::new();
     for path in &args.files {
         let records = open_candles(

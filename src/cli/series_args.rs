@@ -37,3 +37,33 @@ impl SeriesArgs {
         .map_err(|e| e.to_string())
     }
 }
+
+/// `--exchange/--symbol/--interval` where they are needed only for CSV
+/// inputs: all three or none.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OptionalSeriesArgs {
+    /// Exchange of CSV inputs.
+    #[arg(long)]
+    pub exchange: Option<String>,
+    /// Symbol of CSV inputs.
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Interval of CSV inputs (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 1w).
+    #[arg(long)]
+    pub interval: Option<String>,
+}
+
+impl OptionalSeriesArgs {
+    /// The identity for CSV rows, `None` when no flag is given; an error when only some are.
+    pub fn identity(&self) -> Result<Option<CsvIdentity>, String> {
+        match (&self.exchange, &self.symbol, &self.interval) {
+            (Some(e), Some(s), Some(i)) => Ok(Some(CsvIdentity {
+                exchange: e.clone(),
+                symbol: s.clone(),
+                interval: i.clone(),
+            })),
+            (None, None, None) => Ok(None),
+            _ => Err("--exchange, --symbol and --interval go together".into()),
+        }
+    }
+}

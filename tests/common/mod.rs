@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests (each test binary uses a subset).
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// The `signal-worker` binary, run from the crate root with none of the
+/// developer's `SIGNAL_WORKER_*` variables leaking in.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-worker"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIGNAL_WORKER_")) {
+        c.env_remove(k);
+    }
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// What `promtool check metrics` says about an exposition: empty when it
+/// passes with no lint warning (promtool is installed by scripts/install-test-deps.sh).
+pub fn promtool_findings(exposition: &str) -> String {
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed by scripts/install-test-deps.sh");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("write to promtool");
+    let out = promtool.wait_with_output().expect("promtool ran");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        text.trim().to_owned()
+    } else {
+        format!("exit {}: {text}", out.status)
+    }
+}
