@@ -852,3 +852,84 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
     assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
     assert_eq!(accepted["model"]["name"], "default");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let mut mongo = ServerProcess::start(ServerKind::Secantus).unwrap();
+    let url = nats.url();
+    let mongo_url = format!(
+        "{}/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000",
+        mongo.url()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Two halves of the same real series, replayed before and during the outage.
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = (dir.path().join("first.csv"), dir.path().join("second.csv"));
+    std::fs::write(&first, lines[..=1000].join("\n") + "\n").unwrap();
+    std::fs::write(
+        &second,
+        format!("{}\n{}\n", lines[0], lines[1001..=2000].join("\n")),
+    )
+    .unwrap();
+    let env = [
+        ("SIGNAL_WORKER_MONGODB_ENABLED", "true"),
+        ("SIGNAL_WORKER_MONGODB_URL", mongo_url.as_str()),
+    ];
+    let worker = Worker::start(&url, dir.path(), "archiving", &env);
+    let (_client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+    let archive = signal_worker::archive::Archive::connect(&signal_worker::config::MongoSettings {
+        url: mongo_url.clone(),
+        ..signal_worker::config::MongoSettings::default()
+    })
+    .await
+    .unwrap();
+    let flags = [
+        "--exchange",
+        "coinbase",
+        "--symbol",
+        "BTCUSD",
+        "--interval",
+        "1h",
+        "--max",
+    ];
+    replay(&url, &[&[first.to_str().unwrap()], &flags[..]].concat());
+    wait_drained(&js, &worker).await;
+    let before = stream_count(&js, "SIGNALS").await;
+    wait_for("first half archived", WAIT, || async {
+        archive.count().await.unwrap_or(0) >= before
+    })
+    .await;
+
+    mongo.stop();
+    replay(&url, &[&[second.to_str().unwrap()], &flags[..]].concat());
+    // Signals keep flowing while the archive is down: the side edge never blocks them.
+    wait_drained(&js, &worker).await;
+    let signals = stream_count(&js, "SIGNALS").await;
+    assert_eq!(
+        signals - before,
+        1000,
+        "every candle of the second half signalled during the outage"
+    );
+    wait_for("the archiver to notice the outage", WAIT, || async {
+        worker
+            .log()
+            .lines()
+            .any(|l| l.contains("task failed; restarting") && l.contains("archiver"))
+    })
+    .await;
+
+    mongo.restart().unwrap();
+    wait_for("the archive catches up", WAIT, || async {
+        archive.count().await.unwrap_or(0) >= signals
+    })
+    .await;
+    // `_id` is the Nats-Msg-Id: equal counts mean complete and without duplicates.
+    assert_eq!(archive.count().await.unwrap(), signals, "{}", worker.log());
+}

@@ -6,6 +6,7 @@
 //! subject. No decisions about candles are made here; the pure pipeline makes
 //! them.
 
+pub mod archiver;
 pub mod backtest;
 pub mod connect;
 pub mod control;

@@ -108,20 +108,27 @@ impl Default for RedisSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MongoSettings {
+    /// Whether `serve` archives signals (off by default so a worker without
+    /// MongoDB runs quietly; docker-compose turns it on).
+    pub enabled: bool,
     /// Connection string.
     pub url: String,
     /// Database name.
     pub database: String,
     /// Collection holding archived signals.
     pub collection: String,
+    /// Durable consumer name of the archiver on the SIGNALS stream.
+    pub archive_durable: String,
 }
 
 impl Default for MongoSettings {
     fn default() -> Self {
         Self {
+            enabled: false,
             url: "mongodb://127.0.0.1:27017".into(),
             database: "signal_worker".into(),
             collection: "signals".into(),
+            archive_durable: "signal-archiver".into(),
         }
     }
 }

@@ -88,6 +88,22 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             }
         });
     }
+    if settings.mongodb.enabled {
+        let state = state.clone();
+        let config = bus::archiver::ArchiverConfig {
+            nats: settings.nats.clone(),
+            serve: settings.serve.clone(),
+            mongo: settings.mongodb.clone(),
+        };
+        supervisor.spawn("archiver", false, move |token| {
+            let (js, config, health) = (state.js.clone(), config.clone(), state.health.clone());
+            async move {
+                bus::archiver::run(js, config, health, token)
+                    .await
+                    .map_err(TaskError::from)
+            }
+        });
+    }
     {
         let state = state.clone();
         supervisor.spawn("health", false, move |token| {

@@ -18,6 +18,9 @@ pub enum TaskError {
     /// The pipeline could not be built or a batch could not be scored.
     #[error("pipeline: {0}")]
     Pipeline(#[from] PipelineError),
+    /// The MongoDB archiver.
+    #[error("archiver: {0}")]
+    Archiver(#[from] crate::bus::archiver::ArchiverError),
     /// A socket of the task (e.g. the metrics/health listener) failed.
     #[error("io: {0}")]
     Io(String),

@@ -24,6 +24,8 @@ pub const DLQ_WRITES: &str = "signal_worker_dlq_writes_total";
 pub const TASK_RESTARTS: &str = "signal_worker_task_restarts_total";
 /// Reconnections, by `dependency` (nats, redis, mongodb).
 pub const RECONNECTS: &str = "signal_worker_reconnects_total";
+/// Signals newly stored in the MongoDB archive.
+pub const SIGNALS_ARCHIVED: &str = "signal_worker_signals_archived_total";
 /// Time to update the features of one batch.
 pub const FEATURE_SECONDS: &str = "signal_worker_feature_seconds";
 /// Time of one batched forward pass.
