@@ -97,6 +97,14 @@ impl Cache {
         format!("{}:signal:{}", self.prefix, series.id())
     }
 
+    /// The same key from a signal's identity strings.
+    pub fn signal_key_of(&self, signal: &Signal) -> String {
+        format!(
+            "{}:signal:{}:{}:{}",
+            self.prefix, signal.exchange, signal.symbol, signal.interval
+        )
+    }
+
     /// `<prefix>:snapshot:<exchange>:<symbol>:<interval>`.
     pub fn snapshot_key(&self, series: &SeriesKey) -> String {
         format!("{}:snapshot:{}", self.prefix, series.id())
@@ -112,6 +120,48 @@ impl Cache {
         let value = serde_json::to_vec(signal).map_err(|e| CacheError::Encode(e.to_string()))?;
         let key = self.signal_key(series);
         self.put(key, value, self.ttl_s).await
+    }
+
+    /// Stores the latest signal of every series in `signals` (the last one per
+    /// series wins) in one pipelined round trip. On failure everything is kept
+    /// for [`Cache::catch_up`].
+    pub async fn put_latest(&mut self, signals: &[Signal]) -> Result<(), CacheError> {
+        let mut latest: HashMap<String, Vec<u8>> = HashMap::new();
+        for signal in signals {
+            let key = self.signal_key_of(signal);
+            let value =
+                serde_json::to_vec(signal).map_err(|e| CacheError::Encode(e.to_string()))?;
+            latest.insert(key, value);
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        if !self.pending.is_empty() {
+            let ttl = self.ttl_s;
+            self.pending
+                .extend(latest.into_iter().map(|(k, v)| (k, (v, ttl))));
+            return Err(CacheError::Behind(self.pending.len()));
+        }
+        let mut pipe = redis::pipe();
+        for (key, value) in &latest {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(value.as_slice())
+                .arg("EX")
+                .arg(self.ttl_s)
+                .ignore();
+        }
+        let mut conn = self.manager.clone();
+        let result = self
+            .bounded(async move { pipe.query_async::<()>(&mut conn).await })
+            .await;
+        self.up = result.is_ok();
+        if result.is_err() {
+            let ttl = self.ttl_s;
+            self.pending
+                .extend(latest.into_iter().map(|(k, v)| (k, (v, ttl))));
+        }
+        result
     }
 
     /// Stores a series-state snapshot (opaque bytes, no expiry).

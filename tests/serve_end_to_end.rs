@@ -933,3 +933,91 @@ async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart()
     // `_id` is the Nats-Msg-Id: equal counts mean complete and without duplicates.
     assert_eq!(archive.count().await.unwrap(), signals, "{}", worker.log());
 }
+
+/// The latest signal `open_time` Redis holds for the BTC/USD series.
+async fn cached_open_time(redis_url: &str) -> Option<i64> {
+    let client = redis::Client::open(redis_url).ok()?;
+    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+    let raw: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("signal-worker:signal:coinbase:BTCUSD:1h")
+        .query_async(&mut conn)
+        .await
+        .ok()?;
+    raw.and_then(|b| serde_json::from_slice::<signal_worker::contract::Signal>(&b).ok())
+        .map(|s| s.open_time)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catches_up() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let mut redis_server = ServerProcess::start(ServerKind::Redis).unwrap();
+    let url = nats.url();
+    let redis_url = redis_server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = (dir.path().join("first.csv"), dir.path().join("second.csv"));
+    std::fs::write(&first, lines[..=600].join("\n") + "\n").unwrap();
+    std::fs::write(
+        &second,
+        format!("{}\n{}\n", lines[0], lines[601..=1200].join("\n")),
+    )
+    .unwrap();
+    let last_open_time = |line: &str| line.split(',').next().unwrap().parse::<i64>().unwrap();
+    let env = [
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
+        ("SIGNAL_WORKER_REDIS_HEALTH_CHECK_MS", "200"),
+    ];
+    let worker = Worker::start(&url, dir.path(), "caching", &env);
+    let (_client, js) = js(&url).await;
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+    let flags = [
+        "--exchange",
+        "coinbase",
+        "--symbol",
+        "BTCUSD",
+        "--interval",
+        "1h",
+        "--max",
+    ];
+    replay(&url, &[&[first.to_str().unwrap()], &flags[..]].concat());
+    wait_drained(&js, &worker).await;
+    let first_last = last_open_time(lines[600]);
+    wait_for("the cache holds the latest signal", WAIT, || async {
+        cached_open_time(&redis_url).await == Some(first_last)
+    })
+    .await;
+
+    redis_server.kill();
+    let before = stream_count(&js, "SIGNALS").await;
+    replay(&url, &[&[second.to_str().unwrap()], &flags[..]].concat());
+    wait_drained(&js, &worker).await;
+    assert_eq!(
+        stream_count(&js, "SIGNALS").await - before,
+        600,
+        "signals continue while Redis is down"
+    );
+    let ready = http_get(worker.metrics_port, "/readyz");
+    assert!(
+        ready.contains("\"redis\":\"down\"") && ready.contains("\"ready\":true"),
+        "{ready}"
+    );
+
+    // Redis returns empty (nothing persisted): the owed latest signal is written.
+    redis_server.restart().unwrap();
+    let second_last = last_open_time(lines[1200]);
+    wait_for("the cache catches up", WAIT, || async {
+        cached_open_time(&redis_url).await == Some(second_last)
+    })
+    .await;
+    let log = worker.log();
+    assert!(
+        log.contains("redis cache degraded") && log.contains("redis cache caught up"),
+        "{log}"
+    );
+}

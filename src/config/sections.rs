@@ -69,6 +69,9 @@ impl Default for NatsSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisSettings {
+    /// Whether `serve` writes the latest signal per series to Redis (off by
+    /// default so a worker without Redis runs quietly; docker-compose turns it on).
+    pub enabled: bool,
     /// Server URL.
     pub url: String,
     /// Prefix of every key the worker writes: `<prefix>:signal:<exchange>:<symbol>:<interval>`
@@ -87,11 +90,14 @@ pub struct RedisSettings {
     pub reconnect_min_delay_ms: u64,
     /// Longest reconnection delay (ms).
     pub reconnect_max_delay_ms: u64,
+    /// While degraded, how often Redis is probed and owed values written (ms).
+    pub health_check_ms: u64,
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
         Self {
+            enabled: false,
             url: "redis://127.0.0.1:6379".into(),
             key_prefix: "signal-worker".into(),
             command_timeout_ms: 250,
@@ -100,6 +106,7 @@ impl Default for RedisSettings {
             reconnect_retries: 2,
             reconnect_min_delay_ms: 50,
             reconnect_max_delay_ms: 2_000,
+            health_check_ms: 1_000,
         }
     }
 }

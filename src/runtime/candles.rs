@@ -47,7 +47,14 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         "warm start done; consuming candles"
     );
     let mut processed_through = intake.ack_floor;
+    let mut cache = match settings.redis.enabled {
+        true => Some(SignalCache::new(&state, &settings.redis)?),
+        false => None,
+    };
     while !token.is_cancelled() {
+        if let Some(cache) = cache.as_mut() {
+            cache.heal().await;
+        }
         while let Ok(reload) = reloads.try_recv() {
             swap_model(&state, &mut pipeline, reload);
         }
@@ -55,7 +62,8 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         if batch.is_empty() {
             continue;
         }
-        processed_through = process_batch(
+        let published;
+        (processed_through, published) = process_batch(
             &state,
             &mut pipeline,
             &mut covered,
@@ -63,6 +71,9 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             processed_through,
         )
         .await?;
+        if let Some(cache) = cache.as_mut() {
+            cache.put(&published).await;
+        }
     }
     state
         .client
@@ -131,7 +142,7 @@ async fn process_batch(
     covered: &mut Covered,
     batch: Vec<Message>,
     processed_through: u64,
-) -> Result<u64, TaskError> {
+) -> Result<(u64, Vec<crate::contract::Signal>), TaskError> {
     let received = Instant::now();
     // Redelivered candles this process already handled (an ack lost on a
     // reconnect): their outcome is durable; ack them again, do not re-feed.
@@ -158,6 +169,7 @@ async fn process_batch(
     };
     metrics::gauge!(m::IN_FLIGHT_MESSAGES).set((seen.len() + fresh.len()) as f64);
     let mut unconfirmed: Vec<Unconfirmed> = Vec::new();
+    let mut published = Vec::new();
     let (mut signals, mut skipped, mut dead) = (0u64, 0u64, 0u64);
     for (message, outcome) in fresh.iter().zip(&outcomes) {
         match outcome {
@@ -173,6 +185,7 @@ async fn process_batch(
                 };
                 unconfirmed.push(state.publisher.signal(signal, timing).await?);
                 covered.insert(key, signal.open_time);
+                published.push(signal.clone());
                 signals += 1;
             }
             Outcome::Rejected(rejection) => {
@@ -206,7 +219,7 @@ async fn process_batch(
         elapsed_us = received.elapsed().as_micros() as u64,
         "batch done"
     );
-    Ok(last)
+    Ok((last, published))
 }
 
 /// Swaps a verified model in between batches, or refuses it (the old one stays).
@@ -268,4 +281,66 @@ pub fn report_model(pipeline: &Pipeline) {
 fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
     let hash = model.sha256.get(..12).unwrap_or(&model.sha256).to_owned();
     metrics::gauge!(m::MODEL_INFO, "name" => model.name.clone(), "version" => model.version.clone(), "hash" => hash).set(value);
+}
+
+/// The Redis side edge of the intake: best effort, after the signals are
+/// durable, never blocking or failing the intake.
+struct SignalCache {
+    cache: crate::cache::Cache,
+    health: std::sync::Arc<crate::telemetry::health::Health>,
+    every: std::time::Duration,
+    last_check: Instant,
+    up: bool,
+}
+
+impl SignalCache {
+    fn new(state: &AppState, settings: &crate::config::RedisSettings) -> Result<Self, TaskError> {
+        let cache = crate::cache::Cache::new(settings).map_err(|e| TaskError::Io(e.to_string()))?;
+        Ok(Self {
+            cache,
+            health: state.health.clone(),
+            every: std::time::Duration::from_millis(settings.health_check_ms),
+            last_check: Instant::now(),
+            up: true,
+        })
+    }
+
+    /// Writes the latest signal per series; a failure turns the cache degraded.
+    async fn put(&mut self, signals: &[crate::contract::Signal]) {
+        if signals.is_empty() {
+            return;
+        }
+        let result = self.cache.put_latest(signals).await;
+        self.observe(result.map_err(|e| e.to_string()));
+    }
+
+    /// While degraded, probes Redis every `every` and writes what is owed.
+    async fn heal(&mut self) {
+        if self.up || self.last_check.elapsed() < self.every {
+            return;
+        }
+        self.last_check = Instant::now();
+        let result = self.cache.health_check().await;
+        self.observe(result.map_err(|e| e.to_string()));
+    }
+
+    /// Logs and reports transitions only, so an outage is one warning, not one per batch.
+    fn observe(&mut self, result: Result<(), String>) {
+        match (self.up, result) {
+            (true, Err(e)) => {
+                self.up = false;
+                self.last_check = Instant::now();
+                self.health.set(Dependency::Redis, false);
+                tracing::warn!(error = %e, owed = self.cache.pending(), "redis cache degraded; signals continue, the cache catches up later");
+            }
+            (false, Ok(())) => {
+                self.up = true;
+                self.health.set(Dependency::Redis, true);
+                metrics::counter!(m::RECONNECTS, "dependency" => "redis").increment(1);
+                tracing::info!("redis cache caught up");
+            }
+            (true, Ok(())) => self.health.set(Dependency::Redis, true),
+            (false, Err(_)) => {}
+        }
+    }
 }
