@@ -127,6 +127,36 @@ fn replay(url: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Replays a CSV of the bundled BTC/USD series as fast as the server acks.
+fn replay_btc(url: &str, csv: &Path) -> String {
+    let flags = [
+        "--exchange",
+        "coinbase",
+        "--symbol",
+        "BTCUSD",
+        "--interval",
+        "1h",
+        "--max",
+    ];
+    let path = csv.to_str().unwrap();
+    replay(url, &[&[path], &flags[..]].concat())
+}
+
+/// Rows `from..=to` (1-based, after the header) of the bundled BTC/USD file as a CSV in `dir`,
+/// and the open time of its last row.
+fn btc_rows(dir: &Path, name: &str, from: usize, to: usize) -> (PathBuf, i64) {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n", lines[0], lines[from..=to].join("\n")),
+    )
+    .unwrap();
+    let last = lines[to].split(',').next().unwrap().parse().unwrap();
+    (path, last)
+}
+
 /// The first `rows` candles of the bundled BTC/USD file, as a CSV file in `dir`.
 fn csv_head(dir: &Path, rows: usize) -> PathBuf {
     let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
@@ -532,19 +562,7 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
         js.get_stream("SIGNALS").await.is_ok()
     })
     .await;
-    replay(
-        &url,
-        &[
-            csv.to_str().unwrap(),
-            "--exchange",
-            "coinbase",
-            "--symbol",
-            "BTCUSD",
-            "--interval",
-            "1h",
-            "--max",
-        ],
-    );
+    replay_btc(&url, &csv);
     wait_for("some signals", WAIT, || async {
         stream_count(&js, "SIGNALS").await > 600
     })
@@ -584,19 +602,7 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
         })
         .await;
     }
-    replay(
-        &url,
-        &[
-            csv.to_str().unwrap(),
-            "--exchange",
-            "coinbase",
-            "--symbol",
-            "BTCUSD",
-            "--interval",
-            "1h",
-            "--max",
-        ],
-    );
+    replay_btc(&url, &csv);
     {
         let (_client, js) = js(&url).await;
         wait_for("some signals", WAIT, || async {
@@ -635,19 +641,7 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
         js.get_stream("SIGNALS").await.is_ok()
     })
     .await;
-    replay(
-        &url,
-        &[
-            csv.to_str().unwrap(),
-            "--exchange",
-            "coinbase",
-            "--symbol",
-            "BTCUSD",
-            "--interval",
-            "1h",
-            "--max",
-        ],
-    );
+    replay_btc(&url, &csv);
     wait_for("some signals", WAIT, || async {
         stream_count(&js, "SIGNALS").await > 600
     })
@@ -865,15 +859,8 @@ async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart()
     );
     let dir = tempfile::tempdir().unwrap();
     // Two halves of the same real series, replayed before and during the outage.
-    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let (first, second) = (dir.path().join("first.csv"), dir.path().join("second.csv"));
-    std::fs::write(&first, lines[..=1000].join("\n") + "\n").unwrap();
-    std::fs::write(
-        &second,
-        format!("{}\n{}\n", lines[0], lines[1001..=2000].join("\n")),
-    )
-    .unwrap();
+    let (first, _) = btc_rows(dir.path(), "first.csv", 1, 1000);
+    let (second, _) = btc_rows(dir.path(), "second.csv", 1001, 2000);
     let env = [
         ("SIGNAL_WORKER_MONGODB_ENABLED", "true"),
         ("SIGNAL_WORKER_MONGODB_URL", mongo_url.as_str()),
@@ -890,16 +877,7 @@ async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart()
     })
     .await
     .unwrap();
-    let flags = [
-        "--exchange",
-        "coinbase",
-        "--symbol",
-        "BTCUSD",
-        "--interval",
-        "1h",
-        "--max",
-    ];
-    replay(&url, &[&[first.to_str().unwrap()], &flags[..]].concat());
+    replay_btc(&url, &first);
     wait_drained(&js, &worker).await;
     let before = stream_count(&js, "SIGNALS").await;
     wait_for("first half archived", WAIT, || async {
@@ -908,7 +886,7 @@ async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart()
     .await;
 
     mongo.stop();
-    replay(&url, &[&[second.to_str().unwrap()], &flags[..]].concat());
+    replay_btc(&url, &second);
     // Signals keep flowing while the archive is down: the side edge never blocks them.
     wait_drained(&js, &worker).await;
     let signals = stream_count(&js, "SIGNALS").await;
@@ -955,16 +933,8 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
     let url = nats.url();
     let redis_url = redis_server.url();
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let (first, second) = (dir.path().join("first.csv"), dir.path().join("second.csv"));
-    std::fs::write(&first, lines[..=600].join("\n") + "\n").unwrap();
-    std::fs::write(
-        &second,
-        format!("{}\n{}\n", lines[0], lines[601..=1200].join("\n")),
-    )
-    .unwrap();
-    let last_open_time = |line: &str| line.split(',').next().unwrap().parse::<i64>().unwrap();
+    let (first, first_last) = btc_rows(dir.path(), "first.csv", 1, 600);
+    let (second, second_last) = btc_rows(dir.path(), "second.csv", 601, 1200);
     let env = [
         ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
         ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
@@ -976,18 +946,8 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
         js.get_stream("SIGNALS").await.is_ok()
     })
     .await;
-    let flags = [
-        "--exchange",
-        "coinbase",
-        "--symbol",
-        "BTCUSD",
-        "--interval",
-        "1h",
-        "--max",
-    ];
-    replay(&url, &[&[first.to_str().unwrap()], &flags[..]].concat());
+    replay_btc(&url, &first);
     wait_drained(&js, &worker).await;
-    let first_last = last_open_time(lines[600]);
     wait_for("the cache holds the latest signal", WAIT, || async {
         cached_open_time(&redis_url).await == Some(first_last)
     })
@@ -995,7 +955,7 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
 
     redis_server.kill();
     let before = stream_count(&js, "SIGNALS").await;
-    replay(&url, &[&[second.to_str().unwrap()], &flags[..]].concat());
+    replay_btc(&url, &second);
     wait_drained(&js, &worker).await;
     assert_eq!(
         stream_count(&js, "SIGNALS").await - before,
@@ -1010,7 +970,6 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
 
     // Redis returns empty (nothing persisted): the owed latest signal is written.
     redis_server.restart().unwrap();
-    let second_last = last_open_time(lines[1200]);
     wait_for("the cache catches up", WAIT, || async {
         cached_open_time(&redis_url).await == Some(second_last)
     })
