@@ -369,3 +369,29 @@ fn train_refuses_bad_input_files_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
 }
+
+#[test]
+fn stages_are_reported_in_order_and_inference_only_when_a_window_is_ready() {
+    use signal_worker::core::pipeline::Stage;
+    let bodies = bodies(&candles(200));
+    let inputs = |range: std::ops::Range<usize>| -> Vec<Input<'_>> {
+        bodies[range]
+            .iter()
+            .map(|b| Input {
+                bytes: b,
+                encoding: Encoding::MessagePack,
+                subject: None,
+            })
+            .collect()
+    };
+    let mut p = pipeline(BackendKind::Flex);
+    let mut stages = Vec::new();
+    // The first 50 candles cannot fill a window: features only.
+    p.process_observed(&inputs(0..50), None, &mut |s| stages.push(s))
+        .unwrap();
+    assert_eq!(stages, vec![Stage::Features]);
+    stages.clear();
+    p.process_observed(&inputs(50..200), None, &mut |s| stages.push(s))
+        .unwrap();
+    assert_eq!(stages, vec![Stage::Features, Stage::Inference]);
+}

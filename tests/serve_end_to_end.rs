@@ -528,6 +528,14 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
         exposition.contains("signal_worker_model_info{name=\"default\""),
         "{exposition}"
     );
+    assert!(
+        sum("signal_worker_feature_seconds_count") > 0.0,
+        "{exposition}"
+    );
+    assert!(
+        sum("signal_worker_inference_seconds_count") > 0.0,
+        "{exposition}"
+    );
     let findings = common::promtool_findings(&exposition);
     assert!(findings.is_empty(), "promtool: {findings}");
     let ready = http_get(worker.metrics_port, "/readyz");

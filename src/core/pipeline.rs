@@ -18,6 +18,15 @@ use crate::contract::{Candle, ClassProbabilities, ModelRef, SeriesKey, Signal, T
 use crate::error::ErrorCode;
 use crate::model::{DecisionConfig, InferenceError, NUM_CLASSES, Predictor};
 
+/// A stage of [`Pipeline::process_observed`] that has just ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Decoding, validation, sequencing and feature updates of the whole batch.
+    Features,
+    /// The batched forward pass (only when some window was ready).
+    Inference,
+}
+
 /// One raw message as it arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Input<'a> {
@@ -206,6 +215,17 @@ impl Pipeline {
         inputs: &[Input<'_>],
         now_ms: Option<i64>,
     ) -> Result<Vec<Outcome>, PipelineError> {
+        self.process_observed(inputs, now_ms, &mut |_| {})
+    }
+
+    /// [`Pipeline::process`], telling `observe` when each stage ends, so an
+    /// edge can time the stages (the core itself reads no clock).
+    pub fn process_observed(
+        &mut self,
+        inputs: &[Input<'_>],
+        now_ms: Option<i64>,
+        observe: &mut dyn FnMut(Stage),
+    ) -> Result<Vec<Outcome>, PipelineError> {
         self.batch.clear();
         self.pending.clear();
         let mut outcomes = Vec::with_capacity(inputs.len());
@@ -213,11 +233,13 @@ impl Pipeline {
             let outcome = self.ingest(input, now_ms, outcomes.len());
             outcomes.push(outcome);
         }
+        observe(Stage::Features);
         if self.pending.is_empty() {
             return Ok(outcomes);
         }
         self.predictor
             .predict(&self.batch, self.pending.len(), &mut self.probabilities)?;
+        observe(Stage::Inference);
         let min_confidence = self.settings.decision.min_confidence;
         for (pending, p) in self.pending.drain(..).zip(&self.probabilities) {
             let decision = self.settings.decision.decide(p);

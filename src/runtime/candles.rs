@@ -16,7 +16,7 @@ use crate::bus::history::{self, Covered, History, covered_key};
 use crate::bus::intake::CandleIntake;
 use crate::bus::publish::{Timing, Unconfirmed};
 use crate::contract::codec::Encoding;
-use crate::core::pipeline::{Input, Outcome, Pipeline};
+use crate::core::pipeline::{Input, Outcome, Pipeline, Stage};
 use crate::telemetry::health::Dependency;
 use crate::telemetry::metrics as m;
 use async_nats::jetstream::{AckKind, Message};
@@ -156,7 +156,18 @@ async fn process_batch(
         .unwrap_or(processed_through);
     let now = clock::now_ms();
     let inputs: Vec<Input<'_>> = fresh.iter().map(input).collect();
-    let outcomes = match tokio::task::block_in_place(|| pipeline.process(&inputs, Some(now))) {
+    let mut stage_started = Instant::now();
+    let mut observe = |stage: Stage| {
+        let name = match stage {
+            Stage::Features => m::FEATURE_SECONDS,
+            Stage::Inference => m::INFERENCE_SECONDS,
+        };
+        metrics::histogram!(name).record(stage_started.elapsed().as_secs_f64());
+        stage_started = Instant::now();
+    };
+    let processed =
+        tokio::task::block_in_place(|| pipeline.process_observed(&inputs, Some(now), &mut observe));
+    let outcomes = match processed {
         Ok(o) => o,
         Err(e) => {
             // Never a silent drop: hand the batch back for redelivery and
