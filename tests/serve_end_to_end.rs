@@ -219,6 +219,22 @@ where
     }
 }
 
+/// Waits until the worker has created its streams.
+async fn wait_streams(js: &jetstream::Context) {
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+}
+
+/// Waits until SIGNALS holds more than `n` signals (a point mid-stream).
+async fn wait_signals_above(js: &jetstream::Context, n: u64) {
+    wait_for("some signals", WAIT, || async {
+        stream_count(js, "SIGNALS").await > n
+    })
+    .await;
+}
+
 /// The durable consumer's state: (num_pending, num_ack_pending, ack floor).
 async fn consumer_state(js: &jetstream::Context) -> Option<(u64, usize, u64)> {
     let stream = js.get_stream("CANDLES").await.ok()?;
@@ -566,15 +582,9 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
     let env = [("SIGNAL_WORKER_NATS_DUPLICATE_WINDOW_MS", "1000")];
     let mut worker = Worker::start(&url, dir.path(), "first", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async {
-        js.get_stream("SIGNALS").await.is_ok()
-    })
-    .await;
+    wait_streams(&js).await;
     replay_btc(&url, &csv);
-    wait_for("some signals", WAIT, || async {
-        stream_count(&js, "SIGNALS").await > 600
-    })
-    .await;
+    wait_signals_above(&js, 600).await;
     worker.kill9();
     let at_kill = stream_count(&js, "SIGNALS").await;
     let first_log = worker.log();
@@ -605,10 +615,7 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
     let worker = Worker::start(&url, dir.path(), "worker", &[]);
     {
         let (_client, js) = js(&url).await;
-        wait_for("streams", WAIT, || async {
-            js.get_stream("SIGNALS").await.is_ok()
-        })
-        .await;
+        wait_streams(&js).await;
     }
     replay_btc(&url, &csv);
     {
@@ -645,15 +652,9 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
     let env = [("SIGNAL_WORKER_SHUTDOWN_DEADLINE_MS", "5000")];
     let mut worker = Worker::start(&url, dir.path(), "first", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async {
-        js.get_stream("SIGNALS").await.is_ok()
-    })
-    .await;
+    wait_streams(&js).await;
     replay_btc(&url, &csv);
-    wait_for("some signals", WAIT, || async {
-        stream_count(&js, "SIGNALS").await > 600
-    })
-    .await;
+    wait_signals_above(&js, 600).await;
     let sent = Instant::now();
     worker.sigterm();
     let status = worker
@@ -807,10 +808,7 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let worker = Worker::start(&url, dir.path(), "worker", &[]);
     let (client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async {
-        js.get_stream("SIGNALS").await.is_ok()
-    })
-    .await;
+    wait_streams(&js).await;
     // A copy of the shipped model, and a copy with tampered weights.
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
@@ -875,10 +873,7 @@ async fn archive_ends_complete_and_without_duplicates_across_a_mongodb_restart()
     ];
     let worker = Worker::start(&url, dir.path(), "archiving", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async {
-        js.get_stream("SIGNALS").await.is_ok()
-    })
-    .await;
+    wait_streams(&js).await;
     let archive = signal_worker::archive::Archive::connect(&signal_worker::config::MongoSettings {
         url: mongo_url.clone(),
         ..signal_worker::config::MongoSettings::default()
@@ -950,10 +945,7 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
     ];
     let worker = Worker::start(&url, dir.path(), "caching", &env);
     let (_client, js) = js(&url).await;
-    wait_for("streams", WAIT, || async {
-        js.get_stream("SIGNALS").await.is_ok()
-    })
-    .await;
+    wait_streams(&js).await;
     replay_btc(&url, &first);
     wait_drained(&js, &worker).await;
     wait_for("the cache holds the latest signal", WAIT, || async {
