@@ -1,15 +1,25 @@
-//! Batched inference cost of the shipped model per batch size and backend:
-//! the full `Predictor::predict` path (shape and finiteness checks, scaling,
-//! forward pass, softmax read-back), windows drawn from real features.
+//! Batched inference cost per batch size, mode, engine and backend.
 //!
-//! Run: `cargo bench --bench inference`. Criterion's throughput is windows/s.
+//! - `windowed/<engine>/<batch>`: the shipped windowed model (`models/default`) through the full
+//!   `Predictor::predict` path (checks, scaling, forward pass, softmax), windows of real features.
+//! - `streaming/<engine>/<batch>`: the shipped streaming model (`models/streaming`) through
+//!   `Predictor::step`: one candle of each of `batch` series.
+//! - `reference/<engine>/<batch>`: issue 7's reference shape (LSTM 2 x 64, 24 inputs, window 60,
+//!   untrained weights), the bare forward pass, to compare with its onnxruntime figures.
+//!
+//! Engines: `fused` (the kernel; batches of 64 and more use both cores), `burn-flex`,
+//! `burn-ndarray`. Run: `cargo bench --bench inference`; throughput is samples/s.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use signal_worker::core::dataset::feature_rows;
 use signal_worker::core::features::{FEATURE_NAMES, FeatureSettings};
 use signal_worker::core::validate::ValidationSettings;
 use signal_worker::io::csv_file::{CsvIdentity, read_csv};
-use signal_worker::model::{BackendKind, Predictor};
+use signal_worker::model::kernel::Scratch;
+use signal_worker::model::windows::batch_to_time_major;
+use signal_worker::model::{
+    Architecture, BackendKind, FusedNetwork, InferenceEngine, Kind, Network, Predictor,
+};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -40,13 +50,29 @@ fn rows() -> (Vec<f32>, usize) {
     (table.rows, table.closes.len())
 }
 
-fn bench(c: &mut Criterion) {
-    let model = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default"));
-    let (rows, n) = rows();
-    let width = FEATURE_NAMES.len();
-    let mut group = c.benchmark_group("inference");
+/// Every engine/backend pair compiled in, with its label.
+fn engines() -> Vec<(String, BackendKind, InferenceEngine)> {
+    let mut all = vec![(
+        "fused".to_string(),
+        BackendKind::Flex,
+        InferenceEngine::Fused,
+    )];
     for &backend in BackendKind::ALL {
-        let Ok(mut predictor) = Predictor::load(model, &FEATURE_NAMES, backend) else {
+        all.push((
+            format!("burn-{}", backend.as_str()),
+            backend,
+            InferenceEngine::Burn,
+        ));
+    }
+    all
+}
+
+fn windowed(c: &mut Criterion, rows: &[f32], n: usize) {
+    let model = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default"));
+    let width = FEATURE_NAMES.len();
+    let mut group = c.benchmark_group("windowed");
+    for (label, backend, engine) in engines() {
+        let Ok(mut predictor) = Predictor::load_with(model, &FEATURE_NAMES, backend, engine) else {
             eprintln!("cannot load {}", model.display());
             return;
         };
@@ -62,12 +88,119 @@ fn bench(c: &mut Criterion) {
             }
             let mut out = Vec::new();
             group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(BenchmarkId::new(&label, batch), &batch, |b, &batch| {
+                b.iter(|| {
+                    let _ = predictor.predict(black_box(&windows), batch, &mut out);
+                    black_box(&out);
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+fn streaming(c: &mut Criterion, rows: &[f32], n: usize) {
+    let model = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/streaming"));
+    let width = FEATURE_NAMES.len();
+    let mut group = c.benchmark_group("streaming");
+    for (label, backend, engine) in engines() {
+        let Ok(mut predictor) = Predictor::load_with(model, &FEATURE_NAMES, backend, engine) else {
+            eprintln!("cannot load {}", model.display());
+            return;
+        };
+        let state_len = predictor.state_len();
+        for batch in BATCH_SIZES {
+            if n < batch {
+                continue;
+            }
+            let inputs = rows[..batch * width].to_vec();
+            let mut states = vec![0.0f32; batch * state_len];
+            let mut out = Vec::new();
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(BenchmarkId::new(&label, batch), &batch, |b, &batch| {
+                b.iter(|| {
+                    let _ = predictor.step(black_box(&inputs), &mut states, batch, &mut out);
+                    black_box(&out);
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+fn reference(c: &mut Criterion) {
+    let architecture = Architecture {
+        kind: Kind::Lstm,
+        layers: 2,
+        hidden: 64,
+        inputs: 24,
+        sequence_length: 60,
+        classes: 3,
+    };
+    let steps = architecture.sequence_length;
+    let mut group = c.benchmark_group("reference");
+    group.sample_size(10);
+    for &backend in BackendKind::ALL {
+        let device = backend.device();
+        let Ok(network) = Network::seeded(&architecture, 1, &device) else {
+            return;
+        };
+        let Ok(fused) = FusedNetwork::from_network(&network, &architecture) else {
+            return;
+        };
+        for batch in BATCH_SIZES {
+            let raw: Vec<f32> = (0..batch * architecture.window_len())
+                .map(|i| ((i % 97) as f32 * 0.37).sin())
+                .collect();
+            let mut time_major = Vec::new();
+            batch_to_time_major(&raw, batch, steps, 24, &mut time_major, |_, v| v);
+            group.throughput(Throughput::Elements(batch as u64));
+            let mut out = Vec::new();
+            if backend == BackendKind::Flex {
+                let mut scratch = Scratch::default();
+                group.bench_with_input(BenchmarkId::new("fused-1-thread", batch), &batch, |b, &batch| {
+                    b.iter(|| {
+                        out.clear();
+                        let _ = fused.forward_windows(&time_major, batch, steps, &mut scratch, &mut out);
+                        black_box(&out);
+                    });
+                });
+                if batch >= 2 {
+                    // Both cores: each half of the batch on its own thread, as the Predictor does.
+                    let half = batch / 2;
+                    let mut halves = Vec::new();
+                    for part in [&raw[..half * steps * 24], &raw[half * steps * 24..]] {
+                        let mut tm = Vec::new();
+                        batch_to_time_major(part, part.len() / (steps * 24), steps, 24, &mut tm, |_, v| v);
+                        halves.push(tm);
+                    }
+                    let (mut sa, mut sb) = (Scratch::default(), Scratch::default());
+                    let (mut oa, mut ob) = (Vec::new(), Vec::new());
+                    group.bench_with_input(BenchmarkId::new("fused-2-threads", batch), &batch, |b, &batch| {
+                        b.iter(|| {
+                            oa.clear();
+                            ob.clear();
+                            let (first, second) = (&halves[0], &halves[1]);
+                            rayon::join(
+                                || fused.forward_windows(first, half, steps, &mut sa, &mut oa),
+                                || fused.forward_windows(second, batch - half, steps, &mut sb, &mut ob),
+                            );
+                            black_box((&oa, &ob));
+                        });
+                    });
+                }
+            }
             group.bench_with_input(
-                BenchmarkId::new(backend.as_str(), batch),
+                BenchmarkId::new(format!("burn-{}", backend.as_str()), batch),
                 &batch,
                 |b, &batch| {
                     b.iter(|| {
-                        let _ = predictor.predict(black_box(&windows), batch, &mut out);
+                        out.clear();
+                        let x = burn::tensor::Tensor::<2>::from_data(
+                            burn::tensor::TensorData::new(time_major.clone(), [steps * batch, 24]),
+                            &device,
+                        );
+                        let _ = network.probabilities(x, batch, steps, &mut out);
                         black_box(&out);
                     });
                 },
@@ -75,6 +208,13 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let (rows, n) = rows();
+    windowed(c, &rows, n);
+    streaming(c, &rows, n);
+    reference(c);
 }
 
 criterion_group!(benches, bench);

@@ -13,7 +13,7 @@ use signal_worker::model::digest::sha256_hex;
 use signal_worker::model::train::prepare;
 use signal_worker::model::{
     Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceError, Kind,
-    ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side, SplitError,
+    InferenceEngine, ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side, SplitError,
     TrainError, TrainSettings, TrainedModel, TrainingData, train,
 };
 
@@ -159,7 +159,8 @@ fn train_save_load_predict_end_to_end() {
     let batch = 5;
     let input = windows(&artifact.metadata, batch);
     let mut before = Vec::new();
-    Predictor::new(artifact.clone(), BackendKind::Flex)
+    Predictor::new(artifact.clone(), BackendKind::Flex, InferenceEngine::Fused)
+        .expect("fused")
         .predict(&input, batch, &mut before)
         .expect("predict");
     let mut loaded = Predictor::load(&dir, &known(), BackendKind::Flex).expect("load");
@@ -542,19 +543,40 @@ fn flex_and_ndarray_give_the_same_probabilities() {
     let input = windows(&metadata, batch);
     let mut results = Vec::new();
     for &backend in BackendKind::ALL {
-        let mut predictor = Predictor::load(&dir, &names, backend).expect("load");
+        let mut predictor =
+            Predictor::load_with(&dir, &names, backend, InferenceEngine::Burn).expect("load");
         let mut out = Vec::new();
         predictor.predict(&input, batch, &mut out).expect("predict");
         results.push(out);
     }
-    let mut worst = 0.0f32;
-    for (a, b) in results[0].iter().zip(&results[1]) {
-        for (x, y) in a.iter().zip(b) {
-            worst = worst.max((x - y).abs());
+    // The fused kernel over the same weights, at batch sizes on both sides of the threading
+    // threshold (so the split into per-thread chunks is checked too).
+    for batch_size in [1usize, batch] {
+        let mut fused =
+            Predictor::load_with(&dir, &names, BackendKind::Flex, InferenceEngine::Fused)
+                .expect("load");
+        let mut out = Vec::new();
+        for chunk in input.chunks(batch_size * metadata.architecture.window_len()) {
+            let mut part = Vec::new();
+            fused.predict(chunk, batch_size, &mut part).expect("predict");
+            out.extend(part);
         }
+        results.push(out);
     }
+    let worst = |a: &[[f32; 3]], b: &[[f32; 3]]| {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0f32, f32::max)
+    };
     assert_eq!(results[0].len(), batch);
-    assert!(worst < 1e-4, "backends differ by {worst}");
+    let backends = worst(&results[0], &results[1]);
+    assert!(backends < 1e-4, "backends differ by {backends}");
+    for fused in &results[2..] {
+        let kernel = worst(&results[0], fused);
+        assert!(kernel < 1e-5, "fused kernel differs from burn flex by {kernel}");
+    }
 }
 
 #[test]
@@ -659,7 +681,8 @@ fn timing_default_training_and_inference() {
     );
     let artifact = seal(model);
     for &backend in BackendKind::ALL {
-        let mut predictor = Predictor::new(artifact.clone(), backend);
+        let mut predictor =
+            Predictor::new(artifact.clone(), backend, InferenceEngine::Burn).expect("burn");
         for batch in [1usize, 256] {
             let input = windows(&artifact.metadata, batch);
             let mut out = Vec::new();

@@ -15,13 +15,17 @@ use signal_worker::core::features::WARM_UP_BARS;
 use signal_worker::core::pipeline::{Input, Outcome, Pipeline, PipelineSettings};
 use signal_worker::error::ErrorCode;
 use signal_worker::io::csv_file::{CsvIdentity, read_csv};
-use signal_worker::model::{BackendKind, Predictor};
+use signal_worker::model::{BackendKind, InferenceEngine, Predictor};
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default");
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
 
 fn pipeline(backend: BackendKind) -> Pipeline {
-    let predictor = Predictor::load(MODEL.as_ref(), &FEATURE_NAMES, backend).unwrap();
+    pipeline_on(backend, InferenceEngine::Fused)
+}
+
+fn pipeline_on(backend: BackendKind, engine: InferenceEngine) -> Pipeline {
+    let predictor = Predictor::load_with(MODEL.as_ref(), &FEATURE_NAMES, backend, engine).unwrap();
     let settings = Settings::default();
     Pipeline::new(
         predictor,
@@ -203,25 +207,53 @@ fn bad_duplicate_and_foreign_inputs_get_their_outcome() {
     );
 }
 
-#[test]
-#[cfg(feature = "ndarray")]
-fn both_backends_give_the_same_signals() {
-    let bodies = bodies(&candles(400));
-    let flex = run(&mut pipeline(BackendKind::Flex), &bodies, 128);
-    let nd = run(&mut pipeline(BackendKind::Ndarray), &bodies, 128);
+/// Largest probability difference between the signals of two runs, and how many were compared.
+fn worst_difference(a: &[Outcome], b: &[Outcome]) -> (f64, usize) {
+    let mut worst = 0.0f64;
     let mut compared = 0;
-    for (a, b) in flex.iter().zip(&nd) {
-        if let (Outcome::Signal(a), Outcome::Signal(b)) = (a, b) {
-            for (x, y) in [
-                (a.probabilities.long, b.probabilities.long),
-                (a.probabilities.short, b.probabilities.short),
-            ] {
-                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    for (a, b) in a.iter().zip(b) {
+        match (a, b) {
+            (Outcome::Signal(a), Outcome::Signal(b)) => {
+                assert_eq!(a.open_time, b.open_time);
+                for (x, y) in [
+                    (a.probabilities.long, b.probabilities.long),
+                    (a.probabilities.short, b.probabilities.short),
+                    (a.probabilities.neutral, b.probabilities.neutral),
+                ] {
+                    worst = worst.max((x - y).abs());
+                }
+                compared += 1;
             }
-            compared += 1;
+            (Outcome::Signal(_), other) | (other, Outcome::Signal(_)) => {
+                panic!("one run signalled, the other gave {other:?}")
+            }
+            _ => {}
         }
     }
+    (worst, compared)
+}
+
+#[test]
+#[cfg(feature = "ndarray")]
+fn both_backends_and_the_fused_engine_give_the_same_signals() {
+    let bodies = bodies(&candles(400));
+    let flex = run(
+        &mut pipeline_on(BackendKind::Flex, InferenceEngine::Burn),
+        &bodies,
+        128,
+    );
+    let nd = run(
+        &mut pipeline_on(BackendKind::Ndarray, InferenceEngine::Burn),
+        &bodies,
+        128,
+    );
+    let fused = run(&mut pipeline(BackendKind::Flex), &bodies, 128);
+    let (worst, compared) = worst_difference(&flex, &nd);
     assert!(compared > 300);
+    assert!(worst < 1e-4, "flex vs ndarray: {worst}");
+    let (worst, compared) = worst_difference(&flex, &fused);
+    assert!(compared > 300);
+    assert!(worst < 1e-5, "burn flex vs fused kernel: {worst}");
 }
 
 #[test]

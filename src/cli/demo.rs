@@ -29,6 +29,9 @@ pub struct DemoArgs {
     /// Compute backend (default: model.backend from the settings).
     #[arg(long)]
     pub backend: Option<String>,
+    /// Inference engine, `fused` or `burn` (default: model.engine from the settings).
+    #[arg(long)]
+    pub engine: Option<String>,
     /// Candles per batch: one forward pass scores every ready window of a batch.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
@@ -69,7 +72,12 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
         return Err("--batch-size must be at least 1".into());
     }
     let mut pipeline =
-        super::load::pipeline(settings, args.model.as_deref(), args.backend.as_deref())?;
+        super::load::pipeline(
+            settings,
+            args.model.as_deref(),
+            args.backend.as_deref(),
+            args.engine.as_deref(),
+        )?;
     let records = args.series.open(&args.input, settings)?;
 
     // Encode every record as the worker would receive it, so decoding is part of the run.

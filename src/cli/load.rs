@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::core::features::FEATURE_NAMES;
 use crate::core::pipeline::{Pipeline, PipelineSettings};
-use crate::model::{BackendKind, Predictor};
+use crate::model::{BackendKind, InferenceEngine, Predictor};
 use std::path::Path;
 
 /// The backend named on the command line or in the settings.
@@ -12,15 +12,24 @@ pub fn backend(settings: &Settings, flag: Option<&str>) -> Result<BackendKind, S
     name.parse::<BackendKind>().map_err(|e| e.to_string())
 }
 
+/// The inference engine named on the command line or in the settings.
+pub fn engine(settings: &Settings, flag: Option<&str>) -> Result<InferenceEngine, String> {
+    let name = flag.unwrap_or(&settings.model.engine);
+    name.parse::<InferenceEngine>().map_err(|e| e.to_string())
+}
+
 /// Loads and verifies the model, then builds the pure pipeline around it.
 pub fn pipeline(
     settings: &Settings,
     model_dir: Option<&Path>,
     backend_flag: Option<&str>,
+    engine_flag: Option<&str>,
 ) -> Result<Pipeline, String> {
     let backend = backend(settings, backend_flag)?;
+    let engine = engine(settings, engine_flag)?;
     let dir = model_dir.unwrap_or_else(|| Path::new(&settings.model.dir));
-    let predictor = Predictor::load(dir, &FEATURE_NAMES, backend).map_err(|e| e.to_string())?;
+    let predictor =
+        Predictor::load_with(dir, &FEATURE_NAMES, backend, engine).map_err(|e| e.to_string())?;
     let pipeline_settings = PipelineSettings {
         validation: settings.validation.clone(),
         sequence: settings.sequence.clone(),

@@ -36,11 +36,24 @@ pub fn render(meta: &ModelMetadata) -> String {
     let r = &p.report;
     let _ = writeln!(out, "# Model {} v{}\n", meta.name, meta.version);
     let _ = writeln!(out, "- created: {}", meta.created_at);
-    let _ = writeln!(
-        out,
-        "- network: {:?} {} x {}, {} inputs, window {} bars, {} classes",
-        a.kind, a.layers, a.hidden, a.inputs, a.sequence_length, a.classes
-    );
+    match meta.mode {
+        crate::model::ModelMode::Windowed => {
+            let _ = writeln!(
+                out,
+                "- network: {:?} {} x {}, {} inputs, window {} bars, {} classes",
+                a.kind, a.layers, a.hidden, a.inputs, a.sequence_length, a.classes
+            );
+        }
+        crate::model::ModelMode::Streaming { burn_in } => {
+            let _ = writeln!(
+                out,
+                "- network: {:?} {} x {}, {} inputs, {} classes; streaming: state carried per \
+                 series, one step per candle, {burn_in} burn-in steps after a (re)start; trained \
+                 by truncated BPTT over {}-step chunks; test slice scored by one continuous run",
+                a.kind, a.layers, a.hidden, a.inputs, a.classes, a.sequence_length
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "- labels: forward return over {} bars; long >= {}, short <= {}",

@@ -35,6 +35,14 @@ pub struct TrainArgs {
     /// Override training.epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// `windowed` (the classic model: a window per signal) or `streaming` (recurrent state
+    /// carried per series, one step per candle). Default: streaming when the settings have a
+    /// `[training.streaming]` table, else windowed.
+    #[arg(long, value_parser = ["windowed", "streaming"])]
+    pub mode: Option<String>,
+    /// Streaming only: steps after a (re)start before the model signals (override).
+    #[arg(long)]
+    pub burn_in: Option<usize>,
 }
 
 /// Runs `train`.
@@ -55,6 +63,17 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
     }
     if let Some(epochs) = args.epochs {
         training.epochs = epochs;
+    }
+    match args.mode.as_deref() {
+        Some("windowed") => training.streaming = None,
+        Some(_) => training.streaming = Some(training.streaming.unwrap_or_default()),
+        None => {}
+    }
+    if let Some(burn_in) = args.burn_in {
+        match training.streaming.as_mut() {
+            Some(streaming) => streaming.burn_in = burn_in,
+            None => return Err("--burn-in needs a streaming model (--mode streaming)".into()),
+        }
     }
     let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
     let source_sha256 = sha256_hex(&bytes);

@@ -167,8 +167,10 @@ impl Default for MetricsSettings {
 pub struct ModelSettings {
     /// Directory holding `model.bpk` and `model.json`.
     pub dir: String,
-    /// Compute backend: `flex` (fast default) or `ndarray`.
+    /// burn backend the weights load on (and `engine = "burn"` computes on): `flex` or `ndarray`.
     pub backend: String,
+    /// Inference engine: `fused` (the fast kernel over the model's weights) or `burn`.
+    pub engine: String,
 }
 
 impl Default for ModelSettings {
@@ -176,6 +178,7 @@ impl Default for ModelSettings {
         Self {
             dir: "models/default".into(),
             backend: "flex".into(),
+            engine: "fused".into(),
         }
     }
 }

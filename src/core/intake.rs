@@ -65,6 +65,12 @@ impl<S> Intake<S> {
         self.series.get(key).map(|e| &e.state)
     }
 
+    /// The caller state of a series, mutable (the streaming model writes its recurrent state
+    /// back after a batched step).
+    pub fn state_mut(&mut self, key: &SeriesKey) -> Option<&mut S> {
+        self.series.get_mut(key).map(|e| &mut e.state)
+    }
+
     /// Judges one decoded candle; `subject` and `now_ms` as in [`validate_candle`].
     /// A new series gets its state from `make`; an accepted candle comes back
     /// with its series' state, ready to be updated.

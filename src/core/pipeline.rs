@@ -16,7 +16,7 @@ use crate::contract::codec::Encoding;
 use crate::contract::subject::parse_subject;
 use crate::contract::{Candle, ClassProbabilities, ModelRef, SeriesKey, Signal, Thresholds};
 use crate::error::ErrorCode;
-use crate::model::{DecisionConfig, InferenceError, NUM_CLASSES, Predictor};
+use crate::model::{DecisionConfig, InferenceError, ModelMode, NUM_CLASSES, Predictor};
 
 /// A stage of [`Pipeline::process_observed`] that has just ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,21 @@ struct Pending {
     outcome_index: usize,
     series: SeriesKey,
     open_time: i64,
+    /// Streaming: steps of the same series before this one in the batch.
+    round: u32,
+    /// Streaming: start from the zero state (the series was reset).
+    restart: bool,
+    /// Whether the result becomes a signal (false during a streaming burn-in).
+    emit: bool,
+}
+
+/// Buffers of the streaming rounds, reused across batches.
+#[derive(Debug, Default)]
+struct RoundBuffers {
+    members: Vec<usize>,
+    inputs: Vec<f32>,
+    states: Vec<f32>,
+    probabilities: Vec<[f32; NUM_CLASSES]>,
 }
 
 /// The pure pipeline: per-series state plus the model.
@@ -113,10 +128,17 @@ pub struct Pipeline {
     /// `order[i]`: the engine column of model input `i`.
     order: Vec<usize>,
     steps: usize,
+    /// Windowed or streaming (from the model).
+    mode: ModelMode,
+    /// Streaming: recurrent state values per series (0 when windowed).
+    recurrent_len: usize,
+    /// Increments per batch; tells a series' queued steps of this batch from older ones.
+    batch_id: u64,
     /// Reused across batches: windows, pending candles, probabilities.
     batch: Vec<f32>,
     pending: Vec<Pending>,
-    probabilities: Vec<[f32; NUM_CLASSES]>,
+    probabilities: Vec<Option<[f32; NUM_CLASSES]>>,
+    rounds: RoundBuffers,
 }
 
 impl Pipeline {
@@ -139,7 +161,12 @@ impl Pipeline {
             version: metadata.version.clone(),
             sha256: metadata.weights_sha256.clone(),
         };
-        let steps = predictor.architecture().sequence_length;
+        let mode = predictor.mode();
+        // A streaming model reads one vector per step; the window then holds just that one.
+        let (steps, recurrent_len) = match mode {
+            ModelMode::Windowed => (predictor.architecture().sequence_length, 0),
+            ModelMode::Streaming { .. } => (1, predictor.state_len()),
+        };
         Ok(Self {
             intake: Intake::new(settings.validation.clone(), settings.sequence.clone()),
             settings,
@@ -147,9 +174,13 @@ impl Pipeline {
             model,
             order,
             steps,
+            mode,
+            recurrent_len,
+            batch_id: 0,
             batch: Vec::new(),
             pending: Vec::new(),
             probabilities: Vec::new(),
+            rounds: RoundBuffers::default(),
         })
     }
 
@@ -167,8 +198,13 @@ impl Pipeline {
         let old = self.predictor.metadata();
         let reason = if new.feature_names != old.feature_names {
             Some("different features")
-        } else if predictor.architecture().sequence_length != self.steps {
+        } else if predictor.mode() != self.mode {
+            Some("different inference mode")
+        } else if self.mode.is_windowed() && predictor.architecture().sequence_length != self.steps
+        {
             Some("different window length")
+        } else if predictor.state_len() != self.recurrent_len && !self.mode.is_windowed() {
+            Some("different recurrent state size")
         } else {
             None
         };
@@ -188,11 +224,15 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Feeds history through the series state without scoring it: what
-    /// [`Pipeline::process`] does minus the forward pass. A warm start uses
-    /// it to rebuild state from candles whose outcomes are already durable;
-    /// the state afterwards is exactly the one `process` would leave.
-    pub fn warm(&mut self, inputs: &[Input<'_>], now_ms: Option<i64>) {
+    /// Feeds history through the series state without publishing anything: what
+    /// [`Pipeline::process`] does, minus the forward pass for a windowed model (its windows are
+    /// rebuilt from the bars alone). A streaming model's state is the network's, so its steps
+    /// run. A warm start uses it to rebuild state from candles whose outcomes are already
+    /// durable; the state afterwards is exactly the one `process` would leave.
+    pub fn warm(&mut self, inputs: &[Input<'_>], now_ms: Option<i64>) -> Result<(), PipelineError> {
+        if !self.mode.is_windowed() {
+            return self.process(inputs, now_ms).map(|_| ());
+        }
         for input in inputs {
             self.batch.clear();
             self.pending.clear();
@@ -200,6 +240,7 @@ impl Pipeline {
         }
         self.batch.clear();
         self.pending.clear();
+        Ok(())
     }
 
     /// Number of series with state.
@@ -228,6 +269,7 @@ impl Pipeline {
     ) -> Result<Vec<Outcome>, PipelineError> {
         self.batch.clear();
         self.pending.clear();
+        self.batch_id = self.batch_id.wrapping_add(1);
         let mut outcomes = Vec::with_capacity(inputs.len());
         for input in inputs {
             let outcome = self.ingest(input, now_ms, outcomes.len());
@@ -237,12 +279,17 @@ impl Pipeline {
         if self.pending.is_empty() {
             return Ok(outcomes);
         }
-        self.predictor
-            .predict(&self.batch, self.pending.len(), &mut self.probabilities)?;
+        match self.mode {
+            ModelMode::Windowed => self.score_windows()?,
+            ModelMode::Streaming { .. } => self.step_rounds()?,
+        }
         observe(Stage::Inference);
         let min_confidence = self.settings.decision.min_confidence;
         for (pending, p) in self.pending.drain(..).zip(&self.probabilities) {
-            let decision = self.settings.decision.decide(p);
+            let Some(p) = p.filter(|_| pending.emit) else {
+                continue;
+            };
+            let decision = self.settings.decision.decide(&p);
             let signal = Signal {
                 exchange: pending.series.exchange.to_string(),
                 symbol: pending.series.symbol.to_string(),
@@ -267,6 +314,75 @@ impl Pipeline {
         Ok(outcomes)
     }
 
+    /// Windowed model: one forward pass over every ready window of the batch.
+    fn score_windows(&mut self) -> Result<(), PipelineError> {
+        let rows = &mut self.rounds.probabilities;
+        self.predictor
+            .predict(&self.batch, self.pending.len(), rows)?;
+        self.probabilities.clear();
+        self.probabilities.extend(rows.iter().copied().map(Some));
+        Ok(())
+    }
+
+    /// Streaming model: one batched step per round. Round `r` holds the `r`-th queued step of
+    /// every series, so a series with several candles in the batch steps them in order, each
+    /// from the state the previous one left.
+    fn step_rounds(&mut self) -> Result<(), PipelineError> {
+        let width = self.order.len();
+        let state_len = self.recurrent_len;
+        self.probabilities.clear();
+        self.probabilities.resize(self.pending.len(), None);
+        let rounds = self.pending.iter().map(|p| p.round).max().map_or(0, |r| r + 1);
+        let buffers = &mut self.rounds;
+        for round in 0..rounds {
+            buffers.members.clear();
+            buffers.inputs.clear();
+            buffers.states.clear();
+            for (i, pending) in self.pending.iter().enumerate() {
+                if pending.round != round {
+                    continue;
+                }
+                let state = self.intake.state_mut(&pending.series);
+                let Some(state) = state.filter(|s| s.recurrent.len() == state_len) else {
+                    continue;
+                };
+                buffers.members.push(i);
+                buffers
+                    .inputs
+                    .extend_from_slice(&self.batch[i * width..(i + 1) * width]);
+                if pending.restart {
+                    buffers.states.extend(std::iter::repeat_n(0.0, state_len));
+                } else {
+                    buffers.states.extend_from_slice(&state.recurrent);
+                }
+            }
+            if buffers.members.is_empty() {
+                continue;
+            }
+            self.predictor.step(
+                &buffers.inputs,
+                &mut buffers.states,
+                buffers.members.len(),
+                &mut buffers.probabilities,
+            )?;
+            for (k, &i) in buffers.members.iter().enumerate() {
+                let (Some(pending), Some(p)) = (self.pending.get(i), buffers.probabilities.get(k))
+                else {
+                    continue;
+                };
+                if let Some(state) = self.intake.state_mut(&pending.series) {
+                    state
+                        .recurrent
+                        .copy_from_slice(&buffers.states[k * state_len..(k + 1) * state_len]);
+                }
+                if let Some(slot) = self.probabilities.get_mut(i) {
+                    *slot = Some(*p);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Stage one for a single input: everything up to (not including) inference.
     fn ingest(&mut self, input: &Input<'_>, now_ms: Option<i64>, index: usize) -> Outcome {
         let msg = match decode_candle(input.bytes, input.encoding, &self.settings.validation) {
@@ -288,10 +404,10 @@ impl Pipeline {
             },
             None => None,
         };
-        let (steps, width) = (self.steps, self.order.len());
+        let (steps, width, recurrent_len) = (self.steps, self.order.len(), self.recurrent_len);
         let features = &self.settings.features;
         let (verdict, state) = self.intake.judge_with(&msg, tokens.as_ref(), now_ms, || {
-            SeriesState::new(features, steps, width)
+            SeriesState::new(features, steps, width, recurrent_len)
         });
         let (candle, sequence, state) = match (verdict, state) {
             (Verdict::Accepted { candle, sequence }, Some(state)) => (candle, sequence, state),
@@ -310,11 +426,23 @@ impl Pipeline {
         }
         match state.update(&Bar::from(&candle), &self.order) {
             Ok(true) => {
+                let (round, restart, emit) = match self.mode {
+                    ModelMode::Windowed => (0, false, true),
+                    ModelMode::Streaming { burn_in } => {
+                        state.steps_since_reset += 1;
+                        let restart = std::mem::take(&mut state.restart_pending);
+                        let round = state.queue_step(self.batch_id);
+                        (round, restart, state.steps_since_reset > burn_in as u64)
+                    }
+                };
                 state.window.extend_into(&mut self.batch);
                 self.pending.push(Pending {
                     outcome_index: index,
                     series: candle.series.clone(),
                     open_time: candle.open_time,
+                    round,
+                    restart,
+                    emit,
                 });
                 Outcome::Warming {
                     series: candle.series,

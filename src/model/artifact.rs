@@ -153,6 +153,7 @@ impl TrainedModel {
             version: identity.version,
             created_at: identity.created_at,
             architecture: self.architecture,
+            mode: self.mode,
             feature_names: self.feature_names,
             scaler: self.scaler,
             labels: self.settings.labels,

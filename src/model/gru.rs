@@ -55,7 +55,7 @@ impl GruLayer {
         hidden
     }
 
-    /// Run the layer over a time-major window; same contract as
+    /// Run the layer over a time-major window from a zero state; same contract as
     /// [`LstmLayer::forward`](super::lstm::LstmLayer::forward).
     pub fn forward(
         &self,
@@ -64,13 +64,32 @@ impl GruLayer {
         steps: usize,
         keep_sequence: bool,
     ) -> (Tensor<2>, Option<Tensor<2>>) {
+        let (sequence, state) = self.forward_from(input, batch, steps, None, keep_sequence);
+        let last = match state {
+            Some(h) => h,
+            None => Tensor::zeros([batch, self.hidden()], &self.input_bias.val().device()),
+        };
+        (last, sequence)
+    }
+
+    /// [`forward`](Self::forward) from a given hidden state `[batch, hidden]` (`None` is the zero
+    /// state); same contract as
+    /// [`LstmLayer::forward_from`](super::lstm::LstmLayer::forward_from).
+    pub fn forward_from(
+        &self,
+        input: Tensor<2>,
+        batch: usize,
+        steps: usize,
+        initial: Option<Tensor<2>>,
+        keep_sequence: bool,
+    ) -> (Option<Tensor<2>>, Option<Tensor<2>>) {
         let hidden = self.hidden();
         let projected =
             input.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
         let recurrent = self.hidden_weight.val();
         let hidden_bias = self.hidden_bias.val().unsqueeze::<2>();
         let mut outputs = Vec::with_capacity(if keep_sequence { steps } else { 0 });
-        let mut state: Option<Tensor<2>> = None;
+        let mut state = initial;
         for t in 0..steps {
             let x_t = projected.clone().narrow(0, t * batch, batch);
             // With a zero initial state the recurrent product is just the bias.
@@ -95,12 +114,8 @@ impl GruLayer {
             }
             state = Some(h);
         }
-        let sequence = keep_sequence.then(|| Tensor::cat(outputs, 0));
-        let last = match state {
-            Some(h) => h,
-            None => Tensor::zeros([batch, hidden], &projected.device()),
-        };
-        (last, sequence)
+        let sequence = (keep_sequence && !outputs.is_empty()).then(|| Tensor::cat(outputs, 0));
+        (sequence, state)
     }
 }
 

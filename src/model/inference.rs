@@ -1,21 +1,35 @@
-//! Batched inference on raw feature windows.
+//! Batched inference on raw feature values.
 //!
-//! [`Predictor::predict`] is the one place where live windows are checked (shape, finiteness) and
-//! scaled with the model's own scaler before the network sees them; every caller (serve, replay,
-//! demo, bench) goes through it, so none can skip a step.
+//! [`Predictor`] is the one place where live inputs are checked (shape, finiteness) and scaled
+//! with the model's own scaler before the network sees them; every caller (serve, replay, demo,
+//! bench) goes through it, so none can skip a step. Windowed models are scored with
+//! [`Predictor::predict`], streaming models advanced with [`Predictor::step`].
+//!
+//! Both cores when it pays: a batch of at least [`PARALLEL_MIN_BATCH`] samples is cut into one
+//! contiguous chunk per rayon thread (`RAYON_NUM_THREADS`, default one per core), each chunk with
+//! its own reusable buffers; results come back in input order.
 
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
 
 use super::architecture::Architecture;
 use super::artifact::{Artifact, ArtifactError};
 use super::backend::BackendKind;
+use super::engine::InferenceEngine;
+use super::kernel::{FusedNetwork, KernelError, Scratch};
 use super::metadata::ModelMetadata;
+use super::mode::ModelMode;
 use super::network::{Network, ReadbackError};
 use super::scaler::Scaler;
 use super::side::NUM_CLASSES;
+use super::stateful::{states_from_rows, states_into_rows};
 use super::windows::batch_to_time_major;
+
+/// Smallest batch split across threads: below it one core finishes before a second is woken
+/// (measured by `benches/inference.rs`).
+pub const PARALLEL_MIN_BATCH: usize = 64;
 
 /// Why a batch cannot be scored.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,14 +37,14 @@ pub enum InferenceError {
     /// A batch of zero windows.
     #[error("empty batch")]
     EmptyBatch,
-    /// The slice does not hold `batch` windows of the model's shape.
+    /// The slice does not hold `batch` inputs of the model's shape.
     #[error(
-        "expected {batch} windows x {sequence_length} steps x {inputs} features = {expected} values, got {found}"
+        "expected {batch} inputs x {sequence_length} steps x {inputs} features = {expected} values, got {found}"
     )]
     Shape {
-        /// Windows announced.
+        /// Inputs announced.
         batch: usize,
-        /// Steps per window of the model.
+        /// Steps per input (1 for a streaming step).
         sequence_length: usize,
         /// Features per step of the model.
         inputs: usize,
@@ -40,9 +54,9 @@ pub enum InferenceError {
         found: usize,
     },
     /// A NaN or infinite feature value.
-    #[error("non-finite value {value} in window {window}, step {step}, feature {feature}")]
+    #[error("non-finite value {value} in input {window}, step {step}, feature {feature}")]
     NonFinite {
-        /// Window index in the batch.
+        /// Input index in the batch.
         window: usize,
         /// Step within the window.
         step: usize,
@@ -51,48 +65,89 @@ pub enum InferenceError {
         /// The value.
         value: f32,
     },
+    /// The call does not fit the model's mode (a window for a streaming model or vice versa).
+    #[error("the model is {model}; this call needs a {needed} model")]
+    WrongMode {
+        /// The model's mode.
+        model: &'static str,
+        /// The mode the call needs.
+        needed: &'static str,
+    },
     /// The backend failed to return the result.
     #[error(transparent)]
     Readback(#[from] ReadbackError),
+    /// The fused kernel refused its buffers.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
 }
 
-/// A loaded model ready to score windows; owns its scratch buffer so steady-state calls reuse it.
+/// One thread's share of a batch: its scaled input, buffers and results.
+#[derive(Debug, Default, Clone)]
+struct Lane {
+    input: Vec<f32>,
+    scratch: Scratch,
+    out: Vec<[f32; NUM_CLASSES]>,
+}
+
+/// A loaded model ready to score; owns its buffers so steady-state calls reuse them.
 #[derive(Debug)]
 pub struct Predictor {
     network: Network,
+    fused: FusedNetwork,
+    engine: InferenceEngine,
     scaler: Scaler,
     architecture: Architecture,
     metadata: ModelMetadata,
     device: Device,
-    scratch: Vec<f32>,
+    lanes: Vec<Lane>,
 }
 
 impl Predictor {
-    /// A predictor over a verified artifact, computing on `backend`.
-    pub fn new(artifact: Artifact, backend: BackendKind) -> Self {
+    /// A predictor over a verified artifact, computing with `engine` (burn on `backend`, or the
+    /// fused kernel over the same weights).
+    pub fn new(
+        artifact: Artifact,
+        backend: BackendKind,
+        engine: InferenceEngine,
+    ) -> Result<Self, KernelError> {
         let device = backend.device();
         let network = artifact.network.clone();
         let network = burn::module::Module::to_device(network, &device);
-        Self {
+        let fused = FusedNetwork::from_network(&network, &artifact.metadata.architecture)?;
+        let lanes = vec![Lane::default(); rayon::current_num_threads().max(1)];
+        Ok(Self {
             scaler: artifact.metadata.scaler.clone(),
             architecture: artifact.metadata.architecture,
             metadata: artifact.metadata,
             network,
+            fused,
+            engine,
             device,
-            scratch: Vec::new(),
-        }
+            lanes,
+        })
     }
 
-    /// Load, verify (see [`Artifact::load`]) and wrap the model in `dir`.
+    /// Load, verify (see [`Artifact::load`]) and wrap the model in `dir`, on the fused engine.
     pub fn load(
         dir: &Path,
         known_features: &[&str],
         backend: BackendKind,
     ) -> Result<Self, ArtifactError> {
-        Ok(Self::new(
-            Artifact::load(dir, known_features, backend)?,
-            backend,
-        ))
+        Self::load_with(dir, known_features, backend, InferenceEngine::Fused)
+    }
+
+    /// [`Predictor::load`] with an explicit engine.
+    pub fn load_with(
+        dir: &Path,
+        known_features: &[&str],
+        backend: BackendKind,
+        engine: InferenceEngine,
+    ) -> Result<Self, ArtifactError> {
+        let artifact = Artifact::load(dir, known_features, backend)?;
+        Self::new(artifact, backend, engine).map_err(|e| ArtifactError::WeightsMismatch {
+            path: dir.join("model.bpk"),
+            reason: e.to_string(),
+        })
     }
 
     /// The model's metadata (features, thresholds, provenance).
@@ -105,7 +160,22 @@ impl Predictor {
         &self.architecture
     }
 
-    /// Score `batch` windows.
+    /// Windowed or streaming.
+    pub fn mode(&self) -> ModelMode {
+        self.metadata.mode
+    }
+
+    /// The engine computing the network.
+    pub fn engine(&self) -> InferenceEngine {
+        self.engine
+    }
+
+    /// Recurrent state values per series of a streaming model (see [`Predictor::step`]).
+    pub fn state_len(&self) -> usize {
+        self.fused.state_len()
+    }
+
+    /// Score `batch` windows of a windowed model.
     ///
     /// `windows` is `batch x sequence_length x inputs` raw (unscaled) feature values, row-major:
     /// window-major, then step (oldest first), then feature in `feature_names` order. `out` is
@@ -117,22 +187,137 @@ impl Predictor {
         out: &mut Vec<[f32; NUM_CLASSES]>,
     ) -> Result<(), InferenceError> {
         out.clear();
+        if !self.metadata.mode.is_windowed() {
+            return Err(InferenceError::WrongMode {
+                model: self.metadata.mode.name(),
+                needed: "windowed",
+            });
+        }
         let steps = self.architecture.sequence_length;
+        self.check(windows, batch, steps)?;
+        let inputs = self.architecture.inputs;
+        let scaler = &self.scaler;
+        match self.engine {
+            InferenceEngine::Fused => {
+                let fused = &self.fused;
+                run_lanes(&mut self.lanes, batch, out, |lane, first, count| {
+                    let values = &windows[first * steps * inputs..(first + count) * steps * inputs];
+                    batch_to_time_major(values, count, steps, inputs, &mut lane.input, |f, v| {
+                        scaler.scale(f, v)
+                    });
+                    fused.forward_windows(&lane.input, count, steps, &mut lane.scratch, &mut lane.out)
+                })
+            }
+            InferenceEngine::Burn => {
+                let lane = self.lanes.first_mut().ok_or(InferenceError::EmptyBatch)?;
+                batch_to_time_major(windows, batch, steps, inputs, &mut lane.input, |f, v| {
+                    scaler.scale(f, v)
+                });
+                // burn takes ownership of the input buffer; copying it keeps the lane's capacity.
+                let input = Tensor::<2>::from_data(
+                    TensorData::new(lane.input.clone(), [steps * batch, inputs]),
+                    &self.device,
+                );
+                self.network.probabilities(input, batch, steps, out)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Advance `batch` series of a streaming model by one candle each.
+    ///
+    /// `inputs` is `batch x inputs` raw feature vectors; `states` is `batch x state_len()`
+    /// recurrent states (zeros for a series that starts), updated in place. `out` is cleared and
+    /// receives each series' probabilities after its step.
+    pub fn step(
+        &mut self,
+        inputs: &[f32],
+        states: &mut [f32],
+        batch: usize,
+        out: &mut Vec<[f32; NUM_CLASSES]>,
+    ) -> Result<(), InferenceError> {
+        out.clear();
+        if self.metadata.mode.is_windowed() {
+            return Err(InferenceError::WrongMode {
+                model: "windowed",
+                needed: "streaming",
+            });
+        }
+        self.check(inputs, batch, 1)?;
+        let width = self.architecture.inputs;
+        let state_len = self.state_len();
+        if states.len() != batch * state_len {
+            return Err(KernelError::Shape {
+                what: "step states",
+                expected: batch * state_len,
+                found: states.len(),
+            }
+            .into());
+        }
+        let scaler = &self.scaler;
+        let scale_into = |lane: &mut Lane, values: &[f32]| {
+            lane.input.clear();
+            lane.input.extend(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| scaler.scale(i % width, v)),
+            );
+        };
+        match self.engine {
+            InferenceEngine::Fused => {
+                let fused = &self.fused;
+                // Each lane owns a disjoint run of states; hand them out before going parallel.
+                let per_lane = lane_share(batch, self.lanes.len());
+                let mut state_chunks: Vec<&mut [f32]> =
+                    states.chunks_mut(per_lane * state_len).collect();
+                run_lanes_with(
+                    &mut self.lanes,
+                    &mut state_chunks,
+                    batch,
+                    out,
+                    |lane, state, first, count| {
+                        scale_into(lane, &inputs[first * width..(first + count) * width]);
+                        fused.step(&lane.input, state, count, &mut lane.scratch, &mut lane.out)
+                    },
+                )
+            }
+            InferenceEngine::Burn => {
+                let lane = self.lanes.first_mut().ok_or(InferenceError::EmptyBatch)?;
+                scale_into(lane, inputs);
+                let hidden = self.architecture.hidden;
+                let initial = states_from_rows(&self.network, states, batch, hidden, &self.device)?;
+                let input = Tensor::<2>::from_data(
+                    TensorData::new(lane.input.clone(), [batch, width]),
+                    &self.device,
+                );
+                let (logits, finals) =
+                    self.network
+                        .forward_stateful(input, batch, 1, Some(initial), None);
+                states_into_rows(finals, states, batch, hidden)?;
+                Network::read_probabilities(logits, out)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Shape and finiteness of `batch` inputs of `steps` steps.
+    fn check(&self, values: &[f32], batch: usize, steps: usize) -> Result<(), InferenceError> {
         let inputs = self.architecture.inputs;
         if batch == 0 {
             return Err(InferenceError::EmptyBatch);
         }
         let expected = batch * steps * inputs;
-        if windows.len() != expected {
+        if values.len() != expected {
             return Err(InferenceError::Shape {
                 batch,
                 sequence_length: steps,
                 inputs,
                 expected,
-                found: windows.len(),
+                found: values.len(),
             });
         }
-        if let Some((i, value)) = windows.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((i, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(InferenceError::NonFinite {
                 window: i / (steps * inputs),
                 step: (i / inputs) % steps,
@@ -140,17 +325,74 @@ impl Predictor {
                 value: *value,
             });
         }
-        let scaler = &self.scaler;
-        batch_to_time_major(windows, batch, steps, inputs, &mut self.scratch, |f, v| {
-            scaler.scale(f, v)
-        });
-        // burn takes ownership of the input buffer; copying it keeps `scratch`'s capacity for
-        // the next call.
-        let input = Tensor::<2>::from_data(
-            TensorData::new(self.scratch.clone(), [steps * batch, inputs]),
-            &self.device,
-        );
-        self.network.probabilities(input, batch, steps, out)?;
         Ok(())
     }
+}
+
+/// Samples per lane when `batch` is split over `lanes` (everything in one lane below
+/// [`PARALLEL_MIN_BATCH`]).
+fn lane_share(batch: usize, lanes: usize) -> usize {
+    if batch < PARALLEL_MIN_BATCH || lanes <= 1 {
+        batch.max(1)
+    } else {
+        batch.div_ceil(lanes)
+    }
+}
+
+/// Runs `work(lane, first_sample, count)` over contiguous chunks of the batch, in parallel when
+/// it pays, and appends the lanes' results to `out` in sample order.
+fn run_lanes(
+    lanes: &mut [Lane],
+    batch: usize,
+    out: &mut Vec<[f32; NUM_CLASSES]>,
+    work: impl Fn(&mut Lane, usize, usize) -> Result<(), KernelError> + Sync,
+) -> Result<(), InferenceError> {
+    let mut nothing: Vec<&mut [f32]> = Vec::new();
+    run_lanes_with(lanes, &mut nothing, batch, out, |lane, _, first, count| {
+        work(lane, first, count)
+    })
+}
+
+/// [`run_lanes`] where each lane also gets its own mutable chunk of `extra` (the streaming
+/// states); an empty `extra` gives every lane an empty slice.
+fn run_lanes_with(
+    lanes: &mut [Lane],
+    extra: &mut [&mut [f32]],
+    batch: usize,
+    out: &mut Vec<[f32; NUM_CLASSES]>,
+    work: impl Fn(&mut Lane, &mut [f32], usize, usize) -> Result<(), KernelError> + Sync,
+) -> Result<(), InferenceError> {
+    let share = lane_share(batch, lanes.len());
+    let used = batch.div_ceil(share);
+    let lanes = lanes.get_mut(..used).ok_or(InferenceError::EmptyBatch)?;
+    let run = |(index, (lane, extra)): (usize, (&mut Lane, &mut [f32]))| {
+        lane.out.clear();
+        let first = index * share;
+        let count = share.min(batch - first);
+        work(lane, extra, first, count)
+    };
+    let mut empty: Vec<&mut [f32]> = Vec::new();
+    let extra: &mut [&mut [f32]] = if extra.is_empty() {
+        empty.extend((0..used).map(|_| &mut [][..]));
+        &mut empty
+    } else {
+        extra
+    };
+    if used == 1 {
+        lanes
+            .iter_mut()
+            .zip(extra.iter_mut().map(|e| &mut **e))
+            .enumerate()
+            .try_for_each(run)?;
+    } else {
+        lanes
+            .par_iter_mut()
+            .zip(extra.par_iter_mut().map(|e| &mut **e))
+            .enumerate()
+            .try_for_each(run)?;
+    }
+    for lane in lanes.iter() {
+        out.extend_from_slice(&lane.out);
+    }
+    Ok(())
 }

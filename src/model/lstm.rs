@@ -68,7 +68,7 @@ impl LstmLayer {
         hidden
     }
 
-    /// Run the layer over a time-major window.
+    /// Run the layer over a time-major window from a zero state.
     ///
     /// `input` is `[steps * batch, inputs]` with row `t * batch + b` holding step `t` of sample
     /// `b`. Returns the last hidden state `[batch, hidden]` and, when `keep_sequence`, every hidden
@@ -80,11 +80,31 @@ impl LstmLayer {
         steps: usize,
         keep_sequence: bool,
     ) -> (Tensor<2>, Option<Tensor<2>>) {
+        let (sequence, state) = self.forward_from(input, batch, steps, None, keep_sequence);
+        let last = match state {
+            Some((h, _)) => h,
+            None => Tensor::zeros([batch, self.hidden()], &self.bias.val().device()),
+        };
+        (last, sequence)
+    }
+
+    /// [`forward`](Self::forward) from a given `(hidden, cell)` state (each `[batch, hidden]`;
+    /// `None` is the zero state), returning the sequence (when `keep_sequence`) and the final
+    /// state (`None` only when `steps` is 0 and no state was given). Streaming training carries
+    /// the state from one chunk of history to the next through this.
+    pub fn forward_from(
+        &self,
+        input: Tensor<2>,
+        batch: usize,
+        steps: usize,
+        initial: Option<(Tensor<2>, Tensor<2>)>,
+        keep_sequence: bool,
+    ) -> (Option<Tensor<2>>, Option<(Tensor<2>, Tensor<2>)>) {
         let hidden = self.hidden();
         let projected = input.matmul(self.input_weight.val()) + self.bias.val().unsqueeze::<2>();
         let recurrent = self.hidden_weight.val();
         let mut outputs = Vec::with_capacity(if keep_sequence { steps } else { 0 });
-        let mut state: Option<(Tensor<2>, Tensor<2>)> = None;
+        let mut state = initial;
         for t in 0..steps {
             let x_t = projected.clone().narrow(0, t * batch, batch);
             let gates = match &state {
@@ -105,12 +125,8 @@ impl LstmLayer {
             }
             state = Some((h, cell));
         }
-        let sequence = keep_sequence.then(|| Tensor::cat(outputs, 0));
-        let last = match state {
-            Some((h, _)) => h,
-            None => Tensor::zeros([batch, hidden], &projected.device()),
-        };
-        (last, sequence)
+        let sequence = (keep_sequence && !outputs.is_empty()).then(|| Tensor::cat(outputs, 0));
+        (sequence, state)
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::architecture::Architecture;
 use super::decide::DecisionConfig;
 use super::labels::LabelSpec;
+use super::mode::ModelMode;
 use super::scaler::Scaler;
 use super::split::Split;
 use super::train::{TrainReport, TrainSettings};
@@ -57,6 +58,9 @@ pub struct ModelMetadata {
     pub created_at: String,
     /// Network shape.
     pub architecture: Architecture,
+    /// Windowed or streaming; omitted from the file when windowed.
+    #[serde(default, skip_serializing_if = "ModelMode::is_windowed")]
+    pub mode: ModelMode,
     /// Input features in order; names of the feature engine's columns.
     pub feature_names: Vec<String>,
     /// Standardisation fitted on the training slice.

@@ -200,7 +200,15 @@ impl Network {
         steps: usize,
         out: &mut Vec<[f32; NUM_CLASSES]>,
     ) -> Result<(), ReadbackError> {
-        let probabilities = softmax(self.forward(input, batch, steps, None), 1);
+        Self::read_probabilities(self.forward(input, batch, steps, None), out)
+    }
+
+    /// Softmax of `logits` `[rows, classes]`, appended to `out` one row per sample.
+    pub fn read_probabilities(
+        logits: Tensor<2>,
+        out: &mut Vec<[f32; NUM_CLASSES]>,
+    ) -> Result<(), ReadbackError> {
+        let probabilities = softmax(logits, 1);
         let values = probabilities
             .try_into_data()
             .map_err(|e| ReadbackError(e.to_string()))?
@@ -217,7 +225,7 @@ impl Network {
 
 /// Inverted dropout: zero each unit with `probability`, scale survivors by `1 / (1 - p)` so the
 /// expected activation is unchanged and inference needs no rescaling.
-fn apply_dropout(sequence: Tensor<2>, dropout: &mut Dropout<'_>) -> Tensor<2> {
+pub(super) fn apply_dropout(sequence: Tensor<2>, dropout: &mut Dropout<'_>) -> Tensor<2> {
     let [rows, cols] = sequence.dims();
     let keep = 1.0 - dropout.probability;
     let scale = 1.0 / keep;

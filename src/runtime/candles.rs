@@ -112,7 +112,7 @@ async fn warm_start(
             break;
         }
         let inputs: Vec<Input<'_>> = chunk.iter().map(input).collect();
-        tokio::task::block_in_place(|| pipeline.warm(&inputs, Some(clock::now_ms())));
+        tokio::task::block_in_place(|| pipeline.warm(&inputs, Some(clock::now_ms())))?;
         count += chunk.len() as u64;
     }
     Ok(count)

@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::core::features::FEATURE_NAMES;
 use crate::core::pipeline::{Pipeline, PipelineError, PipelineSettings};
-use crate::model::{ArtifactError, BackendKind, Predictor};
+use crate::model::{ArtifactError, BackendKind, InferenceEngine, Predictor};
 use std::path::Path;
 
 /// The pipeline's settings, taken from the worker's settings.
@@ -26,7 +26,12 @@ pub fn load_predictor(settings: &Settings, dir: &Path) -> Result<Predictor, Arti
         .backend
         .parse::<BackendKind>()
         .unwrap_or(BackendKind::Flex);
-    Predictor::load(dir, &FEATURE_NAMES, backend)
+    let engine = settings
+        .model
+        .engine
+        .parse::<InferenceEngine>()
+        .unwrap_or_default();
+    Predictor::load_with(dir, &FEATURE_NAMES, backend, engine)
 }
 
 /// A fresh pipeline (no series state) around `predictor`.

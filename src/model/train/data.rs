@@ -89,7 +89,7 @@ pub fn prepare(data: &TrainingData, settings: &TrainSettings) -> Result<Prepared
     let labels = settings.labels.label(&data.closes)?;
     let split = Split::new(
         n,
-        settings.network.sequence_length,
+        settings.sample_span(),
         settings.labels.horizon,
         &settings.split,
     )?;

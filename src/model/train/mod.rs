@@ -19,12 +19,13 @@ mod error;
 mod evaluate;
 mod report;
 mod settings;
+mod streaming;
 
 pub use data::{Prepared, TrainingData, prepare};
 pub use error::TrainError;
 use evaluate::{baselines, class_counts, evaluate, one_hot, read_scalar, sides, tensor2};
 pub use report::{ClassCounts, EpochRecord, Progress, TrainReport, TrainedModel};
-pub use settings::{NetworkSettings, TrainSettings};
+pub use settings::{NetworkSettings, StreamingSettings, TrainSettings};
 
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
@@ -58,7 +59,13 @@ pub fn train(
     let train_set = prepared.samples(&prepared.split.train_samples());
     let validation_set = prepared.samples(&prepared.split.validation_samples());
     let test_set = prepared.samples(&prepared.split.test_samples());
-    let batches = train_set.len().div_ceil(settings.batch_size);
+    let batches = match &settings.streaming {
+        None => train_set.len().div_ceil(settings.batch_size),
+        Some(s) => {
+            let stretch = prepared.split.train.len() / s.lanes.min(prepared.split.train.len().max(1));
+            stretch.div_ceil(steps.max(1))
+        }
+    };
     report_progress(Progress::Started {
         train_samples: train_set.len(),
         validation_samples: validation_set.len(),
@@ -76,59 +83,59 @@ pub fn train(
         ..AdamConfig::with_learning_rate(settings.learning_rate)
     });
     let mut order: Vec<(usize, Side)> = train_set.clone();
-    let mut window = Vec::new();
-    let mut targets = Vec::new();
+    // Probabilities of a slice: windows scored in batches, or one continuous streaming run.
+    let score = |network: &Network, set: &[(usize, Side)]| match settings.streaming {
+        None => evaluate(
+            network,
+            &prepared.scaled,
+            inputs,
+            steps,
+            set,
+            settings.evaluation_batch_size,
+            &eval_device,
+        )
+        .map_err(TrainError::from),
+        Some(_) => streaming::score(network, &architecture, &prepared.scaled, set),
+    };
     let mut best: Option<(Network, f64, usize)> = None;
     let mut since_best = 0;
     let mut history = Vec::new();
     let mut stopped_early = false;
 
     for epoch in 1..=settings.epochs {
-        rng.shuffle(&mut order);
-        let mut loss_sum = 0.0;
-        for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
-            let ends: Vec<usize> = chunk.iter().map(|(t, _)| *t).collect();
-            gather_time_major(&prepared.scaled, inputs, steps, &ends, &mut window);
-            one_hot(chunk.iter().map(|(_, side)| *side), &mut targets);
-            let x = tensor2(&window, [steps * chunk.len(), inputs], &train_device);
-            let y = tensor2(&targets, [chunk.len(), NUM_CLASSES], &train_device);
-            let dropout = Dropout {
-                probability: settings.network.dropout,
-                rng: &mut rng,
-            };
-            let logits = network.forward(x, chunk.len(), steps, Some(dropout));
-            let loss = (log_softmax(logits, 1) * y)
-                .sum()
-                .neg()
-                .div_scalar(chunk.len() as f64);
-            let value = f64::from(read_scalar(loss.clone())?);
-            if !value.is_finite() {
-                return Err(TrainError::Diverged {
+        let (trained, loss_sum, counted) = match &settings.streaming {
+            None => {
+                rng.shuffle(&mut order);
+                windowed_epoch(
+                    network,
+                    &mut adam,
+                    &prepared,
+                    &order,
+                    settings,
+                    steps,
+                    &mut rng,
+                    &train_device,
                     epoch,
-                    what: "training",
-                    value,
-                });
+                    &mut report_progress,
+                )?
             }
-            let mut grads = loss.backward();
-            network = adam.step(network, &mut grads);
-            loss_sum += value * chunk.len() as f64;
-            report_progress(Progress::Batch {
+            Some(streaming) => streaming::epoch(
+                network,
+                &mut adam,
+                &prepared,
+                inputs,
+                steps,
+                streaming,
+                settings.network.dropout,
+                &mut rng,
+                &train_device,
                 epoch,
-                batch: b + 1,
-                batches,
-                loss: value,
-            });
-        }
+                &mut report_progress,
+            )?,
+        };
+        network = trained;
         let candidate = network.valid();
-        let probabilities = evaluate(
-            &candidate,
-            &prepared.scaled,
-            inputs,
-            steps,
-            &validation_set,
-            settings.evaluation_batch_size,
-            &eval_device,
-        )?;
+        let probabilities = score(&candidate, &validation_set)?;
         let validation_loss = Metrics::score(&sides(&validation_set), &probabilities).log_loss;
         if !validation_loss.is_finite() {
             return Err(TrainError::Diverged {
@@ -148,7 +155,7 @@ pub fn train(
         }
         let record = EpochRecord {
             epoch,
-            train_loss: loss_sum / train_set.len().max(1) as f64,
+            train_loss: loss_sum / counted.max(1) as f64,
             validation_loss,
             improved,
         };
@@ -170,15 +177,7 @@ pub fn train(
         None => (network.valid(), f64::NAN, 0),
     };
     report_progress(Progress::Testing);
-    let test_probabilities = evaluate(
-        &network,
-        &prepared.scaled,
-        inputs,
-        steps,
-        &test_set,
-        settings.evaluation_batch_size,
-        &eval_device,
-    )?;
+    let test_probabilities = score(&network, &test_set)?;
     let test_labels = sides(&test_set);
     let test = Metrics::score(&test_labels, &test_probabilities);
     let baselines = baselines(&data.closes, settings.labels.horizon, &train_set, &test_set);
@@ -211,6 +210,7 @@ pub fn train(
     Ok(TrainedModel {
         network,
         architecture,
+        mode: settings.mode(),
         feature_names: data.feature_names.clone(),
         scaler: prepared.scaler,
         settings: settings.clone(),
@@ -220,4 +220,60 @@ pub fn train(
         rows: data.closes.len(),
         report,
     })
+}
+
+/// One epoch of the windowed model: shuffled mini-batches of windows. Returns the network after
+/// it, the summed per-sample loss and the number of samples.
+#[allow(clippy::too_many_arguments)]
+fn windowed_epoch(
+    mut network: Network,
+    adam: &mut Adam,
+    prepared: &Prepared,
+    order: &[(usize, Side)],
+    settings: &TrainSettings,
+    steps: usize,
+    rng: &mut SplitMix64,
+    device: &burn::tensor::Device,
+    epoch: usize,
+    report_progress: &mut dyn FnMut(Progress),
+) -> Result<(Network, f64, usize), TrainError> {
+    let inputs = prepared.scaler.inputs();
+    let batches = order.len().div_ceil(settings.batch_size);
+    let mut window = Vec::new();
+    let mut targets = Vec::new();
+    let mut loss_sum = 0.0;
+    for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
+        let ends: Vec<usize> = chunk.iter().map(|(t, _)| *t).collect();
+        gather_time_major(&prepared.scaled, inputs, steps, &ends, &mut window);
+        one_hot(chunk.iter().map(|(_, side)| *side), &mut targets);
+        let x = tensor2(&window, [steps * chunk.len(), inputs], device);
+        let y = tensor2(&targets, [chunk.len(), NUM_CLASSES], device);
+        let dropout = Dropout {
+            probability: settings.network.dropout,
+            rng: &mut *rng,
+        };
+        let logits = network.forward(x, chunk.len(), steps, Some(dropout));
+        let loss = (log_softmax(logits, 1) * y)
+            .sum()
+            .neg()
+            .div_scalar(chunk.len() as f64);
+        let value = f64::from(read_scalar(loss.clone())?);
+        if !value.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                what: "training",
+                value,
+            });
+        }
+        let mut grads = loss.backward();
+        network = adam.step(network, &mut grads);
+        loss_sum += value * chunk.len() as f64;
+        report_progress(Progress::Batch {
+            epoch,
+            batch: b + 1,
+            batches,
+            loss: value,
+        });
+    }
+    Ok((network, loss_sum, order.len()))
 }

@@ -98,6 +98,8 @@ pub struct TrainedModel {
     pub network: Network,
     /// Its shape.
     pub architecture: Architecture,
+    /// Windowed or streaming.
+    pub mode: crate::model::ModelMode,
     /// Input feature names in order.
     pub feature_names: Vec<String>,
     /// The scaler fitted on the training slice.

@@ -66,6 +66,32 @@ pub struct TrainSettings {
     pub labels: LabelSpec,
     /// Network shape and dropout.
     pub network: NetworkSettings,
+    /// Present for a streaming model (`train --mode streaming`); absent (and not written, so
+    /// older `model.json` files keep their hashes) for the windowed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamingSettings>,
+}
+
+/// Training of a streaming model: truncated backpropagation through time over contiguous
+/// history, `network.sequence_length` steps per gradient step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamingSettings {
+    /// Steps after a (re)start before the model signals; training and evaluation skip the same
+    /// steps, so what is measured is what runs live.
+    pub burn_in: usize,
+    /// Contiguous stretches of the training slice run side by side as one batch.
+    pub lanes: usize,
+}
+
+impl Default for StreamingSettings {
+    /// 64 steps of burn-in (twice the windowed model's window), 16 lanes.
+    fn default() -> Self {
+        Self {
+            burn_in: 64,
+            lanes: 16,
+        }
+    }
 }
 
 impl Default for TrainSettings {
@@ -82,6 +108,7 @@ impl Default for TrainSettings {
             split: SplitFractions::default(),
             labels: LabelSpec::default(),
             network: NetworkSettings::default(),
+            streaming: None,
         }
     }
 }
@@ -121,10 +148,35 @@ impl TrainSettings {
                 reason: format!("{dropout} is not in [0, 1)"),
             });
         }
+        if let Some(streaming) = &self.streaming {
+            if streaming.lanes == 0 {
+                return Err(TrainError::Setting {
+                    field: "streaming.lanes",
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
         self.split.validate()?;
         self.labels.validate()?;
         self.architecture(1).validate()?;
         Ok(())
+    }
+
+    /// Windowed, or streaming with its burn-in.
+    pub fn mode(&self) -> crate::model::ModelMode {
+        match self.streaming {
+            None => crate::model::ModelMode::Windowed,
+            Some(s) => crate::model::ModelMode::Streaming { burn_in: s.burn_in },
+        }
+    }
+
+    /// Rows of history a sample needs before it: the window for a windowed model, the burn-in
+    /// plus the step itself for a streaming one (what the split leaves out at each slice start).
+    pub fn sample_span(&self) -> usize {
+        match self.streaming {
+            None => self.network.sequence_length,
+            Some(s) => s.burn_in + 1,
+        }
     }
 
     /// The architecture these settings give for `inputs` features.

@@ -1,0 +1,143 @@
+//! Training and scoring of the streaming model.
+//!
+//! Training: truncated backpropagation through time. The training slice is cut into
+//! `lanes` contiguous stretches run side by side as one batch; each gradient step covers the next
+//! `sequence_length` rows of every stretch, starting from the state the previous step ended in
+//! (detached, so gradients stop at the chunk boundary). The first `burn_in` steps of each stretch
+//! carry no loss, exactly as live the first `burn_in` steps after a (re)start carry no signal.
+//!
+//! Scoring: one continuous run over every row from the first, with the fused kernel's
+//! [`step`](crate::model::kernel::FusedNetwork::step) — the very code the live pipeline runs per
+//! candle — so the evaluated probabilities are the ones the worker would have published.
+
+use burn::tensor::Device;
+use burn::tensor::activation::log_softmax;
+
+use super::evaluate::{read_scalar, tensor2};
+use super::{Prepared, Progress, StreamingSettings, TrainError};
+use crate::model::adam::Adam;
+use crate::model::architecture::Architecture;
+use crate::model::kernel::{FusedNetwork, KernelError, Scratch};
+use crate::model::network::{Dropout, Network, ReadbackError};
+use crate::model::rng::SplitMix64;
+use crate::model::side::{NUM_CLASSES, Side};
+use crate::model::stateful::LayerState;
+
+/// One epoch of truncated BPTT over the training slice; returns the network after it and the
+/// summed per-sample training loss (and the number of samples it covers).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn epoch(
+    mut network: Network,
+    adam: &mut Adam,
+    prepared: &Prepared,
+    inputs: usize,
+    chunk_steps: usize,
+    streaming: &StreamingSettings,
+    dropout: f32,
+    rng: &mut SplitMix64,
+    device: &Device,
+    epoch: usize,
+    report: &mut dyn FnMut(Progress),
+) -> Result<(Network, f64, usize), TrainError> {
+    let train = prepared.split.train.clone();
+    let samples = prepared.split.train_samples();
+    let lanes = streaming.lanes.min(train.len().max(1));
+    let stretch = train.len() / lanes;
+    let chunks = stretch.div_ceil(chunk_steps.max(1));
+    let mut state: Option<Vec<LayerState>> = None;
+    let (mut loss_sum, mut counted) = (0.0, 0usize);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for c in 0..chunks {
+        let first = c * chunk_steps;
+        let steps = chunk_steps.min(stretch - first);
+        x.clear();
+        y.clear();
+        let mut weight = 0usize;
+        for t in 0..steps {
+            for lane in 0..lanes {
+                let offset = first + t;
+                let row = train.start + lane * stretch + offset;
+                x.extend_from_slice(&prepared.scaled[row * inputs..(row + 1) * inputs]);
+                let label = prepared.labels.get(row).copied().flatten();
+                match label {
+                    Some(side) if offset >= streaming.burn_in && samples.contains(&row) => {
+                        let mut one_hot = [0.0; NUM_CLASSES];
+                        one_hot[side.class_index()] = 1.0;
+                        y.extend_from_slice(&one_hot);
+                        weight += 1;
+                    }
+                    _ => y.extend_from_slice(&[0.0; NUM_CLASSES]),
+                }
+            }
+        }
+        let input = tensor2(&x, [steps * lanes, inputs], device);
+        let targets = tensor2(&y, [steps * lanes, NUM_CLASSES], device);
+        let drop = Dropout {
+            probability: dropout,
+            rng: &mut *rng,
+        };
+        let (logits, finals) = network.forward_stateful(input, lanes, steps, state, Some(drop));
+        state = Some(finals.into_iter().map(LayerState::detach).collect());
+        if weight == 0 {
+            // Burn-in only: the state advanced, nothing to learn from yet.
+            continue;
+        }
+        let loss = (log_softmax(logits, 1) * targets)
+            .sum()
+            .neg()
+            .div_scalar(weight as f64);
+        let value = f64::from(read_scalar(loss.clone())?);
+        if !value.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                what: "training",
+                value,
+            });
+        }
+        let mut grads = loss.backward();
+        network = adam.step(network, &mut grads);
+        loss_sum += value * weight as f64;
+        counted += weight;
+        report(Progress::Batch {
+            epoch,
+            batch: c + 1,
+            batches: chunks,
+            loss: value,
+        });
+    }
+    Ok((network, loss_sum, counted))
+}
+
+/// Probabilities at each sample of `set` (rows in increasing order), from one continuous run of
+/// the fused kernel over every row from the first.
+pub(super) fn score(
+    network: &Network,
+    architecture: &Architecture,
+    scaled: &[f32],
+    set: &[(usize, Side)],
+) -> Result<Vec<[f32; NUM_CLASSES]>, TrainError> {
+    let fused = FusedNetwork::from_network(network, architecture).map_err(kernel)?;
+    let inputs = architecture.inputs;
+    let last = set.last().map_or(0, |(row, _)| row + 1);
+    let mut state = vec![0.0; fused.state_len()];
+    let mut scratch = Scratch::default();
+    let mut step_out = Vec::with_capacity(1);
+    let mut out = Vec::with_capacity(set.len());
+    let mut wanted = set.iter().map(|(row, _)| *row).peekable();
+    for (row, features) in scaled.chunks_exact(inputs).take(last).enumerate() {
+        step_out.clear();
+        fused
+            .step(features, &mut state, 1, &mut scratch, &mut step_out)
+            .map_err(kernel)?;
+        if wanted.peek() == Some(&row) {
+            wanted.next();
+            out.extend_from_slice(&step_out);
+        }
+    }
+    Ok(out)
+}
+
+fn kernel(e: KernelError) -> TrainError {
+    TrainError::Readback(ReadbackError(e.to_string()))
+}
