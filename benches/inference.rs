@@ -158,36 +158,65 @@ fn reference(c: &mut Criterion) {
             let mut out = Vec::new();
             if backend == BackendKind::Flex {
                 let mut scratch = Scratch::default();
-                group.bench_with_input(BenchmarkId::new("fused-1-thread", batch), &batch, |b, &batch| {
-                    b.iter(|| {
-                        out.clear();
-                        let _ = fused.forward_windows(&time_major, batch, steps, &mut scratch, &mut out);
-                        black_box(&out);
-                    });
-                });
+                group.bench_with_input(
+                    BenchmarkId::new("fused-1-thread", batch),
+                    &batch,
+                    |b, &batch| {
+                        b.iter(|| {
+                            out.clear();
+                            let _ = fused.forward_windows(
+                                &time_major,
+                                batch,
+                                steps,
+                                &mut scratch,
+                                &mut out,
+                            );
+                            black_box(&out);
+                        });
+                    },
+                );
                 if batch >= 2 {
                     // Both cores: each half of the batch on its own thread, as the Predictor does.
                     let half = batch / 2;
                     let mut halves = Vec::new();
                     for part in [&raw[..half * steps * 24], &raw[half * steps * 24..]] {
                         let mut tm = Vec::new();
-                        batch_to_time_major(part, part.len() / (steps * 24), steps, 24, &mut tm, |_, v| v);
+                        batch_to_time_major(
+                            part,
+                            part.len() / (steps * 24),
+                            steps,
+                            24,
+                            &mut tm,
+                            |_, v| v,
+                        );
                         halves.push(tm);
                     }
                     let (mut sa, mut sb) = (Scratch::default(), Scratch::default());
                     let (mut oa, mut ob) = (Vec::new(), Vec::new());
-                    group.bench_with_input(BenchmarkId::new("fused-2-threads", batch), &batch, |b, &batch| {
-                        b.iter(|| {
-                            oa.clear();
-                            ob.clear();
-                            let (first, second) = (&halves[0], &halves[1]);
-                            rayon::join(
-                                || fused.forward_windows(first, half, steps, &mut sa, &mut oa),
-                                || fused.forward_windows(second, batch - half, steps, &mut sb, &mut ob),
-                            );
-                            black_box((&oa, &ob));
-                        });
-                    });
+                    group.bench_with_input(
+                        BenchmarkId::new("fused-2-threads", batch),
+                        &batch,
+                        |b, &batch| {
+                            b.iter(|| {
+                                oa.clear();
+                                ob.clear();
+                                let (first, second) = (&halves[0], &halves[1]);
+                                let _ = rayon::join(
+                                    || fused.forward_windows(first, half, steps, &mut sa, &mut oa),
+                                    || {
+                                        fused.forward_windows(
+                                            second,
+                                            batch - half,
+                                            steps,
+                                            &mut sb,
+                                            &mut ob,
+                                        )
+                                    },
+                                );
+                                black_box((&oa, &ob));
+                            });
+                        },
+                    );
                 }
             }
             group.bench_with_input(

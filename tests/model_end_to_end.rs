@@ -12,9 +12,9 @@ use signal_worker::model::artifact::{METADATA_FILE, WEIGHTS_FILE};
 use signal_worker::model::digest::sha256_hex;
 use signal_worker::model::train::prepare;
 use signal_worker::model::{
-    Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceError, Kind,
-    InferenceEngine, ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side, SplitError,
-    TrainError, TrainSettings, TrainedModel, TrainingData, train,
+    Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceEngine,
+    InferenceError, Kind, ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side,
+    SplitError, TrainError, TrainSettings, TrainedModel, TrainingData, train,
 };
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
@@ -558,7 +558,9 @@ fn flex_and_ndarray_give_the_same_probabilities() {
         let mut out = Vec::new();
         for chunk in input.chunks(batch_size * metadata.architecture.window_len()) {
             let mut part = Vec::new();
-            fused.predict(chunk, batch_size, &mut part).expect("predict");
+            fused
+                .predict(chunk, batch_size, &mut part)
+                .expect("predict");
             out.extend(part);
         }
         results.push(out);
@@ -575,7 +577,10 @@ fn flex_and_ndarray_give_the_same_probabilities() {
     assert!(backends < 1e-4, "backends differ by {backends}");
     for fused in &results[2..] {
         let kernel = worst(&results[0], fused);
-        assert!(kernel < 1e-5, "fused kernel differs from burn flex by {kernel}");
+        assert!(
+            kernel < 1e-5,
+            "fused kernel differs from burn flex by {kernel}"
+        );
     }
 }
 

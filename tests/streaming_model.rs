@@ -200,9 +200,11 @@ fn burn_in_gaps_and_batching_do_what_they_say() {
             first_signal,
             signal_worker::core::features::WARM_UP_BARS - 1 + 24
         );
-        assert!(one[first_signal..]
-            .iter()
-            .all(|o| matches!(o, Outcome::Signal(_))));
+        assert!(
+            one[first_signal..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Signal(_)))
+        );
         // burn's stateful forward on flex agrees with the fused kernel's steps.
         let burn = run(
             &mut pipeline(artifact.clone(), InferenceEngine::Burn, &settings),
@@ -260,8 +262,10 @@ fn a_gap_reset_restarts_the_state_and_the_burn_in() {
     // After the reset at index 200 the series warms its features again and burns in again.
     let restart = 200 + signal_worker::core::features::WARM_UP_BARS - 1 + 24;
     assert!(matches!(outcomes[199], Outcome::Signal(_)));
-    assert!(outcomes[200..restart]
-        .iter()
-        .all(|o| matches!(o, Outcome::Warming { .. })));
+    assert!(
+        outcomes[200..restart]
+            .iter()
+            .all(|o| matches!(o, Outcome::Warming { .. }))
+    );
     assert!(matches!(outcomes[restart], Outcome::Signal(_)));
 }

@@ -71,13 +71,12 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
     if args.batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
     }
-    let mut pipeline =
-        super::load::pipeline(
-            settings,
-            args.model.as_deref(),
-            args.backend.as_deref(),
-            args.engine.as_deref(),
-        )?;
+    let mut pipeline = super::load::pipeline(
+        settings,
+        args.model.as_deref(),
+        args.backend.as_deref(),
+        args.engine.as_deref(),
+    )?;
     let records = args.series.open(&args.input, settings)?;
 
     // Encode every record as the worker would receive it, so decoding is part of the run.

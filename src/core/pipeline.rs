@@ -332,7 +332,12 @@ impl Pipeline {
         let state_len = self.recurrent_len;
         self.probabilities.clear();
         self.probabilities.resize(self.pending.len(), None);
-        let rounds = self.pending.iter().map(|p| p.round).max().map_or(0, |r| r + 1);
+        let rounds = self
+            .pending
+            .iter()
+            .map(|p| p.round)
+            .max()
+            .map_or(0, |r| r + 1);
         let buffers = &mut self.rounds;
         for round in 0..rounds {
             buffers.members.clear();

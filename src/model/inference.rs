@@ -205,7 +205,13 @@ impl Predictor {
                     batch_to_time_major(values, count, steps, inputs, &mut lane.input, |f, v| {
                         scaler.scale(f, v)
                     });
-                    fused.forward_windows(&lane.input, count, steps, &mut lane.scratch, &mut lane.out)
+                    fused.forward_windows(
+                        &lane.input,
+                        count,
+                        steps,
+                        &mut lane.scratch,
+                        &mut lane.out,
+                    )
                 })
             }
             InferenceEngine::Burn => {

@@ -68,7 +68,16 @@ mod tests {
 
     #[test]
     fn saturate_without_nan_or_infinity() {
-        for x in [-1e30f32, -1000.0, -88.5, 88.5, 1000.0, 1e30, f32::MAX, f32::MIN] {
+        for x in [
+            -1e30f32,
+            -1000.0,
+            -88.5,
+            88.5,
+            1000.0,
+            1e30,
+            f32::MAX,
+            f32::MIN,
+        ] {
             for v in [exp(x), sigmoid(x), tanh(x)] {
                 assert!(v.is_finite(), "{x} -> {v}");
             }

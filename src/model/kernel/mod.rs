@@ -144,7 +144,11 @@ impl FusedNetwork {
                 }
             };
             check_len("input weight", &layer.input_weight, inputs * gates * hidden)?;
-            check_len("hidden weight", &layer.hidden_weight, hidden * gates * hidden)?;
+            check_len(
+                "hidden weight",
+                &layer.hidden_weight,
+                hidden * gates * hidden,
+            )?;
             check_len("bias", &layer.input_bias, gates * hidden)?;
             if architecture.kind == Kind::Gru {
                 check_len("hidden bias", &layer.hidden_bias, gates * hidden)?;
@@ -162,13 +166,11 @@ impl FusedNetwork {
         check_len("head weight", &head_weight, hidden * NUM_CLASSES)?;
         let bias = values(network.head_bias.val(), "head bias")?;
         let head_bias: [f32; NUM_CLASSES] =
-            bias.as_slice()
-                .try_into()
-                .map_err(|_| KernelError::Shape {
-                    what: "head bias",
-                    expected: NUM_CLASSES,
-                    found: bias.len(),
-                })?;
+            bias.as_slice().try_into().map_err(|_| KernelError::Shape {
+                what: "head bias",
+                expected: NUM_CLASSES,
+                found: bias.len(),
+            })?;
         Ok(Self {
             kind: architecture.kind,
             hidden,
@@ -246,14 +248,19 @@ impl FusedNetwork {
                     Kind::Gru => {
                         fill_rows(recurrent, &layer.hidden_bias, batch);
                         if t > 0 {
-                            matmul(recurrent, h, &layer.hidden_weight, [batch, hidden, width], true)?;
+                            matmul(
+                                recurrent,
+                                h,
+                                &layer.hidden_weight,
+                                [batch, hidden, width],
+                                true,
+                            )?;
                         }
                         gru_update(step, recurrent, h, hidden);
                     }
                 }
                 if keep_sequence {
-                    next_sequence[t * batch * hidden..(t + 1) * batch * hidden]
-                        .copy_from_slice(h);
+                    next_sequence[t * batch * hidden..(t + 1) * batch * hidden].copy_from_slice(h);
                 }
             }
             *sequence = next_sequence;
@@ -311,12 +318,24 @@ impl FusedNetwork {
             )?;
             match self.kind {
                 Kind::Lstm => {
-                    matmul(projected, h, &layer.hidden_weight, [batch, hidden, width], true)?;
+                    matmul(
+                        projected,
+                        h,
+                        &layer.hidden_weight,
+                        [batch, hidden, width],
+                        true,
+                    )?;
                     lstm_update(projected, cell, h, hidden);
                 }
                 Kind::Gru => {
                     fill_rows(recurrent, &layer.hidden_bias, batch);
-                    matmul(recurrent, h, &layer.hidden_weight, [batch, hidden, width], true)?;
+                    matmul(
+                        recurrent,
+                        h,
+                        &layer.hidden_weight,
+                        [batch, hidden, width],
+                        true,
+                    )?;
                     gru_update(projected, recurrent, h, hidden);
                 }
             }

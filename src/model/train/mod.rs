@@ -62,7 +62,8 @@ pub fn train(
     let batches = match &settings.streaming {
         None => train_set.len().div_ceil(settings.batch_size),
         Some(s) => {
-            let stretch = prepared.split.train.len() / s.lanes.min(prepared.split.train.len().max(1));
+            let stretch =
+                prepared.split.train.len() / s.lanes.min(prepared.split.train.len().max(1));
             stretch.div_ceil(steps.max(1))
         }
     };
