@@ -19,7 +19,8 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 /// `e^x`, clamped to the normal `f32` range.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(EXP_MIN, EXP_MAX);
+    // max/min rather than clamp: they compile to vector min/max, clamp to compares and branches.
+    let x = x.max(EXP_MIN).min(EXP_MAX);
     let n = (x * LOG2_E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;
@@ -29,8 +30,16 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let p = p * r * r + r + 1.0;
-    // 2^n built in the exponent field; n is within [-126, 127] after the clamp.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n built in the exponent field, n within [-126, 127] after the clamp. `n as i32` would
+    // be a saturating, NaN-checking conversion the compiler cannot vectorise; adding 1.5 * 2^23
+    // instead puts n (two's complement) in the low mantissa bits, read back with plain integer
+    // arithmetic.
+    let shifted = n + 12_582_912.0;
+    let exponent = shifted
+        .to_bits()
+        .wrapping_sub(0x4B40_0000)
+        .wrapping_add(127);
+    let scale = f32::from_bits(exponent << 23);
     p * scale
 }
 

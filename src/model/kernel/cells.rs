@@ -2,7 +2,8 @@
 //! sample in the batch, after the matrix products have filled the gate pre-activations.
 //!
 //! The loops are written so the compiler vectorises them; on x86-64 the same code is compiled a
-//! second time with AVX2 + FMA enabled and chosen at run time (the portable baseline is SSE2).
+//! second time with AVX2 + FMA and a third with AVX-512, the best chosen at run time (the
+//! portable baseline is SSE2).
 
 use super::activation::{sigmoid, tanh};
 
@@ -12,6 +13,13 @@ use super::activation::{sigmoid, tanh};
 /// order; `cell` and `hidden_out` are `[batch, hidden]`. `cell` is read as the previous cell
 /// state and overwritten with the new one; `hidden_out` receives the new hidden state.
 pub fn lstm_update(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidden: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above), all the `target_feature`
+        // function requires; its body is safe code.
+        unsafe { lstm_update_avx512(gates, cell, hidden_out, hidden) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is all the
@@ -29,11 +37,29 @@ pub fn lstm_update(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidd
 /// `state` is `[batch, hidden]`, read as the previous hidden state and overwritten with the new.
 pub fn gru_update(input_part: &[f32], recurrent_part: &[f32], state: &mut [f32], hidden: usize) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: as in `lstm_update`.
+        unsafe { gru_update_avx512(input_part, recurrent_part, state, hidden) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: as in `lstm_update`.
         unsafe { gru_update_avx2(input_part, recurrent_part, state, hidden) };
         return;
     }
+    gru_update_portable(input_part, recurrent_part, state, hidden);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn lstm_update_avx512(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidden: usize) {
+    lstm_update_portable(gates, cell, hidden_out, hidden);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn gru_update_avx512(input_part: &[f32], recurrent_part: &[f32], state: &mut [f32], hidden: usize) {
     gru_update_portable(input_part, recurrent_part, state, hidden);
 }
 
