@@ -9,6 +9,8 @@ use super::network::{Dropout, Network, Recurrent};
 
 /// The recurrent state of one layer for a batch of samples, as burn tensors.
 #[derive(Debug, Clone)]
+// Both variants hold tensor handles (pointers to shared storage); boxing one saves nothing real.
+#[allow(clippy::large_enum_variant)]
 pub enum LayerState {
     /// LSTM hidden and cell state, each `[batch, hidden]`.
     Lstm(Tensor<2>, Tensor<2>),

@@ -20,6 +20,7 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     // max/min rather than clamp: they compile to vector min/max, clamp to compares and branches.
+    #[allow(clippy::manual_clamp)]
     let x = x.max(EXP_MIN).min(EXP_MAX);
     let n = (x * LOG2_E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
@@ -28,7 +29,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5;
     let p = p * r * r + r + 1.0;
     // 2^n built in the exponent field, n within [-126, 127] after the clamp. `n as i32` would
     // be a saturating, NaN-checking conversion the compiler cannot vectorise; adding 1.5 * 2^23

@@ -194,6 +194,9 @@ mod tests {
         }
     }
 
+    /// One compiled variant of [`accumulate_into`].
+    type Accumulate = fn(&mut [f32], &[f32], &[f32], usize, usize);
+
     /// Every row blocking and the non-FMA build, not only the one this CPU dispatches to.
     #[test]
     fn every_variant_equals_the_naive_product() {
@@ -201,7 +204,7 @@ mod tests {
             let lhs: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let rhs: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let expected = naive(&lhs, &rhs, m, k, n);
-            let variants: [fn(&mut [f32], &[f32], &[f32], usize, usize); 4] = [
+            let variants: [Accumulate; 4] = [
                 accumulate_into::<1, false>,
                 accumulate_into::<2, false>,
                 accumulate_into::<4, false>,

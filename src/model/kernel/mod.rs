@@ -1,11 +1,12 @@
-//! The fused inference kernel: the trained burn network's weights run by plain loops over `gemm`.
+//! The fused inference kernel: the trained burn network's weights run by plain loops over a
+//! register-tiled matrix product.
 //!
 //! Why next to burn rather than inside it: a recurrent step of a small network is a handful of
 //! tiny matrix products and element-wise passes. Through the tensor API each is an operation with
 //! its own allocation, shape checks and dispatch, and that overhead, not arithmetic, bounds
 //! inference (issue 7 measured burn at ~3,000 windows/s where onnxruntime does ~20,000). Here the
 //! same arithmetic runs on buffers owned by a [`Scratch`] and reused across calls: one input
-//! projection for the whole window (one `gemm`), one recurrent `gemm` per step that accumulates
+//! projection for the whole window (one matrix product), one recurrent product per step that accumulates
 //! into it, and one vectorised pass for the gate activations and state update per step.
 //!
 //! burn stays the training engine and the reference: [`FusedNetwork::from_network`] reads the

@@ -148,13 +148,13 @@ impl TrainSettings {
                 reason: format!("{dropout} is not in [0, 1)"),
             });
         }
-        if let Some(streaming) = &self.streaming {
-            if streaming.lanes == 0 {
-                return Err(TrainError::Setting {
-                    field: "streaming.lanes",
-                    reason: "must be at least 1".into(),
-                });
-            }
+        if let Some(streaming) = &self.streaming
+            && streaming.lanes == 0
+        {
+            return Err(TrainError::Setting {
+                field: "streaming.lanes",
+                reason: "must be at least 1".into(),
+            });
         }
         self.split.validate()?;
         self.labels.validate()?;
