@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+use signal_worker::cache::snapshots::SnapshotStore;
 use signal_worker::cache::{Cache, CacheError};
 use signal_worker::config::RedisSettings;
 use signal_worker::contract::{
@@ -117,16 +118,27 @@ async fn survives_a_redis_restart_and_catches_up() {
 #[tokio::test]
 async fn snapshots_round_trip_and_a_down_redis_is_reported_not_fatal() {
     let server = ServerProcess::start(ServerKind::Redis).unwrap();
-    let mut cache = Cache::new(&RedisSettings {
+    let k = series("BTCUSD");
+    let store = SnapshotStore::new(&RedisSettings {
         url: server.url(),
         ..RedisSettings::default()
     })
     .unwrap();
-    let k = series("BTCUSD");
-    assert_eq!(cache.get_snapshot(&k).await.unwrap(), None);
-    cache.put_snapshot(&k, vec![1, 2, 3]).await.unwrap();
-    assert_eq!(cache.get_snapshot(&k).await.unwrap(), Some(vec![1, 2, 3]));
+    assert_eq!(store.read_all().await.unwrap(), vec![]);
+    // Two series indexed, one snapshot stored: the missing one is reported, not skipped.
+    let ids = vec![k.id(), series("ETHUSD").id()];
+    store.write(&ids, &[(k.id(), vec![1, 2, 3])]).await.unwrap();
+    let mut read = store.read_all().await.unwrap();
+    read.sort();
+    assert_eq!(
+        read,
+        vec![(k.id(), Some(vec![1, 2, 3])), (series("ETHUSD").id(), None)]
+    );
     drop(server);
+    assert!(
+        store.read_all().await.is_err(),
+        "a dead Redis is an error, not an empty checkpoint"
+    );
 
     // Nothing listens on this port any more: construction still succeeds (lazy).
     let mut offline = Cache::new(&RedisSettings {

@@ -78,8 +78,8 @@ pub async fn last_signals(
     }
 }
 
-/// Candle history in stream order, from the first stored message up to a
-/// sequence (inclusive), in chunks.
+/// Candle history in stream order, from the first stored message (or the one after a
+/// checkpoint) up to a sequence (inclusive), in chunks.
 pub struct History {
     messages: consumer::pull::Ordered,
     upto: u64,
@@ -99,12 +99,14 @@ impl std::fmt::Debug for History {
 }
 
 impl History {
-    /// Opens an ordered (ephemeral) consumer over the candle stream. `upto`
-    /// is usually the durable consumer's ack floor: everything at or below it
-    /// has a durable outcome already. `None` when there is nothing to read.
+    /// Opens an ordered (ephemeral) consumer over the candle stream, reading the messages
+    /// after sequence `after` (0: from the first stored) up to `upto`. `upto` is usually the
+    /// durable consumer's ack floor: everything at or below it has a durable outcome already.
+    /// `None` when there is nothing to read.
     pub async fn open(
         js: &jetstream::Context,
         nats: &NatsSettings,
+        after: u64,
         upto: u64,
         chunk: usize,
     ) -> Result<Option<Self>, BusError> {
@@ -117,12 +119,18 @@ impl History {
             .info()
             .await
             .map_err(|e| BusError::api("stream info", name, e))?;
-        if upto == 0 || info.state.messages == 0 || info.state.first_sequence > upto {
+        if upto <= after || info.state.messages == 0 || info.state.first_sequence > upto {
             return Ok(None);
         }
+        let deliver_policy = match after {
+            0 => DeliverPolicy::All,
+            after => DeliverPolicy::ByStartSequence {
+                start_sequence: after + 1,
+            },
+        };
         let messages = stream
             .create_consumer(consumer::pull::OrderedConfig {
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy,
                 ..Default::default()
             })
             .await

@@ -113,6 +113,10 @@ impl Settings {
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),
             ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
             ("redis.signal_ttl_s", self.redis.signal_ttl_s),
+            (
+                "redis.snapshot_interval_ms",
+                self.redis.snapshot_interval_ms,
+            ),
             ("shutdown.deadline_ms", self.shutdown.deadline_ms),
             ("metrics.health_poll_ms", self.metrics.health_poll_ms),
             ("nats.request_timeout_ms", self.nats.request_timeout_ms),

@@ -92,6 +92,12 @@ pub struct RedisSettings {
     pub reconnect_max_delay_ms: u64,
     /// While degraded, how often Redis is probed and owed values written (ms).
     pub health_check_ms: u64,
+    /// Whether `serve` (with `enabled`) checkpoints every series' state to Redis and resumes
+    /// from it on start, replaying only the candles after the checkpoint.
+    pub snapshots: bool,
+    /// How often a checkpoint writes the series changed since the previous one (ms); it also
+    /// runs on a clean shutdown. Bounds the history a crashed worker replays.
+    pub snapshot_interval_ms: u64,
 }
 
 impl Default for RedisSettings {
@@ -107,6 +113,8 @@ impl Default for RedisSettings {
             reconnect_min_delay_ms: 50,
             reconnect_max_delay_ms: 2_000,
             health_check_ms: 1_000,
+            snapshots: true,
+            snapshot_interval_ms: 30_000,
         }
     }
 }

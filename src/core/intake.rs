@@ -71,6 +71,31 @@ impl<S> Intake<S> {
         self.series.get_mut(key).map(|e| &mut e.state)
     }
 
+    /// The key of every series seen (arbitrary order).
+    pub fn keys(&self) -> impl Iterator<Item = &SeriesKey> {
+        self.series.keys()
+    }
+
+    /// Every series: its key, last accepted open time and caller state (arbitrary order).
+    pub fn entries_mut(&mut self) -> impl Iterator<Item = (&SeriesKey, Option<i64>, &mut S)> {
+        self.series
+            .iter_mut()
+            .map(|(key, e)| (key, e.sequencer.last_open_time(), &mut e.state))
+    }
+
+    /// Installs a series resumed from a snapshot (replacing any state it had): its last
+    /// accepted candle opened at `last_open_time`, so older and equal candles that arrive
+    /// again are judged out of order and duplicate, as if it had never stopped.
+    pub fn resume(&mut self, key: SeriesKey, last_open_time: i64, state: S) {
+        self.series.insert(
+            key,
+            Entry {
+                sequencer: Sequencer::resumed_at(last_open_time),
+                state,
+            },
+        );
+    }
+
     /// Judges one decoded candle; `subject` and `now_ms` as in [`validate_candle`].
     /// A new series gets its state from `make`; an accepted candle comes back
     /// with its series' state, ready to be updated.

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod rejection;
 pub mod sequence;
 pub mod series;
+pub mod series_snapshot;
 pub mod validate;
 pub mod window;
 

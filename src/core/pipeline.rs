@@ -11,6 +11,7 @@ use super::intake::{Intake, Verdict};
 use super::rejection::Rejection;
 use super::sequence::{SequenceOutcome, SequenceSettings};
 use super::series::SeriesState;
+use super::series_snapshot::{SeriesSnapshot, SnapshotError, StateShape};
 use super::validate::{ValidationSettings, decode_candle};
 use crate::contract::codec::Encoding;
 use crate::contract::subject::parse_subject;
@@ -246,6 +247,46 @@ impl Pipeline {
     /// Number of series with state.
     pub fn series_count(&self) -> usize {
         self.intake.series_count()
+    }
+
+    /// The key of every series with state.
+    pub fn series_keys(&self) -> Vec<SeriesKey> {
+        self.intake.keys().cloned().collect()
+    }
+
+    /// Snapshots of the series changed since the previous checkpoint (of every series when
+    /// `all`), taken between batches. `through_sequence` is the candle-stream sequence the
+    /// state reflects; the caller persists the snapshots and the next checkpoint skips what did
+    /// not change.
+    pub fn checkpoint(&mut self, through_sequence: u64, all: bool) -> Vec<SeriesSnapshot> {
+        let model = &self.model.sha256;
+        self.intake
+            .entries_mut()
+            .filter(|(_, _, state)| all || state.changed)
+            .filter_map(|(key, last_open_time, state)| {
+                state.changed = false;
+                // A series is only created by an accepted candle, so it always has a last open
+                // time; skip (never invent) one that somehow has not.
+                let last = last_open_time?;
+                Some(state.snapshot(key, last, through_sequence, model))
+            })
+            .collect()
+    }
+
+    /// Resumes a series from its snapshot, replacing any state it had. A snapshot of another
+    /// model, format or shape is refused: the caller rebuilds that series from history.
+    pub fn resume(&mut self, snapshot: &SeriesSnapshot) -> Result<(), SnapshotError> {
+        let shape = StateShape {
+            steps: self.steps,
+            width: self.order.len(),
+            recurrent_len: self.recurrent_len,
+        };
+        let mut state =
+            SeriesState::restore(snapshot, &self.settings.features, shape, &self.model.sha256)?;
+        state.changed = false;
+        self.intake
+            .resume(snapshot.series.clone(), snapshot.last_open_time, state);
+        Ok(())
     }
 
     /// Processes a batch in order (per series order is input order) and runs

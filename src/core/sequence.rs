@@ -68,6 +68,13 @@ impl Sequencer {
         Self::default()
     }
 
+    /// A sequencer resumed from a snapshot, whose last accepted candle opened at `open_time`.
+    pub fn resumed_at(open_time: i64) -> Self {
+        Self {
+            last_open_time: Some(open_time),
+        }
+    }
+
     /// The last accepted `open_time`, if any.
     pub fn last_open_time(&self) -> Option<i64> {
         self.last_open_time

@@ -24,6 +24,8 @@ pub struct SeriesState {
     /// Batch id and number of steps of this series queued in it, so several candles of one
     /// series in one batch step in order.
     pub(super) queued: (u64, u32),
+    /// Changed since the last checkpoint took its snapshot.
+    pub(crate) changed: bool,
 }
 
 impl SeriesState {
@@ -41,6 +43,7 @@ impl SeriesState {
             steps_since_reset: 0,
             restart_pending: false,
             queued: (0, 0),
+            changed: true,
         }
     }
 
@@ -55,6 +58,7 @@ impl SeriesState {
     /// Feeds one bar; returns whether the window is now full (ready to infer).
     /// `order` maps model inputs to engine feature columns.
     pub fn update(&mut self, bar: &Bar, order: &[usize]) -> Result<bool, FeatureError> {
+        self.changed = true;
         self.features.update(bar)?;
         if let Some(values) = self.features.features() {
             self.window.push_gathered(values, order);

@@ -51,6 +51,21 @@ impl FeatureWindow {
         self.len = 0;
     }
 
+    /// A window holding `values` (whole vectors, oldest first; the newest `steps` are kept), as
+    /// [`FeatureWindow::extend_into`] wrote them. `None` if `values` is not a whole number of
+    /// vectors.
+    pub fn from_values(steps: usize, width: usize, values: &[f32]) -> Option<Self> {
+        if width == 0 || !values.len().is_multiple_of(width) {
+            return None;
+        }
+        let mut window = Self::new(steps, width);
+        let identity: Vec<usize> = (0..width).collect();
+        for vector in values.chunks_exact(width) {
+            window.push_gathered(vector, &identity);
+        }
+        Some(window)
+    }
+
     /// Appends the window, oldest vector first, to `out`.
     pub fn extend_into(&self, out: &mut Vec<f32>) {
         if self.is_full() {
@@ -81,5 +96,21 @@ mod tests {
         assert_eq!(out, vec![12.0, 2.0, 13.0, 3.0, 14.0, 4.0]);
         w.clear();
         assert!(!w.is_full());
+    }
+
+    #[test]
+    fn round_trips_through_its_values() {
+        let mut w = FeatureWindow::new(3, 2);
+        for i in 0..4 {
+            w.push_gathered(&[i as f32, -(i as f32)], &[0, 1]);
+        }
+        let mut values = Vec::new();
+        w.extend_into(&mut values);
+        let back = FeatureWindow::from_values(3, 2, &values).unwrap();
+        let mut again = Vec::new();
+        back.extend_into(&mut again);
+        assert_eq!(again, values);
+        assert!(back.is_full());
+        assert!(FeatureWindow::from_values(3, 2, &[1.0]).is_none());
     }
 }

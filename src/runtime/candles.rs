@@ -8,6 +8,7 @@
 //! unacked candles are delivered again, in order, and their signals are
 //! recognised as already published).
 
+use super::checkpoint::{Checkpoints, Resumed};
 use super::model::{build_pipeline, load_predictor};
 use super::reload::Reload;
 use super::{AppState, TaskError, clock};
@@ -36,9 +37,32 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
     let mut covered = history::last_signals(&state.js, &settings.nats).await?;
     let started = Instant::now();
-    let warmed = warm_start(&state, &mut pipeline, intake.ack_floor, &token).await?;
+    let mut checkpoints =
+        Checkpoints::new(&settings.redis).map_err(|e| TaskError::Io(e.to_string()))?;
+    let resumed = match checkpoints.as_mut() {
+        Some(c) => c.resume(&mut pipeline, intake.ack_floor).await,
+        None => Resumed {
+            series: 0,
+            replay_after: 0,
+        },
+    };
+    let warmed = warm_start(
+        &state,
+        &mut pipeline,
+        resumed.replay_after,
+        intake.ack_floor,
+        &token,
+    )
+    .await?;
+    metrics::counter!(m::HISTORY_REPLAYED).increment(warmed);
+    if let Some(c) = checkpoints.as_mut().filter(|_| warmed > 0) {
+        // What the replay rebuilt is checkpointed at once, so the next start replays nothing.
+        c.checkpoint_now(&mut pipeline, intake.ack_floor);
+    }
     tracing::info!(
         candles = warmed,
+        resumed_series = resumed.series,
+        replay_after = resumed.replay_after,
         series = pipeline.series_count(),
         signalled_series = covered.len(),
         ack_floor = intake.ack_floor,
@@ -54,6 +78,9 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     while !token.is_cancelled() {
         if let Some(cache) = cache.as_mut() {
             cache.heal().await;
+        }
+        if let Some(c) = checkpoints.as_mut() {
+            c.tick(&mut pipeline, processed_through);
         }
         while let Ok(reload) = reloads.try_recv() {
             swap_model(&state, &mut pipeline, reload);
@@ -80,6 +107,9 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         .flush()
         .await
         .map_err(|e| crate::bus::BusError::publish("acks", e))?;
+    if let Some(c) = checkpoints.as_mut() {
+        c.finish(&mut pipeline, processed_through).await;
+    }
     tracing::info!(
         processed_through,
         "candle intake stopped; every fetched candle acked"
@@ -87,11 +117,12 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     Ok(())
 }
 
-/// Rebuilds series state from the candle history up to the ack floor
+/// Rebuilds series state from the candle history after `after` up to the ack floor
 /// (outcomes already durable: no signal is published). Returns the count.
 async fn warm_start(
     state: &AppState,
     pipeline: &mut Pipeline,
+    after: u64,
     ack_floor: u64,
     token: &CancellationToken,
 ) -> Result<u64, TaskError> {
@@ -99,6 +130,7 @@ async fn warm_start(
     let Some(mut history) = History::open(
         &state.js,
         nats,
+        after,
         ack_floor,
         state.settings.serve.batch_size.max(256),
     )

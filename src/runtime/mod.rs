@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod candles;
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod model;

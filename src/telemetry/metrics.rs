@@ -26,6 +26,16 @@ pub const TASK_RESTARTS: &str = "signal_worker_task_restarts_total";
 pub const RECONNECTS: &str = "signal_worker_reconnects_total";
 /// Signals newly stored in the MongoDB archive.
 pub const SIGNALS_ARCHIVED: &str = "signal_worker_signals_archived_total";
+/// Series snapshots written to Redis by checkpoints.
+pub const SNAPSHOTS_WRITTEN: &str = "signal_worker_snapshots_written_total";
+/// Series resumed from a snapshot at start.
+pub const SNAPSHOTS_RESTORED: &str = "signal_worker_snapshots_restored_total";
+/// Snapshots not used at start, by `reason` (the series is rebuilt from history).
+pub const SNAPSHOTS_REFUSED: &str = "signal_worker_snapshots_refused_total";
+/// Checkpoints that failed to write (the next one writes every series).
+pub const SNAPSHOT_FAILURES: &str = "signal_worker_snapshot_failures_total";
+/// Candles read back from the candle stream to rebuild series state at start.
+pub const HISTORY_REPLAYED: &str = "signal_worker_history_candles_replayed_total";
 /// Time to update the features of one batch.
 pub const FEATURE_SECONDS: &str = "signal_worker_feature_seconds";
 /// Time of one batched forward pass.
@@ -96,6 +106,31 @@ pub fn describe() {
         RECONNECTS,
         Unit::Count,
         "Reconnections to a dependency, by dependency."
+    );
+    describe_counter!(
+        SNAPSHOTS_WRITTEN,
+        Unit::Count,
+        "Series snapshots written to Redis by checkpoints."
+    );
+    describe_counter!(
+        SNAPSHOTS_RESTORED,
+        Unit::Count,
+        "Series resumed from a snapshot at start."
+    );
+    describe_counter!(
+        SNAPSHOTS_REFUSED,
+        Unit::Count,
+        "Snapshots not used at start, by reason."
+    );
+    describe_counter!(
+        SNAPSHOT_FAILURES,
+        Unit::Count,
+        "Checkpoints that failed to write to Redis."
+    );
+    describe_counter!(
+        HISTORY_REPLAYED,
+        Unit::Count,
+        "Candles replayed from the candle stream to rebuild series state at start."
     );
     describe_histogram!(
         FEATURE_SECONDS,

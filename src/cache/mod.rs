@@ -1,5 +1,5 @@
 //! The Redis cache: the latest signal per series (for consumers that poll)
-//! and series-state snapshots (so a restart resumes without a warm-up).
+//! and series-state snapshots (so a restart resumes without a warm-up, `snapshots.rs`).
 //!
 //! The cache is a side edge: it must never stall or stop signals. Every
 //! command has a deadline; a failure marks the cache degraded (health and
@@ -13,6 +13,8 @@ use crate::contract::{SeriesKey, Signal};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
 use std::time::Duration;
+
+pub mod snapshots;
 
 /// Why a cache operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -60,22 +62,10 @@ impl Cache {
     /// A cache that connects lazily: a Redis that is down at startup makes the
     /// worker degraded, not dead.
     pub fn new(settings: &RedisSettings) -> Result<Self, CacheError> {
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|e| CacheError::Config(e.to_string()))?;
-        let timeout = Duration::from_millis(settings.command_timeout_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(
-                usize::try_from(settings.reconnect_retries).unwrap_or(usize::MAX),
-            )
-            .set_min_delay(Duration::from_millis(settings.reconnect_min_delay_ms))
-            .set_max_delay(Duration::from_millis(settings.reconnect_max_delay_ms));
-        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
-            manager,
+            manager: connect(settings)?,
             prefix: settings.key_prefix.clone(),
-            timeout,
+            timeout: Duration::from_millis(settings.command_timeout_ms),
             ttl_s: settings.signal_ttl_s,
             pending: HashMap::new(),
             up: false,
@@ -103,11 +93,6 @@ impl Cache {
             "{}:signal:{}:{}:{}",
             self.prefix, signal.exchange, signal.symbol, signal.interval
         )
-    }
-
-    /// `<prefix>:snapshot:<exchange>:<symbol>:<interval>`.
-    pub fn snapshot_key(&self, series: &SeriesKey) -> String {
-        format!("{}:snapshot:{}", self.prefix, series.id())
     }
 
     /// Stores the latest signal of its series as JSON (what polling consumers read).
@@ -152,47 +137,16 @@ impl Cache {
                 .ignore();
         }
         let mut conn = self.manager.clone();
-        let result = self
-            .bounded(async move { pipe.query_async::<()>(&mut conn).await })
-            .await;
+        let result = bounded(self.timeout, async move {
+            pipe.query_async::<()>(&mut conn).await
+        })
+        .await;
         self.up = result.is_ok();
         if result.is_err() {
             let ttl = self.ttl_s;
             self.pending
                 .extend(latest.into_iter().map(|(k, v)| (k, (v, ttl))));
         }
-        result
-    }
-
-    /// Stores a series-state snapshot (opaque bytes, no expiry).
-    pub async fn put_snapshot(
-        &mut self,
-        series: &SeriesKey,
-        bytes: Vec<u8>,
-    ) -> Result<(), CacheError> {
-        let key = self.snapshot_key(series);
-        self.put(key, bytes, 0).await
-    }
-
-    /// Reads a series-state snapshot, if Redis has one.
-    pub async fn get_snapshot(
-        &mut self,
-        series: &SeriesKey,
-    ) -> Result<Option<Vec<u8>>, CacheError> {
-        let key = self.snapshot_key(series);
-        if let Some((value, _)) = self.pending.get(&key) {
-            return Ok(Some(value.clone()));
-        }
-        let mut conn = self.manager.clone();
-        let result = self
-            .bounded(async move {
-                redis::cmd("GET")
-                    .arg(key)
-                    .query_async::<Option<Vec<u8>>>(&mut conn)
-                    .await
-            })
-            .await;
-        self.up = result.is_ok();
         result
     }
 
@@ -215,9 +169,10 @@ impl Cache {
     /// A round trip (PING) that also writes what is owed when Redis answers.
     pub async fn health_check(&mut self) -> Result<(), CacheError> {
         let mut conn = self.manager.clone();
-        let result = self
-            .bounded(async move { redis::cmd("PING").query_async::<String>(&mut conn).await })
-            .await;
+        let result = bounded(self.timeout, async move {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await;
         self.up = result.is_ok();
         result?;
         self.catch_up().await.map(|_| ())
@@ -243,27 +198,41 @@ impl Cache {
     async fn write(&mut self, key: &str, value: Vec<u8>, ttl_s: u64) -> Result<(), CacheError> {
         let mut conn = self.manager.clone();
         let key = key.to_owned();
-        let result = self
-            .bounded(async move {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(&key).arg(value);
-                if ttl_s > 0 {
-                    cmd.arg("EX").arg(ttl_s);
-                }
-                cmd.query_async::<()>(&mut conn).await
-            })
-            .await;
+        let result = bounded(self.timeout, async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&key).arg(value);
+            if ttl_s > 0 {
+                cmd.arg("EX").arg(ttl_s);
+            }
+            cmd.query_async::<()>(&mut conn).await
+        })
+        .await;
         self.up = result.is_ok();
         result
     }
+}
 
-    async fn bounded<T>(
-        &self,
-        fut: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, CacheError> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(r) => r.map_err(CacheError::from),
-            Err(_) => Err(CacheError::Timeout(self.timeout)),
-        }
+/// A connection manager that connects lazily and reconnects by itself, with exponential backoff
+/// and jitter between attempts.
+pub fn connect(settings: &RedisSettings) -> Result<ConnectionManager, CacheError> {
+    let client = redis::Client::open(settings.url.as_str())
+        .map_err(|e| CacheError::Config(e.to_string()))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
+        .set_response_timeout(Some(Duration::from_millis(settings.command_timeout_ms)))
+        .set_number_of_retries(usize::try_from(settings.reconnect_retries).unwrap_or(usize::MAX))
+        .set_min_delay(Duration::from_millis(settings.reconnect_min_delay_ms))
+        .set_max_delay(Duration::from_millis(settings.reconnect_max_delay_ms));
+    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+}
+
+/// Runs one Redis call under a deadline: a slow cache must never stall the caller.
+pub async fn bounded<T>(
+    timeout: Duration,
+    fut: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, CacheError> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r.map_err(CacheError::from),
+        Err(_) => Err(CacheError::Timeout(timeout)),
     }
 }

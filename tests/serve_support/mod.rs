@@ -1,0 +1,413 @@
+//! What the `serve` end-to-end tests share: the worker as a child process configured through
+//! SIGNAL_WORKER_* variables, replaying bundled data, and waits that poll stream or consumer
+//! state against a deadline.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code // each test binary uses its own subset
+)]
+
+use async_nats::jetstream::{self, consumer};
+use futures::StreamExt;
+use signal_worker::config::Settings;
+use signal_worker::contract::codec::{self, Encoding};
+use signal_worker::contract::{CandleMessage, Signal};
+use signal_worker::core::pipeline::{Input, Outcome};
+use signal_worker::error::{ErrorCode, ErrorReply};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The worker is CPU-heavy (inference) and the machine small: one scenario at a time.
+pub static SERIAL: Mutex<()> = Mutex::new(());
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_signal-worker");
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+pub const WAIT: Duration = Duration::from_secs(120);
+
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A worker child process with its log in a temp dir.
+pub struct Worker {
+    pub child: Child,
+    pub log: PathBuf,
+    /// Port of its /metrics, /healthz and /readyz.
+    pub metrics_port: u16,
+}
+
+impl Worker {
+    pub fn start(url: &str, dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let metrics_port = signal_worker::testkit::free_port().unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env(
+                "SIGNAL_WORKER_METRICS_ADDR",
+                format!("127.0.0.1:{metrics_port}"),
+            )
+            .env("SIGNAL_WORKER_NATS_URL", url)
+            .env("SIGNAL_WORKER_MODEL_DIR", format!("{ROOT}/models/default"))
+            .env("SIGNAL_WORKER_LOG", "info")
+            .env("SIGNAL_WORKER_SERVE_RESTART_MAX_DELAY_MS", "1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self {
+            child: cmd.spawn().unwrap(),
+            log,
+            metrics_port,
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn sigterm(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn replay(url: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("replay")
+        .args(args)
+        .env("SIGNAL_WORKER_NATS_URL", url)
+        .env("SIGNAL_WORKER_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "replay failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Replays a CSV of the bundled BTC/USD series as fast as the server acks.
+pub fn replay_btc(url: &str, csv: &Path) -> String {
+    let flags = [
+        "--exchange",
+        "coinbase",
+        "--symbol",
+        "BTCUSD",
+        "--interval",
+        "1h",
+        "--max",
+    ];
+    let path = csv.to_str().unwrap();
+    replay(url, &[&[path], &flags[..]].concat())
+}
+
+/// Rows `from..=to` (1-based, after the header) of the bundled BTC/USD file as a CSV in `dir`,
+/// and the open time of its last row.
+pub fn btc_rows(dir: &Path, name: &str, from: usize, to: usize) -> (PathBuf, i64) {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n", lines[0], lines[from..=to].join("\n")),
+    )
+    .unwrap();
+    let last = lines[to].split(',').next().unwrap().parse().unwrap();
+    (path, last)
+}
+
+/// The first `rows` candles of the bundled BTC/USD file, as a CSV file in `dir`.
+pub fn csv_head(dir: &Path, rows: usize) -> PathBuf {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let head: Vec<&str> = text.lines().take(rows + 1).collect();
+    let path = dir.join("btc.csv");
+    std::fs::write(&path, head.join("\n") + "\n").unwrap();
+    path
+}
+
+pub async fn js(url: &str) -> (async_nats::Client, jetstream::Context) {
+    let client = async_nats::connect(url).await.unwrap();
+    (client.clone(), jetstream::new(client))
+}
+
+pub async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
+    match js.get_stream(name).await {
+        Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Every message of a stream, in order.
+pub async fn all_messages(js: &jetstream::Context, name: &str) -> Vec<jetstream::Message> {
+    let mut out = Vec::new();
+    if stream_count(js, name).await == 0 {
+        return out;
+    }
+    let stream = js.get_stream(name).await.unwrap();
+    let mut messages = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap()
+        .messages()
+        .await
+        .unwrap();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let pending = m.info().unwrap().pending;
+        out.push(m);
+        if pending == 0 {
+            return out;
+        }
+    }
+}
+
+/// Polls `check` until it is true or the deadline passes.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the worker has created its streams.
+pub async fn wait_streams(js: &jetstream::Context) {
+    wait_for("streams", WAIT, || async {
+        js.get_stream("SIGNALS").await.is_ok()
+    })
+    .await;
+}
+
+/// Waits until SIGNALS holds more than `n` signals (a point mid-stream).
+pub async fn wait_signals_above(js: &jetstream::Context, n: u64) {
+    wait_for("some signals", WAIT, || async {
+        stream_count(js, "SIGNALS").await > n
+    })
+    .await;
+}
+
+/// The durable consumer's state: (num_pending, num_ack_pending, ack floor).
+pub async fn consumer_state(js: &jetstream::Context) -> Option<(u64, usize, u64)> {
+    let stream = js.get_stream("CANDLES").await.ok()?;
+    let info = stream.consumer_info("signal-worker").await.ok()?;
+    Some((
+        info.num_pending,
+        info.num_ack_pending,
+        info.ack_floor.stream_sequence,
+    ))
+}
+
+/// Waits until the worker consumed and acked the whole candle stream.
+pub async fn wait_drained(js: &jetstream::Context, worker: &Worker) {
+    let total = stream_count(js, "CANDLES").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let state = consumer_state(js).await;
+        if matches!(state, Some((0, 0, floor)) if floor >= total) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every candle acked: {state:?} of {total}\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the pure pipeline makes of the whole candle stream, in stream order.
+pub struct Expected {
+    pub signals: BTreeSet<(String, i64)>,
+    pub dead: BTreeMap<u64, ErrorCode>,
+    pub candles: usize,
+}
+
+pub async fn expected(js: &jetstream::Context) -> Expected {
+    let messages = all_messages(js, "CANDLES").await;
+    let settings = Settings::default();
+    let predictor = signal_worker::runtime::model::load_predictor(
+        &settings,
+        Path::new(&format!("{ROOT}/models/default")),
+    )
+    .unwrap();
+    let mut pipeline = signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
+    let inputs: Vec<Input<'_>> = messages
+        .iter()
+        .map(|m| Input {
+            bytes: &m.payload,
+            encoding: Encoding::from_content_type(
+                m.headers
+                    .as_ref()
+                    .and_then(|h| h.get("Content-Type"))
+                    .map(|v| v.as_str()),
+            ),
+            subject: Some(m.subject.as_str()),
+        })
+        .collect();
+    let outcomes = pipeline.process(&inputs, Some(i64::MAX / 4)).unwrap();
+    let mut e = Expected {
+        signals: BTreeSet::new(),
+        dead: BTreeMap::new(),
+        candles: messages.len(),
+    };
+    for (m, o) in messages.iter().zip(outcomes) {
+        match o {
+            Outcome::Signal(s) => {
+                e.signals.insert((
+                    format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                    s.open_time,
+                ));
+            }
+            Outcome::Rejected(r) => {
+                e.dead.insert(m.info().unwrap().stream_sequence, r.code);
+            }
+            _ => {}
+        }
+    }
+    e
+}
+
+/// Every signal in SIGNALS as (series, open_time), with repeats kept.
+pub async fn signals(js: &jetstream::Context) -> Vec<(String, i64)> {
+    all_messages(js, "SIGNALS")
+        .await
+        .iter()
+        .map(|m| {
+            let s: Signal = codec::decode(&m.payload, Encoding::MessagePack).unwrap();
+            (
+                format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                s.open_time,
+            )
+        })
+        .collect()
+}
+
+/// Exact signals, no repeats, every rejection dead-lettered once with its reason.
+pub async fn assert_exact(js: &jetstream::Context, log: &str) {
+    let e = expected(js).await;
+    let got = signals(js).await;
+    let unique: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(
+        got.len(),
+        unique.len(),
+        "duplicate signals in SIGNALS\n{log}"
+    );
+    assert_eq!(
+        unique, e.signals,
+        "signals differ from the pure pipeline\n{log}"
+    );
+    let dead: BTreeMap<u64, ErrorCode> = all_messages(js, "DLQ")
+        .await
+        .iter()
+        .map(|m| {
+            let h = m.headers.as_ref().unwrap();
+            let seq: u64 = h
+                .get("Original-Stream-Seq")
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
+            let reply: ErrorReply =
+                serde_json::from_str(h.get("Error-Reply").unwrap().as_str()).unwrap();
+            assert_eq!(
+                m.subject.as_str(),
+                format!("dlq.{}", reply.error.code.as_str())
+            );
+            (seq, reply.error.code)
+        })
+        .collect();
+    assert_eq!(dead, e.dead, "dead letters differ\n{log}");
+    assert_eq!(
+        stream_count(js, "DLQ").await as usize,
+        e.dead.len(),
+        "a dead letter was stored twice"
+    );
+    eprintln!(
+        "{} candles → {} signals, {} dead letters",
+        e.candles,
+        e.signals.len(),
+        e.dead.len()
+    );
+}
+
+pub fn candle(symbol: &str, open_time: i64, close: f64) -> CandleMessage {
+    CandleMessage {
+        exchange: "test".into(),
+        symbol: symbol.into(),
+        interval: "1h".into(),
+        open_time,
+        close_time: None,
+        open: close,
+        high: close + 1.0,
+        low: close - 1.0,
+        close,
+        volume: 10.0,
+        trades: None,
+        is_closed: true,
+    }
+}
+
+pub async fn publish_raw(js: &jetstream::Context, subject: &str, body: Vec<u8>, id: &str) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", id);
+    js.publish_with_headers(subject.to_owned(), headers, body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// The body of `GET path` on the worker's metrics port.
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
