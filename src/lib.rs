@@ -4,6 +4,7 @@
 //! `README.md` for the architecture and the failure model.
 
 pub mod archive;
+pub mod bench;
 pub mod bus;
 pub mod cache;
 pub mod cli;

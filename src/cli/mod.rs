@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, the only place that prints.
 
+mod bench;
 mod check;
 mod config_show;
 mod demo;
@@ -57,6 +58,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Publish recorded candle files to their NATS subjects through JetStream.
     Replay(replay::ReplayArgs),
+    /// End-to-end load generator and meter: N series through a real NATS server and worker.
+    Bench(bench::BenchArgs),
     /// Print the effective settings (defaults, file, environment) as TOML, passwords hidden.
     Config,
 }
@@ -86,6 +89,7 @@ pub fn run() -> ExitCode {
         Command::Model(args) => model::run(&args, &settings),
         Command::Serve(args) => serve::run(&args, &settings),
         Command::Replay(args) => replay::run(&args, &settings),
+        Command::Bench(args) => bench::run(&args, &settings),
         Command::Config => config_show::run(&settings),
     }
 }

@@ -1,0 +1,30 @@
+//! `signal-worker bench`: an end-to-end load generator and meter over a real
+//! NATS server and a real worker.
+//!
+//! Every series carries real bundled bars ([`load`]); how many signals each
+//! phase must yield is computed beforehand with the same pure pipeline the
+//! worker runs ([`expect`]), so the meter ([`meter`]) knows exactly when a
+//! phase is over instead of sleeping and hoping. Candles go out through
+//! JetStream with bounded in-flight acks ([`publish`]); the worker and its
+//! server are either the bench's own children ([`worker`]) or an already
+//! running pair on 127.0.0.1. The worker's CPU time and peak RSS come from
+//! `/proc` ([`procstat`]); [`run`] sequences the phases and [`report`] turns
+//! the figures into a table or one JSON object. Nothing here prints.
+
+pub mod error;
+pub mod expect;
+pub mod load;
+pub mod meter;
+pub mod procstat;
+pub mod publish;
+pub mod report;
+pub mod run;
+pub mod worker;
+
+pub use error::BenchError;
+pub use report::Report;
+pub use run::{BenchOptions, run};
+
+/// Identifies one candle (and the signal answering it): the series' index in
+/// the workload and the bar's open time.
+pub type CandleKey = (u32, i64);

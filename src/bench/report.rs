@@ -1,0 +1,156 @@
+//! The bench's figures: one serialisable [`Report`], rendered as a table for
+//! people or printed as one JSON object for scripts.
+
+use super::meter::LatencySummary;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Figures of one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    /// `warmup`, `sustained`, `burst` or `paced`.
+    pub name: &'static str,
+    /// Candles published in the phase.
+    pub candles: u64,
+    /// Signals received (always equal to the expected count, or the run fails).
+    pub signals: u64,
+    /// From the first candle sent to the last signal received (ms).
+    pub wall_ms: f64,
+    /// Publishing alone: from the first candle sent to the last ack (ms).
+    pub publish_ms: f64,
+    /// Candles per second over `wall_ms`.
+    pub candles_per_s: f64,
+    /// The paced rate asked for (candles/s), for the paced phase.
+    pub target_rate: Option<f64>,
+    /// Candle-to-signal latency.
+    pub latency: LatencySummary,
+    /// The worker's CPU time during the phase (s), when it is watched.
+    pub worker_cpu_s: Option<f64>,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Series in the workload.
+    pub series: u32,
+    /// Candles published over all phases.
+    pub candles: u64,
+    /// Signals received over all phases (as the pure pipeline predicted).
+    pub signals: u64,
+    /// Candles per series in the warm-up phase (history until the first signal).
+    pub warmup_candles_per_series: usize,
+    /// Sustained phase throughput (candles/s).
+    pub sustained_candles_per_s: f64,
+    /// Burst: every series' next candle at once, until the last signal (ms).
+    pub burst_ms: f64,
+    /// Which phase the top-level latency figures come from (`paced` when a
+    /// `--rate` was given: queueing in the unpaced phases measures backlog,
+    /// not the worker's latency).
+    pub latency_phase: &'static str,
+    /// Candle-to-signal latency p50 (ms).
+    pub latency_p50_ms: f64,
+    /// p90 (ms).
+    pub latency_p90_ms: f64,
+    /// p99 (ms).
+    pub latency_p99_ms: f64,
+    /// Slowest (ms).
+    pub latency_max_ms: f64,
+    /// The worker's peak resident set size (MiB), when it is watched.
+    pub rss_mb: Option<f64>,
+    /// The worker's CPU time over the measured phases (s), when watched.
+    pub worker_cpu_s: Option<f64>,
+    /// That CPU time over the measured phases' wall time (1.0 = one core busy).
+    pub worker_cores: Option<f64>,
+    /// `own` (server and worker started by the bench) or `external`.
+    pub target: &'static str,
+    /// The worker's batch settings (as this process reads them; an external
+    /// worker may run others).
+    pub batch_size: usize,
+    /// Longest wait for a batch (ms).
+    pub max_wait_ms: u64,
+    /// Signals received that no phase expected (a redelivery; 0 in a clean run).
+    pub stray_signals: u64,
+    /// Every phase in order.
+    pub phases: Vec<PhaseReport>,
+}
+
+impl Report {
+    /// The report as one line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let opt = |v: Option<f64>, unit: &str| match v {
+            Some(v) => format!("{v:.1} {unit}"),
+            None => "n/a (external worker; pass --worker-pid)".into(),
+        };
+        let _ = writeln!(
+            out,
+            "bench: {} series, {} candles, {} signals ({} warm-up candles per series); worker {} (serve.batch_size {}, serve.max_wait_ms {})",
+            self.series,
+            self.candles,
+            self.signals,
+            self.warmup_candles_per_series,
+            self.target,
+            self.batch_size,
+            self.max_wait_ms
+        );
+        let _ = writeln!(
+            out,
+            "{:<10} {:>9} {:>9} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>8}",
+            "phase",
+            "candles",
+            "signals",
+            "wall ms",
+            "candles/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "cpu s"
+        );
+        for p in &self.phases {
+            let _ = writeln!(
+                out,
+                "{:<10} {:>9} {:>9} {:>10.1} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8}",
+                p.name,
+                p.candles,
+                p.signals,
+                p.wall_ms,
+                p.candles_per_s,
+                p.latency.p50_ms,
+                p.latency.p90_ms,
+                p.latency.p99_ms,
+                p.latency.max_ms,
+                p.worker_cpu_s.map_or("-".into(), |c| format!("{c:.2}"))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "sustained {:.0} candles/s; burst of {} candles signalled in {:.1} ms; latency ({}) p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms",
+            self.sustained_candles_per_s,
+            self.series,
+            self.burst_ms,
+            self.latency_phase,
+            self.latency_p50_ms,
+            self.latency_p90_ms,
+            self.latency_p99_ms,
+            self.latency_max_ms
+        );
+        let _ = writeln!(
+            out,
+            "worker: peak RSS {}, CPU {} over the measured phases ({})",
+            opt(self.rss_mb, "MiB"),
+            opt(self.worker_cpu_s, "s"),
+            self.worker_cores
+                .map_or("-".into(), |c| format!("{c:.2} cores busy"))
+        );
+        if self.stray_signals > 0 {
+            let _ = writeln!(out, "warning: {} unexpected signals", self.stray_signals);
+        }
+        out
+    }
+}

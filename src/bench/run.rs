@@ -1,0 +1,345 @@
+//! One bench run, phase by phase.
+//!
+//! 1. **warm-up**: each series' history up to and including its first signal,
+//!    so every later candle finds its features and window ready;
+//! 2. **sustained**: `--candles` more per series, round-robin, published as
+//!    fast as the server acknowledges; throughput is candles over the time
+//!    from the first candle sent to the last signal received;
+//! 3. **burst**: one more candle for every series at once (a minute close),
+//!    timed from the first candle sent to the last signal;
+//! 4. **paced** (with `--rate`): candles at a fixed rate for
+//!    `--paced-seconds`, where latency measures the worker, not a backlog.
+//!
+//! Each phase publishes, then waits for exactly the signals the pure pipeline
+//! predicted for it (see [`super::expect`]) before the next begins.
+
+use super::BenchError;
+use super::expect::{self, Expected};
+use super::load::{self, Workload};
+use super::meter::{self, Meter};
+use super::procstat::ProcStat;
+use super::publish::CandlePublisher;
+use super::report::{PhaseReport, Report};
+use super::worker::{self, OwnWorker};
+use crate::config::Settings;
+use crate::runtime::clock;
+use futures::TryStreamExt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Capacity of the meter's subscription (messages): a burst of many thousand
+/// signals must queue in the client, never be dropped as a slow consumer.
+const SUBSCRIPTION_CAPACITY: usize = 1 << 20;
+/// How long an already running worker gets to show its consumer.
+const EXTERNAL_WORKER_WAIT: Duration = Duration::from_secs(10);
+/// How long the bench's own worker gets to load its model and subscribe.
+const OWN_WORKER_WAIT: Duration = Duration::from_secs(120);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Number of series.
+    pub series: u32,
+    /// Candles per series in the sustained phase.
+    pub candles: usize,
+    /// Paced phase rate (candles/s); no paced phase without it.
+    pub rate: Option<f64>,
+    /// Paced phase length (s).
+    pub paced_seconds: f64,
+    /// Exchange token of the bench's series.
+    pub exchange: String,
+    /// The bundled CSV file the bars come from.
+    pub data: PathBuf,
+    /// Publishes awaiting their acknowledgement at once.
+    pub in_flight: usize,
+    /// Longest a phase may take.
+    pub phase_timeout: Duration,
+    /// An already running NATS server (with a worker); `None` starts both.
+    pub nats_url: Option<String>,
+    /// The external worker's process id, to read its CPU and RSS.
+    pub worker_pid: Option<u32>,
+}
+
+/// The bench's phases: name, candle index range per series, pace.
+struct Phase {
+    name: &'static str,
+    range: Range<usize>,
+    rate: Option<f64>,
+}
+
+/// Runs the bench and returns its figures. Needs a multi-threaded runtime
+/// (model loading and process control block briefly).
+pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, BenchError> {
+    check(options)?;
+    let nats = &settings.nats;
+    // Inputs and expectations first: a bad option fails before any server starts.
+    let bars = load::read_bars(&options.data, settings.validation.max_message_bytes)?;
+    let now_ms = clock::now_ms();
+    let (workload, expected, warmup) = tokio::task::block_in_place(|| {
+        let mut pipeline = expect::pipeline(settings)?;
+        let warmup = expect::warmup_len(&mut pipeline, &nats.candle_subject_prefix, &bars, now_ms)?;
+        let paced = paced_per_series(options);
+        let per_series = warmup + options.candles + 1 + paced;
+        let workload = Workload::new(bars, &options.exchange, options.series, per_series)?;
+        let expected = Expected::compute(
+            &mut pipeline,
+            &nats.candle_subject_prefix,
+            &workload,
+            now_ms,
+        )?;
+        Ok::<_, BenchError>((workload, expected, warmup))
+    })?;
+    let phases = phases(options, warmup);
+
+    let (url, mut own_server) = match &options.nats_url {
+        Some(url) => {
+            worker::check_loopback(url)?;
+            (url.clone(), None)
+        }
+        None => {
+            let server = tokio::task::block_in_place(OwnWorker::start_server)?;
+            (server.url(), Some(server))
+        }
+    };
+    let client = connect(&url, settings).await?;
+    let js = crate::bus::connect::jetstream(client.clone(), nats);
+    crate::bus::streams::ensure_streams(&js, nats).await?;
+    refuse_dirty(&js, settings, workload.exchange()).await?;
+    let mut meter = Meter::subscribe(
+        &client,
+        format!("{}.{}.>", nats.signal_subject_prefix, workload.exchange()),
+    )
+    .await?;
+
+    let mut own = match own_server.take() {
+        Some(server) => Some(OwnWorker::spawn(server)?),
+        None => None,
+    };
+    match own.as_mut() {
+        Some(w) => {
+            worker::wait_consumer(&js, nats, &settings.serve, OWN_WORKER_WAIT, || {
+                w.check_alive()
+            })
+            .await?
+        }
+        None => {
+            worker::wait_consumer(&js, nats, &settings.serve, EXTERNAL_WORKER_WAIT, || Ok(()))
+                .await?
+        }
+    }
+    let watched = match (own.as_ref(), options.worker_pid) {
+        (Some(w), _) => Some(ProcStat::new(w.pid())?),
+        (None, Some(pid)) => Some(ProcStat::new(pid)?),
+        (None, None) => None,
+    };
+
+    let publisher =
+        CandlePublisher::new(js.clone(), &nats.candle_subject_prefix, options.in_flight);
+    let mut reports = Vec::new();
+    let mut stray = 0;
+    for phase in &phases {
+        let cpu_before = watched.map(|w| w.cpu_seconds()).transpose()?;
+        let sent = publisher
+            .publish(workload.round_robin(phase.range.clone()), phase.rate)
+            .await?;
+        let want = expected.signals_in(&workload, phase.range.clone());
+        let deadline = sent.first.unwrap_or_else(Instant::now) + options.phase_timeout;
+        let collected = meter
+            .collect(want, |k| sent.at.contains_key(k), deadline)
+            .await
+            .map_err(|received| BenchError::Incomplete {
+                phase: phase.name,
+                received,
+                expected: want,
+                timeout_s: options.phase_timeout.as_secs(),
+            })?;
+        if let Some(w) = own.as_mut() {
+            w.check_alive()?;
+        }
+        let cpu_after = watched.map(|w| w.cpu_seconds()).transpose()?;
+        stray += collected.stray;
+        let first = sent.first.unwrap_or_else(Instant::now);
+        let acked = sent.acked.unwrap_or(first);
+        let last = collected
+            .arrivals
+            .iter()
+            .map(|a| a.at)
+            .max()
+            .unwrap_or(acked)
+            .max(acked);
+        let wall = last.saturating_duration_since(first).as_secs_f64();
+        let candles = sent.at.len() as u64;
+        reports.push(PhaseReport {
+            name: phase.name,
+            candles,
+            signals: collected.arrivals.len() as u64,
+            wall_ms: wall * 1_000.0,
+            publish_ms: acked.saturating_duration_since(first).as_secs_f64() * 1_000.0,
+            candles_per_s: candles as f64 / wall.max(1e-9),
+            target_rate: phase.rate,
+            latency: meter::latencies(&sent.at, &collected.arrivals),
+            worker_cpu_s: cpu_after.zip(cpu_before).map(|(a, b)| a - b),
+        });
+    }
+    let rss_mb = watched.map(|w| w.peak_rss_mb()).transpose()?;
+    // Close the bench's connection before its server goes, so the client
+    // does not log a lost connection at the end of a successful run.
+    drop((meter, publisher, js));
+    let _ = client.drain().await;
+    if let Some(w) = own {
+        tokio::task::block_in_place(|| w.stop());
+    }
+    Ok(report(options, settings, warmup, reports, rss_mb, stray))
+}
+
+fn check(options: &BenchOptions) -> Result<(), BenchError> {
+    if options.series == 0 || options.candles == 0 {
+        return Err(BenchError::Usage(
+            "--series and --candles must be at least 1".into(),
+        ));
+    }
+    if let Some(rate) = options.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return Err(BenchError::Usage("--rate must be a positive number".into()));
+    }
+    if !(options.paced_seconds.is_finite() && options.paced_seconds > 0.0) {
+        return Err(BenchError::Usage(
+            "--paced-seconds must be a positive number".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Candles per series in the paced phase: `rate x seconds` spread over the
+/// series, at least one each (so every series takes part).
+fn paced_per_series(options: &BenchOptions) -> usize {
+    match options.rate {
+        Some(rate) => {
+            let total = rate * options.paced_seconds;
+            ((total / f64::from(options.series)).round() as usize).max(1)
+        }
+        None => 0,
+    }
+}
+
+fn phases(options: &BenchOptions, warmup: usize) -> Vec<Phase> {
+    let sustained_end = warmup + options.candles;
+    let mut phases = vec![
+        Phase {
+            name: "warmup",
+            range: 0..warmup,
+            rate: None,
+        },
+        Phase {
+            name: "sustained",
+            range: warmup..sustained_end,
+            rate: None,
+        },
+        Phase {
+            name: "burst",
+            range: sustained_end..sustained_end + 1,
+            rate: None,
+        },
+    ];
+    if options.rate.is_some() {
+        let start = sustained_end + 1;
+        phases.push(Phase {
+            name: "paced",
+            range: start..start + paced_per_series(options),
+            rate: options.rate,
+        });
+    }
+    phases
+}
+
+/// Connects without retrying: an unreachable server is an immediate, clear error.
+async fn connect(url: &str, settings: &Settings) -> Result<async_nats::Client, BenchError> {
+    async_nats::ConnectOptions::new()
+        .name("signal-worker-bench")
+        .connection_timeout(Duration::from_millis(settings.nats.connect_timeout_ms))
+        .request_timeout(Some(Duration::from_millis(
+            settings.nats.request_timeout_ms,
+        )))
+        .subscription_capacity(SUBSCRIPTION_CAPACITY)
+        .connect(url)
+        .await
+        .map_err(|e| BenchError::Unreachable {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// Refuses a server whose CANDLES stream already holds the bench's subjects:
+/// those candles would be deduplicated or out of order for the worker, and
+/// the counts of this run would not be the deterministic ones.
+async fn refuse_dirty(
+    js: &async_nats::jetstream::Context,
+    settings: &Settings,
+    exchange: &str,
+) -> Result<(), BenchError> {
+    let nats = &settings.nats;
+    let subject = format!("{}.{exchange}.>", nats.candle_subject_prefix);
+    let stream = js
+        .get_stream(&nats.candles_stream)
+        .await
+        .map_err(|e| crate::bus::BusError::api("get stream", &nats.candles_stream, e))?;
+    let mut subjects = stream
+        .info_with_subjects(&subject)
+        .await
+        .map_err(|e| crate::bus::BusError::api("stream info", &nats.candles_stream, e))?;
+    let held = subjects
+        .try_next()
+        .await
+        .map_err(|e| crate::bus::BusError::api("stream info", &nats.candles_stream, e))?;
+    match held {
+        Some(_) => Err(BenchError::Dirty { subject }),
+        None => Ok(()),
+    }
+}
+
+fn report(
+    options: &BenchOptions,
+    settings: &Settings,
+    warmup: usize,
+    phases: Vec<PhaseReport>,
+    rss_mb: Option<f64>,
+    stray_signals: u64,
+) -> Report {
+    let find = |name: &str| phases.iter().find(|p| p.name == name);
+    let sustained = find("sustained");
+    let latency_phase = match find("paced") {
+        Some(_) => "paced",
+        None => "sustained",
+    };
+    let latency = find(latency_phase).map(|p| p.latency);
+    let measured: Vec<&PhaseReport> = phases.iter().filter(|p| p.name != "warmup").collect();
+    let worker_cpu_s = measured.iter().map(|p| p.worker_cpu_s).sum::<Option<f64>>();
+    let measured_wall_s = measured.iter().map(|p| p.wall_ms).sum::<f64>() / 1_000.0;
+    Report {
+        series: options.series,
+        candles: phases.iter().map(|p| p.candles).sum(),
+        signals: phases.iter().map(|p| p.signals).sum(),
+        warmup_candles_per_series: warmup,
+        sustained_candles_per_s: sustained.map_or(0.0, |p| p.candles_per_s),
+        burst_ms: find("burst").map_or(0.0, |p| p.wall_ms),
+        latency_phase,
+        latency_p50_ms: latency.map_or(0.0, |l| l.p50_ms),
+        latency_p90_ms: latency.map_or(0.0, |l| l.p90_ms),
+        latency_p99_ms: latency.map_or(0.0, |l| l.p99_ms),
+        latency_max_ms: latency.map_or(0.0, |l| l.max_ms),
+        rss_mb,
+        worker_cpu_s,
+        worker_cores: worker_cpu_s.map(|c| c / measured_wall_s.max(1e-9)),
+        target: if options.nats_url.is_some() {
+            "external"
+        } else {
+            "own"
+        },
+        batch_size: settings.serve.batch_size,
+        max_wait_ms: settings.serve.max_wait_ms,
+        stray_signals,
+        phases,
+    }
+}

@@ -1,0 +1,190 @@
+//! The system under test: a worker and its NATS server, either started by the
+//! bench (a fresh nats-server and `signal-worker serve` on free loopback
+//! ports, stopped afterwards) or already running on 127.0.0.1.
+
+use super::BenchError;
+use crate::config::{NatsSettings, ServeSettings};
+use crate::testkit::{ServerKind, ServerProcess, free_port};
+use async_nats::jetstream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Pause between checks while waiting for the worker.
+const POLL: Duration = Duration::from_millis(50);
+/// How long an orderly stop of the bench's own worker may take before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// Refuses any NATS URL whose host is not the loopback interface: the bench
+/// floods its target, which must never be a shared or remote server.
+pub fn check_loopback(url: &str) -> Result<(), BenchError> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(host, _)| host);
+    match host {
+        "127.0.0.1" | "localhost" => Ok(()),
+        _ => Err(BenchError::NotLoopback(url.to_owned())),
+    }
+}
+
+/// A nats-server the bench started, and the worker it started against it.
+#[derive(Debug)]
+pub struct OwnWorker {
+    child: Child,
+    log: PathBuf,
+    /// Dropped after the worker, so the worker can finish its acks.
+    nats: ServerProcess,
+}
+
+impl OwnWorker {
+    /// Starts nats-server 2.10+ with JetStream on a free port. Blocking.
+    pub fn start_server() -> Result<ServerProcess, BenchError> {
+        Ok(ServerProcess::start(ServerKind::Nats)?)
+    }
+
+    /// Starts `signal-worker serve` (this very binary) against `nats`, with its
+    /// metrics on a free loopback port so it never collides with a worker
+    /// already running here. Other `SIGNAL_WORKER_*` settings (batch size,
+    /// model, …) are inherited, so the same run can be repeated with others.
+    pub fn spawn(nats: ServerProcess) -> Result<Self, BenchError> {
+        let exe = std::env::current_exe()
+            .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
+        let log = nats.dir().join("worker.log");
+        let file = std::fs::File::create(&log)
+            .map_err(|e| BenchError::Worker(format!("{}: {e}", log.display())))?;
+        let metrics_port = free_port()?;
+        let mut command = Command::new(exe);
+        command
+            .arg("serve")
+            .env("SIGNAL_WORKER_NATS_URL", nats.url())
+            .env(
+                "SIGNAL_WORKER_METRICS_ADDR",
+                format!("127.0.0.1:{metrics_port}"),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file));
+        if std::env::var_os("SIGNAL_WORKER_LOG").is_none() {
+            // Per-batch logging would cost the worker CPU the bench measures.
+            command.env("SIGNAL_WORKER_LOG", "warn");
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| BenchError::Worker(format!("cannot start serve: {e}")))?;
+        Ok(Self { child, log, nats })
+    }
+
+    /// The worker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        self.nats.url()
+    }
+
+    /// An error if the worker has exited (with the end of its log).
+    pub fn check_alive(&mut self) -> Result<(), BenchError> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(BenchError::Worker(format!(
+                "serve exited with {status}: {}",
+                log_tail(&self.log)
+            ))),
+            Err(e) => Err(BenchError::Worker(e.to_string())),
+        }
+    }
+
+    /// Stops the worker in order (SIGTERM: it finishes and acks its batch),
+    /// killing it if it overruns; then the server goes with `self`.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let asked = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + STOP_GRACE;
+        while asked && Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnWorker {
+    fn drop(&mut self) {
+        // On an error path: never leave a worker behind. (After `stop` this
+        // finds the child reaped and does nothing.)
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The last lines of a log file, for error messages.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
+}
+
+/// Waits until the worker's durable candle consumer exists: from then on
+/// every candle published is delivered to it. `alive` is polled between
+/// checks so a worker that died fails at once instead of at the timeout.
+pub async fn wait_consumer(
+    js: &jetstream::Context,
+    nats: &NatsSettings,
+    serve: &ServeSettings,
+    timeout: Duration,
+    mut alive: impl FnMut() -> Result<(), BenchError>,
+) -> Result<(), BenchError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        alive()?;
+        if let Ok(stream) = js.get_stream(&nats.candles_stream).await
+            && stream.consumer_info(&serve.durable).await.is_ok()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::Worker(format!(
+                "no durable consumer {:?} on stream {} after {} s: is a worker (signal-worker serve) running against this server?",
+                serve.durable,
+                nats.candles_stream,
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_pass() {
+        for ok in [
+            "nats://127.0.0.1:4222",
+            "127.0.0.1:4222",
+            "nats://user:pw@localhost:4222",
+        ] {
+            assert!(check_loopback(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "nats://10.0.0.1:4222",
+            "nats://demo.nats.io",
+            "tls://1.2.3.4:1",
+        ] {
+            assert!(check_loopback(bad).is_err(), "{bad}");
+        }
+    }
+}
