@@ -86,17 +86,37 @@ impl CandleIntake {
         })
     }
 
-    /// Fetches up to `batch_size` candles, waiting at most `max_wait` for the
-    /// batch to fill; an empty batch means nothing arrived in time.
+    /// Fetches the next batch: every candle already waiting, up to `batch_size`, at once; when
+    /// none is, waits up to `max_wait` for the first one (an empty batch means nothing arrived).
+    ///
+    /// Batches size themselves to the load: under a flood candles pile up while the previous
+    /// batch is processed and the next one is full; when the flow is light a candle is
+    /// processed the moment it arrives rather than after waiting for a batch to fill (which
+    /// bounded latency by the fill time: 51 ms for 256 candles at 5,000 candles/s).
     pub async fn fetch(&self) -> Result<Vec<Message>, BusError> {
-        let mut batch = self
+        let waiting = self
+            .consumer
+            .fetch()
+            .max_messages(self.batch_size)
+            .messages()
+            .await
+            .map_err(|e| BusError::read(&self.name, e))?;
+        let out = self.collect(waiting).await?;
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        let first = self
             .consumer
             .batch()
-            .max_messages(self.batch_size)
+            .max_messages(1)
             .expires(self.max_wait)
             .messages()
             .await
             .map_err(|e| BusError::read(&self.name, e))?;
+        self.collect(first).await
+    }
+
+    async fn collect(&self, mut batch: consumer::pull::Batch) -> Result<Vec<Message>, BusError> {
         let mut out = Vec::with_capacity(self.batch_size);
         while let Some(message) = batch.next().await {
             out.push(message.map_err(|e| BusError::read(&self.name, e))?);

@@ -248,9 +248,11 @@ pub struct ServeSettings {
     pub backtest_durable: String,
     /// Queue group of the live backtest subscription (plain request/reply clients).
     pub backtest_queue_group: String,
-    /// Candles fetched and processed together: one pipeline call, one forward pass.
+    /// Most candles fetched and processed together (one pipeline call, one forward pass);
+    /// a batch holds whatever is waiting, up to this many.
     pub batch_size: usize,
-    /// Longest wait for a batch to fill (ms); a partial batch is processed then.
+    /// When no candle is waiting, longest wait for the next one (ms) before the loop goes
+    /// round (checkpoints, model swaps, shutdown) and waits again.
     pub max_wait_ms: u64,
     /// Most delivered-but-unacked candles the server allows: a flood slows
     /// intake instead of growing memory. At least `batch_size`.
