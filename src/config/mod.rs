@@ -4,6 +4,7 @@
 
 mod error;
 mod merge;
+pub mod secret;
 pub mod sections;
 
 pub use error::ConfigError;
@@ -108,6 +109,9 @@ impl Settings {
         self.training
             .validate()
             .map_err(|e| ConfigError::Invalid(format!("training: {e}")))?;
+        self.nats
+            .validate_security()
+            .map_err(ConfigError::Invalid)?;
         let positive = [
             ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),

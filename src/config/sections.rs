@@ -3,6 +3,7 @@
 //! The pure core and the model define their own settings types next to the
 //! code that uses them; these are the ones whose code lives in the edges.
 
+use super::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// NATS connection, subjects and streams.
@@ -41,6 +42,51 @@ pub struct NatsSettings {
     pub max_age_ms: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
+    /// Credentials file (user JWT and nkey seed, `.creds`) to authenticate with; "" for none.
+    pub creds_file: String,
+    /// File holding an nkey seed (`SU...`) to authenticate with; "" for none.
+    pub nkey_seed_file: String,
+    /// User name, authenticated with `password`; "" for none.
+    pub user: String,
+    /// Password of `user`.
+    pub password: Secret,
+    /// Authentication token; "" for none.
+    pub token: Secret,
+    /// Refuse a connection that is not TLS (`tls://` URLs require it anyway).
+    pub tls_required: bool,
+    /// PEM file of the CA that signed the server's certificate (a private CA); "" trusts the
+    /// system roots.
+    pub tls_ca_file: String,
+    /// PEM client certificate for servers that verify clients (mutual TLS); with `tls_key_file`.
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: String,
+}
+
+impl NatsSettings {
+    /// Refuses contradictory authentication and TLS settings.
+    pub fn validate_security(&self) -> Result<(), String> {
+        let methods = [
+            ("nats.creds_file", !self.creds_file.is_empty()),
+            ("nats.nkey_seed_file", !self.nkey_seed_file.is_empty()),
+            ("nats.user", !self.user.is_empty()),
+            ("nats.token", self.token.is_set()),
+        ];
+        let set: Vec<&str> = methods.iter().filter(|m| m.1).map(|m| m.0).collect();
+        if set.len() > 1 {
+            return Err(format!(
+                "choose one NATS authentication method, not {}",
+                set.join(" and ")
+            ));
+        }
+        if self.password.is_set() && self.user.is_empty() {
+            return Err("nats.password is set without nats.user".into());
+        }
+        if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
+            return Err("nats.tls_cert_file and nats.tls_key_file go together".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for NatsSettings {
@@ -61,6 +107,15 @@ impl Default for NatsSettings {
             duplicate_window_ms: 120_000,
             max_age_ms: 0,
             control_subject: "control.model.reload".into(),
+            creds_file: String::new(),
+            nkey_seed_file: String::new(),
+            user: String::new(),
+            password: Secret::default(),
+            token: Secret::default(),
+            tls_required: false,
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }

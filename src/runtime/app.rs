@@ -57,7 +57,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
     let state = AppState::new(settings.clone(), client.clone());
     bus::streams::ensure_streams(&state.js, &settings.nats).await?;
-    tracing::info!(url = %settings.nats.url, "connected; streams ready");
+    tracing::info!(url = %crate::config::secret::redact_url(&settings.nats.url), "connected; streams ready");
 
     state.health.set(Dependency::Nats, true);
 

@@ -1,0 +1,301 @@
+//! `serve` against a nats-server that requires TLS (a private CA and a server certificate made
+//! by the test) and a user/password: the worker connects with the right CA and credentials, and
+//! fails fast with a clear error — never echoing the password — with wrong ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_signal-worker");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PASSWORD: &str = "s3cret-pass-4f1e";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it.
+fn certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=signal-worker test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"],
+            &ec[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+}
+
+/// nats-server with JetStream, TLS and one user; killed on drop.
+struct SecuredNats {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SecuredNats {
+    fn start(dir: &Path) -> Self {
+        let port = signal_worker::testkit::free_port().unwrap();
+        let d = dir.display();
+        let conf = format!(
+            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{d}/js\" }}\n\
+             tls {{ cert_file: \"{d}/server.pem\", key_file: \"{d}/server.key\" }}\n\
+             authorization {{ user: worker, password: \"{PASSWORD}\" }}\n"
+        );
+        std::fs::write(dir.join("nats.conf"), conf).unwrap();
+        let child = Command::new(signal_worker::testkit::nats_server_binary().unwrap())
+            .args(["-c", &format!("{d}/nats.conf")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+}
+
+impl Drop for SecuredNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn worker(port: u16, env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .env("SIGNAL_WORKER_NATS_URL", format!("nats://127.0.0.1:{port}"))
+        .env("SIGNAL_WORKER_MODEL_DIR", format!("{ROOT}/models/default"))
+        .env("SIGNAL_WORKER_NATS_CONNECT_TIMEOUT_MS", "3000")
+        .env("SIGNAL_WORKER_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs a worker that must give up on its own; returns its output and how long it took.
+fn refused(port: u16, env: &[(&str, String)]) -> (Output, Duration) {
+    let metrics = signal_worker::testkit::free_port().unwrap();
+    let started = Instant::now();
+    let out = worker(port, env)
+        .env("SIGNAL_WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// A refused connection: what is wrong, the worker's environment, words its error must contain.
+type Refusal = (
+    &'static str,
+    Vec<(&'static str, String)>,
+    &'static [&'static str],
+);
+
+#[test]
+fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let nats = SecuredNats::start(dir.path());
+    let ca = dir.path().join("ca.pem").display().to_string();
+    let right = [
+        ("SIGNAL_WORKER_NATS_TLS_CA_FILE", ca.clone()),
+        ("SIGNAL_WORKER_NATS_USER", "worker".to_owned()),
+        ("SIGNAL_WORKER_NATS_PASSWORD", PASSWORD.to_owned()),
+    ];
+
+    // Right CA and credentials: connected, streams made, ready.
+    let metrics = signal_worker::testkit::free_port().unwrap();
+    let log = dir.path().join("worker.log");
+    let mut child = worker(nats.port, &right)
+        .env("SIGNAL_WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = http_get(metrics, "/readyz").unwrap_or_default();
+        if ready.contains("\"ready\":true") {
+            break;
+        }
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "not ready over TLS: {ready}\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains(PASSWORD), "the password was logged:\n{log}");
+
+    // Wrong password, no credentials, no CA (the server's certificate is not trusted):
+    // each exits non-zero within the connect timeout, saying why, without the password.
+    let wrong = "not-the-password-9b2c";
+    let cases: [Refusal; 3] = [
+        (
+            "wrong password",
+            vec![
+                ("SIGNAL_WORKER_NATS_TLS_CA_FILE", ca.clone()),
+                ("SIGNAL_WORKER_NATS_USER", "worker".to_owned()),
+                ("SIGNAL_WORKER_NATS_PASSWORD", wrong.to_owned()),
+            ],
+            &["authorization"],
+        ),
+        (
+            "no credentials",
+            vec![("SIGNAL_WORKER_NATS_TLS_CA_FILE", ca.clone())],
+            &["authorization"],
+        ),
+        (
+            "untrusted server certificate",
+            vec![
+                ("SIGNAL_WORKER_NATS_TLS_REQUIRED", "true".to_owned()),
+                ("SIGNAL_WORKER_NATS_USER", "worker".to_owned()),
+                ("SIGNAL_WORKER_NATS_PASSWORD", PASSWORD.to_owned()),
+            ],
+            &["certificate", "UnknownIssuer", "tls", "TLS"],
+        ),
+    ];
+    for (what, env, expect) in cases {
+        let (out, took) = refused(nats.port, &env);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let reason = stderr.lines().last().unwrap_or("");
+        eprintln!(
+            "{what}: exit {:?} after {took:?}: {reason}",
+            out.status.code()
+        );
+        assert!(
+            !out.status.success(),
+            "{what}: the worker started\n{stderr}"
+        );
+        assert!(
+            took < Duration::from_secs(15),
+            "{what}: took {took:?}\n{stderr}"
+        );
+        assert!(
+            expect.iter().any(|e| stderr.contains(e)),
+            "{what}: no clear reason in\n{stderr}"
+        );
+        assert!(
+            !stderr.contains(PASSWORD) && !stderr.contains(wrong),
+            "{what}: a password reached the log\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn config_prints_secrets_as_stars_and_refuses_two_authentication_methods() {
+    let out = Command::new(BIN)
+        .arg("config")
+        .env("SIGNAL_WORKER_NATS_USER", "worker")
+        .env("SIGNAL_WORKER_NATS_PASSWORD", PASSWORD)
+        .env(
+            "SIGNAL_WORKER_REDIS_URL",
+            format!("redis://u:{PASSWORD}@127.0.0.1:6379"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("password = \"***\""), "{stdout}");
+    assert!(!stdout.contains(PASSWORD), "{stdout}");
+
+    let out = Command::new(BIN)
+        .arg("config")
+        .env("SIGNAL_WORKER_NATS_USER", "worker")
+        .env("SIGNAL_WORKER_NATS_TOKEN", "tok")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("one NATS authentication method"),
+        "{stderr}"
+    );
+}
