@@ -7,10 +7,12 @@
 //! SIGNALS stream belongs to the bus.
 
 use crate::config::MongoSettings;
+use crate::config::secret::redact_url;
 use crate::contract::Signal;
 use mongodb::bson::{Document, doc};
-use mongodb::options::IndexOptions;
+use mongodb::options::{AuthMechanism, ClientOptions, IndexOptions, Tls, TlsOptions};
 use mongodb::{Client, Collection, IndexModel};
+use std::path::PathBuf;
 
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11_000;
@@ -21,6 +23,9 @@ pub enum ArchiveError {
     /// Connection, server or write failure other than duplicates.
     #[error("mongodb: {0}")]
     Mongo(#[from] mongodb::error::Error),
+    /// The URL, credentials or TLS files are unusable (reported at startup).
+    #[error("mongodb settings: {0}")]
+    Config(String),
     /// A signal could not be turned into a document.
     #[error("encode signal {id}: {message}")]
     Encode {
@@ -29,6 +34,55 @@ pub enum ArchiveError {
         /// What failed.
         message: String,
     },
+}
+
+/// The driver options of the configured URL, credentials and TLS files. A URL the driver
+/// refuses is reported without its password.
+pub async fn client_options(settings: &MongoSettings) -> Result<ClientOptions, ArchiveError> {
+    let mut options = ClientOptions::parse(&settings.url).await.map_err(|e| {
+        ArchiveError::Config(format!(
+            "mongodb.url {} is unusable: {}",
+            redact_url(&settings.url),
+            redact_url(&e.kind.to_string())
+        ))
+    })?;
+    if !settings.username.is_empty() {
+        let mut credential = options.credential.take().unwrap_or_default();
+        credential.username = Some(settings.username.clone());
+        credential.password = Some(settings.password.expose().to_owned());
+        if !settings.auth_source.is_empty() {
+            credential.source = Some(settings.auth_source.clone());
+        }
+        if !settings.auth_mechanism.is_empty() {
+            let mechanism = settings
+                .auth_mechanism
+                .parse::<AuthMechanism>()
+                .map_err(|e| {
+                    ArchiveError::Config(format!("mongodb.auth_mechanism is unusable: {}", e.kind))
+                })?;
+            credential.mechanism = Some(mechanism);
+        }
+        options.credential = Some(credential);
+    }
+    let files = !settings.tls_ca_file.is_empty() || !settings.tls_cert_key_file.is_empty();
+    if settings.tls || files {
+        for (key, path) in [
+            ("mongodb.tls_ca_file", &settings.tls_ca_file),
+            ("mongodb.tls_cert_key_file", &settings.tls_cert_key_file),
+        ] {
+            if !path.is_empty() && std::fs::metadata(path).is_err() {
+                return Err(ArchiveError::Config(format!("{key} is unreadable")));
+            }
+        }
+        let nonempty = |p: &String| (!p.is_empty()).then(|| PathBuf::from(p));
+        options.tls = Some(Tls::Enabled(
+            TlsOptions::builder()
+                .ca_file_path(nonempty(&settings.tls_ca_file))
+                .cert_key_file_path(nonempty(&settings.tls_cert_key_file))
+                .build(),
+        ));
+    }
+    Ok(options)
 }
 
 /// What one batch insert did.
@@ -50,7 +104,7 @@ pub struct Archive {
 impl Archive {
     /// Connects (lazily: the driver connects on first use) and names the collection.
     pub async fn connect(settings: &MongoSettings) -> Result<Self, ArchiveError> {
-        let client = Client::with_uri_str(&settings.url).await?;
+        let client = Client::with_options(client_options(settings).await?)?;
         let signals = client
             .database(&settings.database)
             .collection::<Document>(&settings.collection);

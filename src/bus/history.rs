@@ -103,9 +103,11 @@ impl History {
     /// after sequence `after` (0: from the first stored) up to `upto`. `upto` is usually the
     /// durable consumer's ack floor: everything at or below it has a durable outcome already.
     /// `None` when there is nothing to read.
+    /// `filter` restricts it to one partition's subjects (`None`: the whole stream).
     pub async fn open(
         js: &jetstream::Context,
         nats: &NatsSettings,
+        filter: Option<String>,
         after: u64,
         upto: u64,
         chunk: usize,
@@ -128,13 +130,20 @@ impl History {
                 start_sequence: after + 1,
             },
         };
-        let messages = stream
+        let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 deliver_policy,
+                filter_subject: filter.unwrap_or_default(),
                 ..Default::default()
             })
             .await
-            .map_err(|e| BusError::api("create ordered consumer", name, e))?
+            .map_err(|e| BusError::api("create ordered consumer", name, e))?;
+        // A partition may hold nothing in the range: waiting for its first message would only
+        // time out.
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(None);
+        }
+        let messages = consumer
             .messages()
             .await
             .map_err(|e| BusError::read(name, e))?;

@@ -2,6 +2,7 @@
 
 use super::BusError;
 use crate::config::NatsSettings;
+use crate::contract::subject::partition_transform;
 use async_nats::jetstream::{self, stream};
 use std::time::Duration;
 
@@ -14,6 +15,9 @@ pub struct StreamSpec {
     pub subjects: Vec<String>,
     /// Whether publishes are left unacknowledged (see [`specs`] for why BACKTEST is).
     pub no_ack: bool,
+    /// Subject transform applied as messages are stored (source, destination): the candle
+    /// stream's `partition()` transform when `nats.partitions` > 0.
+    pub transform: Option<(String, String)>,
 }
 
 /// The streams of DESIGN.md, named and bound to subjects by the settings.
@@ -23,28 +27,44 @@ pub struct StreamSpec {
 /// send its `PubAck` to that inbox as the first (and, for the requester, the
 /// only) answer. Without acks the requester receives exactly one message:
 /// the worker's `ErrorReply`. The request is stored all the same.
+///
+/// A partitioned candle stream captures only well-formed `<prefix>.<e>.<s>.<i>` subjects (the
+/// transform needs all three identity tokens): a publish to any other candle subject fails at
+/// the publisher instead of being stored where no partition consumer would ever read it.
 pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
     let all = |prefix: &str| vec![format!("{prefix}.>")];
+    let candles = &settings.candle_subject_prefix;
+    let (candle_subjects, transform) = match settings.partitions {
+        0 => (all(candles), None),
+        p => {
+            let (source, destination) = partition_transform(candles, p);
+            (vec![source.clone()], Some((source, destination)))
+        }
+    };
     [
         StreamSpec {
             name: settings.candles_stream.clone(),
-            subjects: all(&settings.candle_subject_prefix),
+            subjects: candle_subjects,
             no_ack: false,
+            transform,
         },
         StreamSpec {
             name: settings.signals_stream.clone(),
             subjects: all(&settings.signal_subject_prefix),
             no_ack: false,
+            transform: None,
         },
         StreamSpec {
             name: settings.dlq_stream.clone(),
             subjects: all(&settings.dlq_subject_prefix),
             no_ack: false,
+            transform: None,
         },
         StreamSpec {
             name: settings.backtest_stream.clone(),
             subjects: vec![settings.backtest_subject.clone()],
             no_ack: true,
+            transform: None,
         },
     ]
 }
@@ -89,6 +109,20 @@ async fn ensure(
                     message: format!("no_ack is {}, must be {}", info.config.no_ack, spec.no_ack),
                 });
             }
+            let transform = info
+                .config
+                .subject_transform
+                .as_ref()
+                .map(|t| (t.source.clone(), t.destination.clone()));
+            if transform != spec.transform {
+                return Err(BusError::StreamMismatch {
+                    stream: spec.name.clone(),
+                    message: format!(
+                        "subject transform is {transform:?}, this worker needs {:?} (nats.partitions cannot change for an existing stream)",
+                        spec.transform
+                    ),
+                });
+            }
             tracing::debug!(stream = %spec.name, "stream checked");
             Ok(())
         }
@@ -102,6 +136,12 @@ async fn ensure(
                 duplicate_window: Duration::from_millis(settings.duplicate_window_ms),
                 max_age: Duration::from_millis(settings.max_age_ms),
                 allow_direct: true,
+                subject_transform: spec.transform.as_ref().map(|(source, destination)| {
+                    stream::SubjectTransform {
+                        source: source.clone(),
+                        destination: destination.clone(),
+                    }
+                }),
                 ..Default::default()
             })
             .await

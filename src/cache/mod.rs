@@ -10,11 +10,14 @@
 
 use crate::config::RedisSettings;
 use crate::contract::{SeriesKey, Signal};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::time::Duration;
 
+mod connect;
 pub mod snapshots;
+
+pub use connect::connect;
 
 /// Why a cache operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -210,20 +213,6 @@ impl Cache {
         self.up = result.is_ok();
         result
     }
-}
-
-/// A connection manager that connects lazily and reconnects by itself, with exponential backoff
-/// and jitter between attempts.
-pub fn connect(settings: &RedisSettings) -> Result<ConnectionManager, CacheError> {
-    let client = redis::Client::open(settings.url.as_str())
-        .map_err(|e| CacheError::Config(e.to_string()))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
-        .set_response_timeout(Some(Duration::from_millis(settings.command_timeout_ms)))
-        .set_number_of_retries(usize::try_from(settings.reconnect_retries).unwrap_or(usize::MAX))
-        .set_min_delay(Duration::from_millis(settings.reconnect_min_delay_ms))
-        .set_max_delay(Duration::from_millis(settings.reconnect_max_delay_ms));
-    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
 }
 
 /// Runs one Redis call under a deadline: a slow cache must never stall the caller.

@@ -1,5 +1,7 @@
 //! Series-state snapshots in Redis: one key per series, `<prefix>:snapshot:<exchange>:<symbol>:<interval>`,
-//! plus the set `<prefix>:snapshot-index` naming every series a checkpoint covered.
+//! plus the set `<prefix>:snapshot-index` naming every series a checkpoint covered (one set per
+//! candle-stream partition, `<prefix>:snapshot-index:p<partition>`, when the stream is partitioned:
+//! a worker taking a partition over resumes that partition's series only).
 //!
 //! The index is written before the snapshots, so a checkpoint cut short (Redis died half-way)
 //! leaves a series indexed but without a snapshot, or with an older one: the reader notices the
@@ -20,6 +22,7 @@ const CHUNK: usize = 64;
 pub struct SnapshotStore {
     manager: ConnectionManager,
     prefix: String,
+    partition: Option<u32>,
     timeout: Duration,
 }
 
@@ -38,8 +41,15 @@ impl SnapshotStore {
         Ok(Self {
             manager: connect(settings)?,
             prefix: settings.key_prefix.clone(),
+            partition: None,
             timeout: Duration::from_millis(settings.command_timeout_ms),
         })
+    }
+
+    /// The same store, indexing the series of one candle-stream partition.
+    pub fn for_partition(mut self, partition: Option<u32>) -> Self {
+        self.partition = partition;
+        self
     }
 
     /// The key of one series' snapshot (`id` is `exchange:symbol:interval`).
@@ -49,7 +59,10 @@ impl SnapshotStore {
 
     /// The set naming every series a checkpoint covered.
     pub fn index_key(&self) -> String {
-        format!("{}:snapshot-index", self.prefix)
+        match self.partition {
+            None => format!("{}:snapshot-index", self.prefix),
+            Some(p) => format!("{}:snapshot-index:p{p}", self.prefix),
+        }
     }
 
     /// Writes a checkpoint: `ids` (every series the worker holds) into the index first, then

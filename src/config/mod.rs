@@ -112,6 +112,12 @@ impl Settings {
         self.nats
             .validate_security()
             .map_err(ConfigError::Invalid)?;
+        self.redis
+            .validate_security()
+            .map_err(ConfigError::Invalid)?;
+        self.mongodb
+            .validate_security()
+            .map_err(ConfigError::Invalid)?;
         let positive = [
             ("nats.connect_timeout_ms", self.nats.connect_timeout_ms),
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),
@@ -199,6 +205,21 @@ impl Settings {
                 serve.max_ack_pending, serve.batch_size
             )));
         }
+        if self.nats.partitions > 1024 {
+            return Err(ConfigError::Invalid(format!(
+                "nats.partitions ({}) must be at most 1024",
+                self.nats.partitions
+            )));
+        }
+        // A pinned worker pulls at least every max_wait_ms; its pin must outlive that wait
+        // by a wide margin, or it would be unpinned between two of its own pulls.
+        if self.nats.partitions > 0 && serve.pinned_ttl_ms < 4 * serve.max_wait_ms.max(250) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.pinned_ttl_ms ({}) must be at least 4 x max(serve.max_wait_ms, 250) ({})",
+                serve.pinned_ttl_ms,
+                4 * serve.max_wait_ms.max(250)
+            )));
+        }
         if serve.restart_max_delay_ms < serve.restart_min_delay_ms {
             return Err(ConfigError::Invalid(
                 "serve.restart_max_delay_ms must be at least serve.restart_min_delay_ms".into(),
@@ -212,6 +233,7 @@ impl Settings {
             ("serve.durable", &serve.durable),
             ("serve.backtest_durable", &serve.backtest_durable),
             ("serve.backtest_queue_group", &serve.backtest_queue_group),
+            ("serve.priority_group", &serve.priority_group),
         ] {
             if name.is_empty()
                 || !name

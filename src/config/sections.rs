@@ -42,6 +42,12 @@ pub struct NatsSettings {
     pub max_age_ms: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
+    /// Partitions of the candle stream (0: none). With P > 0 the stream captures
+    /// `<candle_subject_prefix>.*.*.*` and stores each series under
+    /// `<candle_subject_prefix>.<partition>.*.*.*` (a NATS `partition()` transform); every
+    /// partition has its own durable consumer, and worker processes share them (see
+    /// `serve.priority_group`).
+    pub partitions: u32,
     /// Credentials file (user JWT and nkey seed, `.creds`) to authenticate with; "" for none.
     pub creds_file: String,
     /// File holding an nkey seed (`SU...`) to authenticate with; "" for none.
@@ -107,6 +113,7 @@ impl Default for NatsSettings {
             duplicate_window_ms: 120_000,
             max_age_ms: 0,
             control_subject: "control.model.reload".into(),
+            partitions: 0,
             creds_file: String::new(),
             nkey_seed_file: String::new(),
             user: String::new(),
@@ -153,6 +160,39 @@ pub struct RedisSettings {
     /// How often a checkpoint writes the series changed since the previous one (ms); it also
     /// runs on a clean shutdown. Bounds the history a crashed worker replays.
     pub snapshot_interval_ms: u64,
+    /// ACL user name (Redis 6+); "" for the default user.
+    pub username: String,
+    /// Password (`requirepass` or the ACL user's); set it through SIGNAL_WORKER_REDIS_PASSWORD.
+    pub password: Secret,
+    /// PEM file of the CA that signed the server's certificate, for `rediss://` URLs; "" trusts
+    /// the system roots.
+    pub tls_ca_file: String,
+    /// PEM client certificate for servers that verify clients (`tls-auth-clients yes`).
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: String,
+}
+
+impl RedisSettings {
+    /// Whether the URL asks for TLS (`rediss://`).
+    pub fn tls(&self) -> bool {
+        self.url.starts_with("rediss://")
+    }
+
+    /// Refuses TLS files without a TLS URL, and a certificate without its key.
+    pub fn validate_security(&self) -> Result<(), String> {
+        let files = [&self.tls_ca_file, &self.tls_cert_file, &self.tls_key_file];
+        if !self.tls() && files.iter().any(|f| !f.is_empty()) {
+            return Err("redis.tls_* files need a rediss:// URL".into());
+        }
+        if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
+            return Err("redis.tls_cert_file and redis.tls_key_file go together".into());
+        }
+        if !self.username.is_empty() && !self.password.is_set() {
+            return Err("redis.username is set without redis.password".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for RedisSettings {
@@ -170,6 +210,11 @@ impl Default for RedisSettings {
             health_check_ms: 1_000,
             snapshots: true,
             snapshot_interval_ms: 30_000,
+            username: String::new(),
+            password: Secret::default(),
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }
@@ -189,6 +234,39 @@ pub struct MongoSettings {
     pub collection: String,
     /// Durable consumer name of the archiver on the SIGNALS stream.
     pub archive_durable: String,
+    /// User to authenticate as (SCRAM); "" for none (or credentials in the URL).
+    pub username: String,
+    /// Password of `username`; set it through SIGNAL_WORKER_MONGODB_PASSWORD.
+    pub password: Secret,
+    /// Database holding the user; "" for the driver's default (`admin`, or the URL's).
+    pub auth_source: String,
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-1`; "" lets the driver negotiate with the server.
+    pub auth_mechanism: String,
+    /// Connect with TLS (also implied by a CA or client certificate file, or `tls=true` in the URL).
+    pub tls: bool,
+    /// PEM file of the CA that signed the server's certificate; "" trusts the system roots.
+    pub tls_ca_file: String,
+    /// PEM file holding the client certificate and its key, for servers that verify clients.
+    pub tls_cert_key_file: String,
+}
+
+impl MongoSettings {
+    /// Refuses a password without a user (it would be silently ignored).
+    pub fn validate_security(&self) -> Result<(), String> {
+        if self.password.is_set() && self.username.is_empty() {
+            return Err("mongodb.password is set without mongodb.username".into());
+        }
+        if !self.auth_source.is_empty() && self.username.is_empty() {
+            return Err("mongodb.auth_source is set without mongodb.username".into());
+        }
+        if !["", "SCRAM-SHA-256", "SCRAM-SHA-1"].contains(&self.auth_mechanism.as_str()) {
+            return Err(format!(
+                "mongodb.auth_mechanism {:?} must be SCRAM-SHA-256, SCRAM-SHA-1 or empty",
+                self.auth_mechanism
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for MongoSettings {
@@ -199,6 +277,13 @@ impl Default for MongoSettings {
             database: "signal_worker".into(),
             collection: "signals".into(),
             archive_durable: "signal-archiver".into(),
+            username: String::new(),
+            password: Secret::default(),
+            auth_source: String::new(),
+            auth_mechanism: String::new(),
+            tls: false,
+            tls_ca_file: String::new(),
+            tls_cert_key_file: String::new(),
         }
     }
 }
@@ -323,6 +408,12 @@ pub struct ServeSettings {
     /// Consecutive failures after which an essential task (candle intake)
     /// turns into an orderly shutdown with a non-zero exit.
     pub max_restarts: u32,
+    /// With `nats.partitions` > 0: the priority group every worker pulls each partition's
+    /// consumer in. The server pins one worker per partition; the others wait on standby.
+    pub priority_group: String,
+    /// With `nats.partitions` > 0: how long a silent worker keeps its pin (ms) before a
+    /// standby takes its partition over. The worker pulls far more often than this.
+    pub pinned_ttl_ms: u64,
 }
 
 impl Default for ServeSettings {
@@ -338,6 +429,8 @@ impl Default for ServeSettings {
             restart_min_delay_ms: 100,
             restart_max_delay_ms: 5_000,
             max_restarts: 20,
+            priority_group: "workers".into(),
+            pinned_ttl_ms: 5_000,
         }
     }
 }

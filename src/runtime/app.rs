@@ -2,7 +2,7 @@
 
 use super::shutdown::StopSignals;
 use super::supervisor::Supervisor;
-use super::{AppState, TaskError, candles, clock, reload};
+use super::{AppState, TaskError, candles, clock, partitions, reload};
 use crate::bus::{self, BusError};
 use crate::config::Settings;
 use crate::telemetry::health::Dependency;
@@ -122,11 +122,24 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             }
         });
     }
-    {
-        let state = state.clone();
-        supervisor.spawn("candles", true, move |token| {
-            candles::run(state.clone(), token)
-        });
+    match settings.nats.partitions {
+        0 => {
+            let state = state.clone();
+            supervisor.spawn("candles", true, move |token| {
+                candles::run(state.clone(), token)
+            });
+        }
+        count => {
+            // One supervised task per partition: a failing partition restarts alone (on
+            // standby until its pin expires, then taking the partition over again).
+            let held = partitions::Held::default();
+            for partition in 0..count {
+                let (state, held) = (state.clone(), held.clone());
+                supervisor.spawn(format!("candles-p{partition}"), true, move |token| {
+                    partitions::run(state.clone(), partition, held.clone(), token)
+                });
+            }
+        }
     }
     {
         let state = state.clone();

@@ -38,7 +38,7 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     let mut covered = history::last_signals(&state.js, &settings.nats).await?;
     let started = Instant::now();
     let mut checkpoints =
-        Checkpoints::new(&settings.redis).map_err(|e| TaskError::Io(e.to_string()))?;
+        Checkpoints::new(&settings.redis, None).map_err(|e| TaskError::Io(e.to_string()))?;
     let resumed = match checkpoints.as_mut() {
         Some(c) => c.resume(&mut pipeline, intake.ack_floor).await,
         None => Resumed {
@@ -49,6 +49,7 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     let warmed = warm_start(
         &state,
         &mut pipeline,
+        None,
         resumed.replay_after,
         intake.ack_floor,
         &token,
@@ -94,8 +95,9 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             &state,
             &mut pipeline,
             &mut covered,
-            batch,
+            &batch,
             processed_through,
+            true,
         )
         .await?;
         if let Some(cache) = cache.as_mut() {
@@ -117,11 +119,13 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     Ok(())
 }
 
-/// Rebuilds series state from the candle history after `after` up to the ack floor
-/// (outcomes already durable: no signal is published). Returns the count.
-async fn warm_start(
+/// Rebuilds series state from the candle history (of one partition when `filter` names its
+/// subjects) after `after` up to the ack floor (outcomes already durable: no signal is
+/// published). Returns the count.
+pub(super) async fn warm_start(
     state: &AppState,
     pipeline: &mut Pipeline,
+    filter: Option<String>,
     after: u64,
     ack_floor: u64,
     token: &CancellationToken,
@@ -130,6 +134,7 @@ async fn warm_start(
     let Some(mut history) = History::open(
         &state.js,
         nats,
+        filter,
         after,
         ack_floor,
         state.settings.serve.batch_size.max(256),
@@ -167,27 +172,28 @@ fn sequence(message: &Message) -> u64 {
 }
 
 /// Processes one batch through one pipeline call, makes every outcome
-/// durable, then acks the batch. Returns the new `processed_through`.
-async fn process_batch(
+/// durable, then acks the batch (unless `ack` is false: candles read back from the stream
+/// rather than delivered by the durable consumer). Returns the new `processed_through`.
+pub(super) async fn process_batch(
     state: &AppState,
     pipeline: &mut Pipeline,
     covered: &mut Covered,
-    batch: Vec<Message>,
+    batch: &[Message],
     processed_through: u64,
+    ack: bool,
 ) -> Result<(u64, Vec<crate::contract::Signal>), TaskError> {
     let received = Instant::now();
     // Redelivered candles this process already handled (an ack lost on a
     // reconnect): their outcome is durable; ack them again, do not re-feed.
-    let (seen, fresh): (Vec<Message>, Vec<Message>) = batch
-        .into_iter()
-        .partition(|m| sequence(m) <= processed_through);
+    let (seen, fresh): (Vec<&Message>, Vec<&Message>) =
+        batch.iter().partition(|m| sequence(m) <= processed_through);
     let last = fresh
         .iter()
-        .map(sequence)
+        .map(|m| sequence(m))
         .max()
         .unwrap_or(processed_through);
     let now = clock::now_ms();
-    let inputs: Vec<Input<'_>> = fresh.iter().map(input).collect();
+    let inputs: Vec<Input<'_>> = fresh.iter().map(|m| input(m)).collect();
     let mut stage_started = Instant::now();
     let mut observe = |stage: Stage| {
         let name = match stage {
@@ -204,7 +210,7 @@ async fn process_batch(
         Err(e) => {
             // Never a silent drop: hand the batch back for redelivery and
             // let the restart rebuild state.
-            for m in &fresh {
+            for m in fresh.iter().filter(|_| ack) {
                 let _ = m.ack_with(AckKind::Nak(None)).await;
             }
             return Err(e.into());
@@ -241,7 +247,7 @@ async fn process_batch(
     for pending in unconfirmed {
         pending.confirm().await?;
     }
-    for message in seen.iter().chain(&fresh) {
+    for message in seen.iter().chain(&fresh).filter(|_| ack) {
         message
             .ack()
             .await
@@ -266,7 +272,7 @@ async fn process_batch(
 }
 
 /// Swaps a verified model in between batches, or refuses it (the old one stays).
-fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
+pub(super) fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
     let Reload {
         dir,
         predictor,
@@ -321,14 +327,15 @@ pub fn report_model(pipeline: &Pipeline) {
     model_gauge(pipeline.model(), 1.0);
 }
 
-fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
+/// Sets the `model_info` gauge of `model` (1: in force, 0: replaced).
+pub(super) fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
     let hash = model.sha256.get(..12).unwrap_or(&model.sha256).to_owned();
     metrics::gauge!(m::MODEL_INFO, "name" => model.name.clone(), "version" => model.version.clone(), "hash" => hash).set(value);
 }
 
 /// The Redis side edge of the intake: best effort, after the signals are
 /// durable, never blocking or failing the intake.
-struct SignalCache {
+pub(super) struct SignalCache {
     cache: crate::cache::Cache,
     health: std::sync::Arc<crate::telemetry::health::Health>,
     every: std::time::Duration,
@@ -337,7 +344,10 @@ struct SignalCache {
 }
 
 impl SignalCache {
-    fn new(state: &AppState, settings: &crate::config::RedisSettings) -> Result<Self, TaskError> {
+    pub(super) fn new(
+        state: &AppState,
+        settings: &crate::config::RedisSettings,
+    ) -> Result<Self, TaskError> {
         let cache = crate::cache::Cache::new(settings).map_err(|e| TaskError::Io(e.to_string()))?;
         Ok(Self {
             cache,
@@ -349,7 +359,7 @@ impl SignalCache {
     }
 
     /// Writes the latest signal per series; a failure turns the cache degraded.
-    async fn put(&mut self, signals: &[crate::contract::Signal]) {
+    pub(super) async fn put(&mut self, signals: &[crate::contract::Signal]) {
         if signals.is_empty() {
             return;
         }
@@ -358,7 +368,7 @@ impl SignalCache {
     }
 
     /// While degraded, probes Redis every `every` and writes what is owed.
-    async fn heal(&mut self) {
+    pub(super) async fn heal(&mut self) {
         if self.up || self.last_check.elapsed() < self.every {
             return;
         }

@@ -42,13 +42,17 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Checkpoints per `settings`, or `None` when Redis or its snapshots are off.
-    pub fn new(settings: &RedisSettings) -> Result<Option<Self>, crate::cache::CacheError> {
+    /// Checkpoints per `settings`, or `None` when Redis or its snapshots are off; `partition`
+    /// names the candle-stream partition whose series they cover (`None`: the whole stream).
+    pub fn new(
+        settings: &RedisSettings,
+        partition: Option<u32>,
+    ) -> Result<Option<Self>, crate::cache::CacheError> {
         if !(settings.enabled && settings.snapshots) {
             return Ok(None);
         }
         Ok(Some(Self {
-            store: SnapshotStore::new(settings)?,
+            store: SnapshotStore::new(settings)?.for_partition(partition),
             every: Duration::from_millis(settings.snapshot_interval_ms),
             last: Instant::now(),
             writing: None,

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod partitions;
 pub mod reload;
 pub mod shutdown;
 pub mod state;

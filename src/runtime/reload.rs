@@ -43,6 +43,11 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
             .map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?;
     let predictor =
         loaded.map_err(|e| refuse(ErrorCode::ModelError, format!("model refused: {e}")))?;
+    if state.settings.nats.partitions > 0 {
+        return publish_to_partitions(&state, path, predictor)
+            .await
+            .map_err(|(code, message)| refuse(code, message));
+    }
     let (done, answer) = oneshot::channel();
     state
         .reload_tx
@@ -71,4 +76,36 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
             "the candle intake did not take the model in time (it will once it runs)".into(),
         )),
     }
+}
+
+/// With a partitioned stream every partition task holds its own pipeline: the new model is
+/// checked against the one in force (same features and shapes), then made the model directory
+/// in force, which each partition swaps in between two of its batches.
+async fn publish_to_partitions(
+    state: &AppState,
+    path: PathBuf,
+    predictor: Predictor,
+) -> Result<serde_json::Value, (ErrorCode, String)> {
+    let settings = state.settings.clone();
+    let current = state.model_dir.borrow().clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let old = super::model::load_predictor(&settings, &current).map_err(|e| {
+            (
+                ErrorCode::ModelError,
+                format!("the model in force cannot be reloaded to compare: {e}"),
+            )
+        })?;
+        let mut pipeline = super::model::build_pipeline(&settings, old)
+            .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+        pipeline
+            .replace_predictor(predictor)
+            .map_err(|e| (ErrorCode::ModelError, format!("model refused: {e}")))?;
+        Ok::<ModelRef, (ErrorCode, String)>(pipeline.model().clone())
+    })
+    .await
+    .map_err(|e| (ErrorCode::Internal, format!("model check stopped: {e}")))??;
+    state.model_dir.send_replace(path);
+    Ok(
+        serde_json::json!({ "reloaded": true, "model": checked, "applies": "per partition, between batches" }),
+    )
 }

@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskEnd {
     /// It stopped because shutdown was requested (or it had nothing more to do).
-    Stopped(&'static str),
+    Stopped(String),
     /// It was essential and failed `max_restarts` times in a row.
-    GaveUp(&'static str),
+    GaveUp(String),
 }
 
 /// Owns the tasks and the token that stops them.
@@ -42,11 +42,12 @@ impl Supervisor {
 
     /// Runs `make(token)` under supervision until it returns `Ok` or the
     /// token is cancelled; restarts it after every failure (and panic).
-    pub fn spawn<F, Fut>(&mut self, name: &'static str, essential: bool, mut make: F)
+    pub fn spawn<F, Fut>(&mut self, name: impl Into<String>, essential: bool, mut make: F)
     where
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
     {
+        let name: String = name.into();
         let token = self.token.clone();
         let settings = self.settings.clone();
         self.tasks.spawn(async move {
@@ -73,7 +74,7 @@ impl Supervisor {
                     Err(e) => e,
                 };
                 if token.is_cancelled() {
-                    tracing::warn!(task = name, error = %error, "task failed while shutting down");
+                    tracing::warn!(task = %name, error = %error, "task failed while shutting down");
                     return TaskEnd::Stopped(name);
                 }
                 if started.elapsed() >= max {
@@ -82,14 +83,14 @@ impl Supervisor {
                     delays = backoff();
                 }
                 failures += 1;
-                metrics::counter!(crate::telemetry::metrics::TASK_RESTARTS, "task" => name).increment(1);
+                metrics::counter!(crate::telemetry::metrics::TASK_RESTARTS, "task" => name.clone()).increment(1);
                 if essential && failures > settings.max_restarts {
-                    tracing::error!(task = name, error = %error, failures, "essential task keeps failing; shutting the worker down");
+                    tracing::error!(task = %name, error = %error, failures, "essential task keeps failing; shutting the worker down");
                     token.cancel();
                     return TaskEnd::GaveUp(name);
                 }
                 let delay = delays.next().unwrap_or(max);
-                tracing::error!(task = name, error = %error, failures, ?delay, "task failed; restarting");
+                tracing::error!(task = %name, error = %error, failures, ?delay, "task failed; restarting");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
                     () = token.cancelled() => return TaskEnd::Stopped(name),
@@ -104,7 +105,7 @@ impl Supervisor {
         let mut outcome = Ok(());
         while let Some(joined) = self.tasks.join_next().await {
             match joined {
-                Ok(TaskEnd::Stopped(name)) => tracing::debug!(task = name, "task stopped"),
+                Ok(TaskEnd::Stopped(name)) => tracing::debug!(task = %name, "task stopped"),
                 Ok(TaskEnd::GaveUp(name)) => {
                     if outcome.is_ok() {
                         outcome = Err(format!("task {name} kept failing"));

@@ -34,6 +34,12 @@ pub const SNAPSHOTS_RESTORED: &str = "signal_worker_snapshots_restored_total";
 pub const SNAPSHOTS_REFUSED: &str = "signal_worker_snapshots_refused_total";
 /// Checkpoints that failed to write (the next one writes every series).
 pub const SNAPSHOT_FAILURES: &str = "signal_worker_snapshot_failures_total";
+/// Partitions of the candle stream this worker is pinned to (processing) right now.
+pub const PARTITIONS_OWNED: &str = "signal_worker_partitions_owned";
+/// Partitions this worker took over (at start, or from a worker that died).
+pub const PARTITION_TAKEOVERS: &str = "signal_worker_partition_takeovers_total";
+/// Partitions this worker handed to a standby because it held more than its fair share.
+pub const PARTITION_HANDOVERS: &str = "signal_worker_partition_handovers_total";
 /// Candles read back from the candle stream to rebuild series state at start.
 pub const HISTORY_REPLAYED: &str = "signal_worker_history_candles_replayed_total";
 /// Time to update the features of one batch.
@@ -126,6 +132,21 @@ pub fn describe() {
         SNAPSHOT_FAILURES,
         Unit::Count,
         "Checkpoints that failed to write to Redis."
+    );
+    describe_gauge!(
+        PARTITIONS_OWNED,
+        Unit::Count,
+        "Candle-stream partitions this worker is pinned to right now."
+    );
+    describe_counter!(
+        PARTITION_TAKEOVERS,
+        Unit::Count,
+        "Candle-stream partitions this worker took over (at start or from a dead worker)."
+    );
+    describe_counter!(
+        PARTITION_HANDOVERS,
+        Unit::Count,
+        "Partitions handed to a standby because this worker held more than its fair share."
     );
     describe_counter!(
         HISTORY_REPLAYED,

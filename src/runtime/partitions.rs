@@ -1,0 +1,331 @@
+//! The candle intake of a partitioned stream: one task per partition, each owning the
+//! partition only while the server pins this worker to it.
+//!
+//! Ownership changes are read off the `Nats-Pin-Id` every delivered message carries. Messages
+//! under a pin this task does not own mean the partition has just been handed to it — at start,
+//! after a task restart, or because the previous owner died. The task then takes over before
+//! processing anything:
+//!
+//! 1. reads the consumer's ack floor `F` and last delivered sequence `D`;
+//! 2. resumes the partition's series from their Redis snapshots and replays the partition's
+//!    history up to `F` (outcomes already durable: nothing is published);
+//! 3. processes the candles in `(F, D]` straight from the stream, in order — the ones the
+//!    previous owner had in flight — publishing their outcomes (a signal already published is
+//!    recognised by its series' last signal and by its `Nats-Msg-Id`);
+//! 4. from then on, a delivered candle at or below `D` is only acked (its outcome is durable),
+//!    and every later one is processed as it comes, in stream order.
+//!
+//! So no candle is lost (everything after `F` is processed), none yields a second signal, and
+//! each series' candles are processed in order even though the server redelivers the previous
+//! owner's unacked candles only after `ack_wait`, behind newer ones.
+
+use super::candles::{SignalCache, model_gauge, process_batch, warm_start};
+use super::checkpoint::{Checkpoints, Resumed};
+use super::model::{build_pipeline, load_predictor};
+use super::{AppState, TaskError};
+use crate::bus::history::{self, Covered, History};
+use crate::bus::partition::{self, PartitionIntake, pin_of};
+use crate::config::Settings;
+use crate::contract::subject::partition_prefix;
+use crate::core::pipeline::Pipeline;
+use crate::telemetry::metrics as m;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What a task holds while it owns its partition.
+struct Owned {
+    pin: String,
+    pipeline: Pipeline,
+    covered: Covered,
+    checkpoints: Option<Checkpoints>,
+    processed_through: u64,
+    /// The model directory the pipeline's model came from.
+    model_dir: PathBuf,
+}
+
+/// How many partitions this worker process holds, shared by its partition tasks.
+pub type Held = Arc<AtomicUsize>;
+
+/// Serves partition `partition` until `token` is cancelled: on standby while another worker
+/// holds it, processing it while this one does, and handing it over when this worker holds more
+/// than its fair share.
+pub async fn run(
+    state: AppState,
+    partition: u32,
+    held: Held,
+    token: CancellationToken,
+) -> Result<(), TaskError> {
+    let settings = std::sync::Arc::new(partition_settings(&state.settings, partition));
+    // The consumer's filter is built from the stream's own prefix, not the partition's.
+    let mut intake =
+        PartitionIntake::open(&state.js, &state.settings.nats, &settings.serve, partition).await?;
+    let mut owned: Option<Owned> = None;
+    let mut cache = match settings.redis.enabled {
+        true => Some(SignalCache::new(&state, &settings.redis)?),
+        false => None,
+    };
+    let check_every = Duration::from_millis(settings.serve.pinned_ttl_ms);
+    let mut last_check = Instant::now();
+    let result = loop {
+        if token.is_cancelled() {
+            break Ok(());
+        }
+        if owned.is_some() && last_check.elapsed() >= check_every {
+            last_check = Instant::now();
+            if let Err(e) = review(&settings, &mut intake, &mut owned, &held).await {
+                break Err(e);
+            }
+        }
+        if let Some(o) = owned.as_mut() {
+            if let Some(cache) = cache.as_mut() {
+                cache.heal().await;
+            }
+            if let Some(c) = o.checkpoints.as_mut() {
+                c.tick(&mut o.pipeline, o.processed_through);
+            }
+            swap_model_if_changed(&state, &settings, o);
+        }
+        let batch = match intake.next_batch().await {
+            Ok(batch) => batch,
+            Err(e) => break Err(e.into()),
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        // A batch normally carries one pin; split it where the pin changes, if ever.
+        for run in batch.chunk_by(|a, b| pin_of(a) == pin_of(b)) {
+            let pin = pin_of(&run[0]).unwrap_or_default().to_owned();
+            if owned.as_ref().is_none_or(|o| o.pin != pin) {
+                release(&mut owned, &held);
+                owned = Some(take_over(&state, &settings, &mut intake, pin, &token).await?);
+                held.fetch_add(1, Ordering::SeqCst);
+                publish_held(&held);
+            }
+            let Some(o) = owned.as_mut() else { continue };
+            let published;
+            (o.processed_through, published) = process_batch(
+                &state,
+                &mut o.pipeline,
+                &mut o.covered,
+                run,
+                o.processed_through,
+                true,
+            )
+            .await?;
+            if let Some(cache) = cache.as_mut() {
+                cache.put(&published).await;
+            }
+        }
+    };
+    if let Some(mut o) = owned.take() {
+        held.fetch_sub(1, Ordering::SeqCst);
+        publish_held(&held);
+        if result.is_ok() {
+            if let Some(c) = o.checkpoints.as_mut() {
+                c.finish(&mut o.pipeline, o.processed_through).await;
+            }
+            tracing::info!(
+                partition,
+                processed_through = o.processed_through,
+                "partition intake stopped; every candle it received acked"
+            );
+        }
+    }
+    result
+}
+
+/// The worker's settings as seen by one partition: its stored candle subjects are
+/// `<prefix>.<partition>.<exchange>.<symbol>.<interval>`, so the pipeline checks them against
+/// the partition's prefix.
+fn partition_settings(settings: &Settings, partition: u32) -> Settings {
+    let mut settings = settings.clone();
+    settings.nats.candle_subject_prefix =
+        partition_prefix(&settings.nats.candle_subject_prefix, partition);
+    settings
+}
+
+/// Takes the partition over under `pin`: rebuilds its series state up to the ack floor, then
+/// processes what the previous owner left in flight (see the module documentation).
+async fn take_over(
+    state: &AppState,
+    settings: &Settings,
+    intake: &mut PartitionIntake,
+    pin: String,
+    token: &CancellationToken,
+) -> Result<Owned, TaskError> {
+    let started = Instant::now();
+    let partition = intake.partition;
+    let model_dir = state.model_dir.borrow().clone();
+    let predictor = tokio::task::block_in_place(|| load_predictor(settings, &model_dir))?;
+    let mut pipeline = build_pipeline(settings, predictor)?;
+    let position = intake.position().await?;
+    let mut covered = history::last_signals(&state.js, &settings.nats).await?;
+    let mut checkpoints = Checkpoints::new(&settings.redis, Some(partition))
+        .map_err(|e| TaskError::Io(e.to_string()))?;
+    let resumed = match checkpoints.as_mut() {
+        Some(c) => c.resume(&mut pipeline, position.ack_floor).await,
+        None => Resumed {
+            series: 0,
+            replay_after: 0,
+        },
+    };
+    // The canonical subjects of this partition (the settings' prefix already names it).
+    let filter = Some(format!("{}.>", settings.nats.candle_subject_prefix));
+    let warmed = warm_start(
+        state,
+        &mut pipeline,
+        filter.clone(),
+        resumed.replay_after,
+        position.ack_floor,
+        token,
+    )
+    .await?;
+    metrics::counter!(m::HISTORY_REPLAYED).increment(warmed);
+    let mut processed_through = position.ack_floor;
+    let mut caught_up = 0;
+    if let Some(mut in_flight) = History::open(
+        &state.js,
+        &settings.nats,
+        filter,
+        position.ack_floor,
+        position.delivered,
+        settings.serve.batch_size,
+    )
+    .await?
+    {
+        while let Some(chunk) = in_flight.next_chunk().await? {
+            caught_up += chunk.len();
+            (processed_through, _) = process_batch(
+                state,
+                &mut pipeline,
+                &mut covered,
+                &chunk,
+                processed_through,
+                false,
+            )
+            .await?;
+        }
+    }
+    // Everything delivered before the takeover now has a durable outcome.
+    processed_through = processed_through.max(position.delivered);
+    if let Some(c) = checkpoints.as_mut().filter(|_| warmed > 0 || caught_up > 0) {
+        c.checkpoint_now(&mut pipeline, position.ack_floor);
+    }
+    metrics::counter!(m::PARTITION_TAKEOVERS).increment(1);
+    model_gauge(pipeline.model(), 1.0);
+    tracing::info!(
+        partition,
+        consumer = %partition::consumer_name(&settings.serve, partition),
+        ack_floor = position.ack_floor,
+        delivered = position.delivered,
+        resumed_series = resumed.series,
+        replayed = warmed,
+        caught_up,
+        series = pipeline.series_count(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "partition taken over"
+    );
+    Ok(Owned {
+        pin,
+        pipeline,
+        covered,
+        checkpoints,
+        processed_through,
+        model_dir,
+    })
+}
+
+/// Every `pinned_ttl_ms` while it holds the partition: asks the server whether this worker
+/// still holds the pin — if another one does (this one was silent too long), the partition's
+/// state here is stale and dropped — and hands the partition over when this worker holds more
+/// than its fair share, `ceil(partitions / workers pulling)`, one partition per review.
+async fn review(
+    settings: &Settings,
+    intake: &mut PartitionIntake,
+    owned: &mut Option<Owned>,
+    held: &Held,
+) -> Result<(), TaskError> {
+    let Some(o) = owned.as_mut() else {
+        return Ok(());
+    };
+    let standing = intake.standing().await?;
+    if standing.pinned.as_deref() != Some(o.pin.as_str()) {
+        tracing::warn!(
+            partition = intake.partition,
+            "partition pinned to another worker; its state here is dropped"
+        );
+        release(owned, held);
+        return Ok(());
+    }
+    let workers = standing.waiting.max(1);
+    let fair = (settings.nats.partitions as usize).div_ceil(workers);
+    let handed = held.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+        (n > fair).then(|| n - 1)
+    });
+    let Ok(holding) = handed else {
+        return Ok(());
+    };
+    publish_held(held);
+    // The next owner resumes from this checkpoint instead of replaying the partition.
+    if let Some(c) = o.checkpoints.as_mut() {
+        c.finish(&mut o.pipeline, o.processed_through).await;
+    }
+    tracing::info!(
+        partition = intake.partition,
+        holding,
+        fair,
+        workers,
+        processed_through = o.processed_through,
+        "handing the partition over to a standby (more than a fair share held)"
+    );
+    *owned = None;
+    metrics::counter!(m::PARTITION_HANDOVERS).increment(1);
+    // Long enough for the pin to expire and a standby to take it before this worker pulls again.
+    intake.hand_over(Duration::from_millis(settings.serve.pinned_ttl_ms * 2));
+    Ok(())
+}
+
+/// Drops the partition's state (if held), counting it off.
+fn release(owned: &mut Option<Owned>, held: &Held) {
+    if owned.take().is_some() {
+        held.fetch_sub(1, Ordering::SeqCst);
+        publish_held(held);
+    }
+}
+
+/// Publishes how many partitions this worker holds.
+fn publish_held(held: &Held) {
+    metrics::gauge!(m::PARTITIONS_OWNED).set(held.load(Ordering::SeqCst) as f64);
+}
+
+/// Between batches: swaps in the model a reload made current, if it differs from this
+/// partition's; a model that cannot be loaded or does not fit leaves the old one in force.
+fn swap_model_if_changed(state: &AppState, settings: &Settings, owned: &mut Owned) {
+    let dir = state.model_dir.borrow().clone();
+    if dir == owned.model_dir {
+        return;
+    }
+    owned.model_dir = dir.clone();
+    let old = owned.pipeline.model().clone();
+    let swapped = tokio::task::block_in_place(|| load_predictor(settings, &dir))
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            owned
+                .pipeline
+                .replace_predictor(p)
+                .map_err(|e| e.to_string())
+        });
+    match swapped {
+        Ok(()) => {
+            model_gauge(&old, 0.0);
+            model_gauge(owned.pipeline.model(), 1.0);
+            tracing::info!(dir = %dir.display(), model = %owned.pipeline.model().name, "model swapped in");
+        }
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays")
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Scale-out: the candle stream split into 4 partitions by a NATS `partition()` transform,
+//! 3 worker processes sharing them through pinned-client priority groups, one of them killed
+//! with SIGKILL mid-stream. A standby takes its partitions over (from the Redis snapshots and
+//! the stream) and the end state is exactly the pure pipeline's: no signal lost, none twice,
+//! every series' signals in order.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
+
+mod serve_support;
+
+use serve_support::*;
+use signal_worker::config::Settings;
+use signal_worker::contract::CandleMessage;
+use signal_worker::contract::codec::Encoding;
+use signal_worker::core::pipeline::{Input, Outcome};
+use signal_worker::testkit::{ServerKind, ServerProcess};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+const PARTITIONS: u32 = 4;
+const SERIES: usize = 500;
+/// A series yields its first signal after 166 candles (indicator warm-up plus the model window).
+const STEPS: usize = 230;
+/// Published before the kill: enough for every series to be signalling.
+const BEFORE_KILL: usize = 190;
+const HOUR_MS: i64 = 3_600_000;
+const START_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+
+/// A deterministic random walk per series, candles of consecutive hours.
+fn candles(step: usize) -> Vec<CandleMessage> {
+    (0..SERIES)
+        .map(|s| {
+            let walk = |t: usize| {
+                let x = (s * 7919 + t * 104_729) as f64;
+                100.0 + s as f64 + 5.0 * (x * 0.001).sin() + t as f64 * 0.05 * (s % 3) as f64
+            };
+            let (open, close) = (walk(step), walk(step + 1));
+            CandleMessage {
+                exchange: "test".into(),
+                symbol: format!("S{s:03}"),
+                interval: "1h".into(),
+                open_time: START_MS + step as i64 * HOUR_MS,
+                close_time: None,
+                open,
+                high: open.max(close) + 0.5,
+                low: open.min(close) - 0.5,
+                close,
+                volume: 10.0 + (s + step) as f64 % 17.0,
+                trades: None,
+                is_closed: true,
+            }
+        })
+        .collect()
+}
+
+/// Publishes time steps `steps` of every series, acks awaited in blocks.
+async fn publish(js: &async_nats::jetstream::Context, steps: std::ops::Range<usize>) {
+    for step in steps {
+        let mut acks = Vec::with_capacity(SERIES);
+        for c in candles(step) {
+            let subject = format!("candles.{}.{}.{}", c.exchange, c.symbol, c.interval);
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("{}:{}", c.symbol, c.open_time));
+            let body = rmp_serde::to_vec_named(&c).unwrap();
+            acks.push(
+                js.publish_with_headers(subject, headers, body.into())
+                    .await
+                    .unwrap(),
+            );
+        }
+        for ack in acks {
+            ack.await.unwrap();
+        }
+    }
+}
+
+/// What the pure pipeline makes of each partition's candles, in stream order.
+async fn expected(js: &async_nats::jetstream::Context) -> BTreeSet<(String, i64)> {
+    let messages = all_messages(js, "CANDLES").await;
+    let mut by_partition: BTreeMap<String, Vec<&async_nats::jetstream::Message>> = BTreeMap::new();
+    for m in &messages {
+        let partition = m.subject.split('.').nth(1).unwrap().to_owned();
+        by_partition.entry(partition).or_default().push(m);
+    }
+    assert_eq!(
+        by_partition.len(),
+        PARTITIONS as usize,
+        "series are spread over every partition"
+    );
+    let mut signals = BTreeSet::new();
+    for (partition, messages) in by_partition {
+        let mut settings = Settings::default();
+        settings.nats.candle_subject_prefix = format!("candles.{partition}");
+        let predictor = signal_worker::runtime::model::load_predictor(
+            &settings,
+            Path::new(&format!("{ROOT}/models/default")),
+        )
+        .unwrap();
+        let mut pipeline =
+            signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
+        let inputs: Vec<Input<'_>> = messages
+            .iter()
+            .map(|m| Input {
+                bytes: &m.payload,
+                encoding: Encoding::MessagePack,
+                subject: Some(m.subject.as_str()),
+            })
+            .collect();
+        for outcome in pipeline.process(&inputs, Some(i64::MAX / 4)).unwrap() {
+            match outcome {
+                Outcome::Signal(s) => {
+                    signals.insert((
+                        format!("{}.{}.{}", s.exchange, s.symbol, s.interval),
+                        s.open_time,
+                    ));
+                }
+                Outcome::Rejected(r) => panic!("a valid candle was rejected: {r:?}"),
+                _ => {}
+            }
+        }
+    }
+    signals
+}
+
+/// The value of a metric on a worker's /metrics (0 when it was never set).
+fn metric(worker: &Worker, name: &str) -> f64 {
+    http_get(worker.metrics_port, "/metrics")
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The most partitions one worker holds, once every partition is held by exactly one worker.
+fn spread(workers: &[Worker]) -> Option<i64> {
+    let held: Vec<i64> = workers
+        .iter()
+        .map(|w| metric(w, "signal_worker_partitions_owned") as i64)
+        .collect();
+    (held.iter().sum::<i64>() == i64::from(PARTITIONS))
+        .then(|| held.iter().copied().max().unwrap_or(0))
+}
+
+/// Whether every partition's consumer has acked everything it holds.
+async fn drained(js: &async_nats::jetstream::Context) -> bool {
+    let stream = js.get_stream("CANDLES").await.unwrap();
+    for p in 0..PARTITIONS {
+        match stream.consumer_info(format!("signal-worker-p{p}")).await {
+            Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_four_partitions_and_a_standby_takes_over_a_killed_one() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let redis = ServerProcess::start(ServerKind::Redis).unwrap();
+    let (url, redis_url) = (nats.url(), redis.url());
+    let (_client, js) = js(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
+        ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "2000"),
+        // The killed worker's unacked candles come back after this; they are only acked.
+        ("SIGNAL_WORKER_SERVE_ACK_WAIT_MS", "3000"),
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
+        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "200"),
+    ];
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&url, dir.path(), &format!("w{i}"), &env))
+        .collect();
+    wait_streams(&js).await;
+    let logs = |workers: &[Worker]| {
+        workers
+            .iter()
+            .map(|w| w.log())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    publish(&js, 0..BEFORE_KILL).await;
+    // Mid-stream: signals flowing, candles still waiting.
+    wait_for("signals to flow", WAIT, || async {
+        stream_count(&js, "SIGNALS").await > 2_000
+    })
+    .await;
+    // The workers spread the partitions: none keeps more than its fair share, ceil(4 / 3).
+    wait_for("the partitions spread over the workers", WAIT, || async {
+        spread(&workers) == Some(2)
+    })
+    .await;
+    let owner = (0..workers.len())
+        .max_by_key(|&i| metric(&workers[i], "signal_worker_partitions_owned") as i64)
+        .unwrap();
+    let owned = metric(&workers[owner], "signal_worker_partitions_owned");
+    assert!(
+        owned >= 1.0,
+        "no worker owns a partition\n{}",
+        logs(&workers)
+    );
+    let mut killed = workers.remove(owner);
+    killed.kill9();
+    let killed_at = Instant::now();
+
+    publish(&js, BEFORE_KILL..STEPS).await;
+    wait_for("every partition drained", WAIT, || drained(&js)).await;
+    eprintln!(
+        "killed a worker owning {owned} partitions; drained {:?} later",
+        killed_at.elapsed()
+    );
+
+    // The survivors spread the partitions again: ceil(4 / 2) each.
+    wait_for("the partitions spread over the survivors", WAIT, || async {
+        spread(&workers) == Some(2)
+    })
+    .await;
+    let takeovers: f64 = workers
+        .iter()
+        .map(|w| metric(w, "signal_worker_partition_takeovers_total"))
+        .sum();
+    let now_owned: f64 = workers
+        .iter()
+        .map(|w| metric(w, "signal_worker_partitions_owned"))
+        .sum();
+    let restored: f64 = workers
+        .iter()
+        .map(|w| metric(w, "signal_worker_snapshots_restored_total"))
+        .sum();
+    let all_logs = format!("{}\n--- killed ---\n{}", logs(&workers), killed.log());
+    assert_eq!(
+        now_owned,
+        f64::from(PARTITIONS),
+        "every partition is owned by a survivor\n{all_logs}"
+    );
+    assert!(
+        takeovers >= owned,
+        "the survivors took over the {owned} partitions of the killed worker ({takeovers} takeovers)\n{all_logs}"
+    );
+    assert!(
+        restored > 0.0,
+        "the takeover resumed series from their snapshots\n{all_logs}"
+    );
+
+    let got = signals(&js).await;
+    let unique: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(got.len(), unique.len(), "duplicate signals\n{all_logs}");
+    let want = expected(&js).await;
+    assert_eq!(
+        stream_count(&js, "CANDLES").await as usize,
+        SERIES * STEPS,
+        "every candle stored once"
+    );
+    assert_eq!(unique, want, "signals differ from the pure pipeline");
+    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
+    for (series, open_time) in &got {
+        let previous = last.insert(series, *open_time);
+        assert!(
+            previous.is_none_or(|p| p < *open_time),
+            "{series}: signal {open_time} after {previous:?}"
+        );
+    }
+    assert_eq!(stream_count(&js, "DLQ").await, 0, "no candle dead-lettered");
+    eprintln!(
+        "{} candles over {PARTITIONS} partitions → {} signals, {takeovers} takeovers, {restored} series resumed from snapshots",
+        SERIES * STEPS,
+        want.len()
+    );
+    drop(nats);
+    drop(redis);
+}
