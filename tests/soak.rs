@@ -216,11 +216,22 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
         std::thread::spawn(move || replay_until_done(url, files, speed, done))
     };
 
+    // Memory of whichever worker runs, every 100 ms, for the whole soak.
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (workers, sampling) = (workers.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::SeqCst) {
+                workers.lock().unwrap().sample();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut faults: Vec<String> = Vec::new();
     while Instant::now() < deadline {
-        workers.lock().unwrap().sample();
         tokio::time::sleep(rng.millis(1_500, 4_000)).await;
         let down = rng.millis(200, 1_500);
         let at = started.elapsed().as_secs_f64();
@@ -265,7 +276,8 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
         let w = workers.lock().unwrap();
         wait_drained(&js, &w.current).await;
     }
-    workers.lock().unwrap().sample();
+    sampling.store(false, Ordering::SeqCst);
+    sampler.join().unwrap();
 
     // The archive catches up with SIGNALS, document for signal.
     let mongo_client = mongodb::Client::with_uri_str(mongo.url()).await.unwrap();
@@ -305,7 +317,9 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
 
     // Memory: within each worker's life, the last third's peak stays near the first third's.
     let mut worst = 0i64;
-    for samples in w.rss.iter().filter(|s| s.len() >= 6) {
+    let lives = w.rss.iter().filter(|s| s.len() >= 30).count();
+    assert!(lives > 0, "no worker lived 3 s: memory was not watched");
+    for samples in w.rss.iter().filter(|s| s.len() >= 30) {
         let third = samples.len() / 3;
         let early = samples[..third].iter().max().copied().unwrap_or(0) as i64;
         let late = samples[samples.len() - third..]
@@ -317,7 +331,7 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
     }
     let peak = w.rss.iter().flatten().max().copied().unwrap_or(0);
     eprintln!(
-        "{seconds} s soak: {} worker lives, {total} candles, {} signals archived, replay passes {attempts}, peak RSS {} MiB, worst growth within a life {} KiB",
+        "{seconds} s soak: {} worker lives ({lives} watched 3 s or more), {total} candles, {} signals archived, replay passes {attempts}, peak RSS {} MiB, worst growth within a life {} KiB",
         w.incarnation + 1,
         archived.len(),
         peak / 1024,

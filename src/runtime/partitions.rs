@@ -95,29 +95,19 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
-        // A batch normally carries one pin; split it where the pin changes, if ever.
-        for run in batch.chunk_by(|a, b| pin_of(a) == pin_of(b)) {
-            let pin = pin_of(&run[0]).unwrap_or_default().to_owned();
-            if owned.as_ref().is_none_or(|o| o.pin != pin) {
-                release(&mut owned, &held);
-                owned = Some(take_over(&state, &settings, &mut intake, pin, &token).await?);
-                held.fetch_add(1, Ordering::SeqCst);
-                publish_held(&held);
-            }
-            let Some(o) = owned.as_mut() else { continue };
-            let published;
-            (o.processed_through, published) = process_batch(
-                &state,
-                &mut o.pipeline,
-                &mut o.covered,
-                run,
-                o.processed_through,
-                true,
-            )
-            .await?;
-            if let Some(cache) = cache.as_mut() {
-                cache.put(&published).await;
-            }
+        let served = serve_batch(
+            &state,
+            &settings,
+            &mut intake,
+            &mut owned,
+            &held,
+            &mut cache,
+            &batch,
+            &token,
+        )
+        .await;
+        if let Err(e) = served {
+            break Err(e);
         }
     };
     if let Some(mut o) = owned.take() {
@@ -135,6 +125,47 @@ pub async fn run(
         }
     }
     result
+}
+
+/// Processes one delivered batch, taking the partition over first when it arrives under a pin
+/// this task does not hold.
+#[allow(clippy::too_many_arguments)] // the task's state, passed down rather than bundled for one call
+async fn serve_batch(
+    state: &AppState,
+    settings: &Settings,
+    intake: &mut PartitionIntake,
+    owned: &mut Option<Owned>,
+    held: &Held,
+    cache: &mut Option<SignalCache>,
+    batch: &[async_nats::jetstream::Message],
+    token: &CancellationToken,
+) -> Result<(), TaskError> {
+    // A batch normally carries one pin; split it where the pin changes, if ever.
+    for run in batch.chunk_by(|a, b| pin_of(a) == pin_of(b)) {
+        let Some(first) = run.first() else { continue };
+        let pin = pin_of(first).unwrap_or_default().to_owned();
+        if owned.as_ref().is_none_or(|o| o.pin != pin) {
+            release(owned, held);
+            *owned = Some(take_over(state, settings, intake, pin, token).await?);
+            held.fetch_add(1, Ordering::SeqCst);
+            publish_held(held);
+        }
+        let Some(o) = owned.as_mut() else { continue };
+        let published;
+        (o.processed_through, published) = process_batch(
+            state,
+            &mut o.pipeline,
+            &mut o.covered,
+            run,
+            o.processed_through,
+            true,
+        )
+        .await?;
+        if let Some(cache) = cache.as_mut() {
+            cache.put(&published).await;
+        }
+    }
+    Ok(())
 }
 
 /// The worker's settings as seen by one partition: its stored candle subjects are

@@ -8,6 +8,7 @@
 //! nats-server 2.9 is deliberately not used: it lacks subject transforms.
 
 mod binaries;
+pub mod fuzz;
 mod process;
 
 pub use binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};

@@ -1,0 +1,10 @@
+//! Fuzz target: arbitrary bytes through `signal_worker::testkit::fuzz::read_jsonl_bytes`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(broken) = signal_worker::testkit::fuzz::read_jsonl_bytes(data) {
+        panic!("invariant broken: {broken}");
+    }
+});
