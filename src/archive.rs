@@ -10,7 +10,7 @@ use crate::config::MongoSettings;
 use crate::config::secret::redact_url;
 use crate::contract::Signal;
 use mongodb::bson::{Document, doc};
-use mongodb::options::{AuthMechanism, ClientOptions, IndexOptions, Tls, TlsOptions};
+use mongodb::options::{AuthMechanism, ClientOptions, IndexOptions, Tls, TlsOptions, WriteConcern};
 use mongodb::{Client, Collection, IndexModel};
 use std::path::PathBuf;
 
@@ -140,7 +140,16 @@ impl Archive {
             d.insert("_id", id.as_str());
             docs.push(d);
         }
-        match self.signals.insert_many(docs).ordered(false).await {
+        // Journaled before the archiver acks the signals: a MongoDB that crashes right after
+        // answering must not lose what the stream no longer redelivers.
+        let journaled = WriteConcern::builder().journal(true).build();
+        match self
+            .signals
+            .insert_many(docs)
+            .ordered(false)
+            .write_concern(journaled)
+            .await
+        {
             Ok(r) => Ok(Archived {
                 inserted: r.inserted_ids.len(),
                 duplicates: 0,

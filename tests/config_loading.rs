@@ -115,3 +115,61 @@ fn bad_syntax_is_reported_with_the_file_name() {
     assert!(matches!(err, ConfigError::Syntax { .. }));
     assert!(err.to_string().contains("broken.toml"));
 }
+
+#[test]
+fn partition_and_store_security_settings_are_checked() {
+    let ok = Settings::from_sources(
+        None,
+        env(&[
+            ("SIGNAL_WORKER_NATS_PARTITIONS", "8"),
+            ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "3000"),
+            ("SIGNAL_WORKER_REDIS_URL", "rediss://127.0.0.1:6380"),
+            ("SIGNAL_WORKER_REDIS_TLS_CA_FILE", "/etc/ca.pem"),
+            ("SIGNAL_WORKER_MONGODB_USERNAME", "worker"),
+            ("SIGNAL_WORKER_MONGODB_AUTH_MECHANISM", "SCRAM-SHA-256"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(ok.nats.partitions, 8);
+    assert_eq!(ok.serve.pinned_ttl_ms, 3000);
+    type Case<'a> = (Vec<(String, String)>, &'a str);
+    let cases: [Case; 6] = [
+        (
+            env(&[("SIGNAL_WORKER_NATS_PARTITIONS", "5000")]),
+            "nats.partitions",
+        ),
+        (
+            env(&[
+                ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
+                ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "300"),
+            ]),
+            "serve.pinned_ttl_ms",
+        ),
+        (
+            env(&[("SIGNAL_WORKER_REDIS_TLS_CA_FILE", "/etc/ca.pem")]),
+            "rediss://",
+        ),
+        (
+            env(&[
+                ("SIGNAL_WORKER_REDIS_URL", "rediss://127.0.0.1:6380"),
+                ("SIGNAL_WORKER_REDIS_TLS_CERT_FILE", "/etc/c.pem"),
+            ]),
+            "redis.tls_key_file",
+        ),
+        (
+            env(&[("SIGNAL_WORKER_MONGODB_PASSWORD", "x")]),
+            "mongodb.username",
+        ),
+        (
+            env(&[
+                ("SIGNAL_WORKER_MONGODB_USERNAME", "worker"),
+                ("SIGNAL_WORKER_MONGODB_AUTH_MECHANISM", "PLAIN"),
+            ]),
+            "mongodb.auth_mechanism",
+        ),
+    ];
+    for (vars, key) in cases {
+        let err = Settings::from_sources(None, vars).unwrap_err();
+        assert!(err.to_string().contains(key), "{err} should name {key}");
+    }
+}

@@ -295,10 +295,20 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
                 .to_string()
         })
         .collect();
-    wait_for("the archive to equal SIGNALS", WAIT, || async {
-        archive.count_documents(Document::new()).await.unwrap_or(0) == signal_ids.len() as u64
-    })
-    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let archived = archive.count_documents(Document::new()).await;
+        if matches!(archived, Ok(n) if n == signal_ids.len() as u64) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the archive holds {archived:?} documents, SIGNALS {}\n{}",
+            signal_ids.len(),
+            workers.lock().unwrap().current.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let archived: BTreeSet<String> = archive
         .find(Document::new())
         .await

@@ -26,7 +26,7 @@ pub enum ServerKind {
     Nats,
     /// redis-server, nothing persisted.
     Redis,
-    /// SecantusDB (MongoDB wire protocol), data in its directory.
+    /// SecantusDB (MongoDB wire protocol), data in its directory, synced on every commit.
     Secantus,
 }
 
@@ -164,8 +164,17 @@ impl ServerProcess {
                 .arg(&self.dir);
             }
             ServerKind::Secantus => {
-                cmd.args(["--host", "127.0.0.1", "--port", &port, "--storage-path"])
-                    .arg(self.dir.join("data"));
+                // Durable on commit, like mongod with its journal: a kill -9 loses nothing
+                // the server acknowledged (the fault tests rely on that).
+                cmd.args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port,
+                    "--sync-on-commit",
+                    "--storage-path",
+                ])
+                .arg(self.dir.join("data"));
             }
         }
         let log = std::fs::File::create(self.dir.join("server.log"))
