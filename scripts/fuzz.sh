@@ -3,9 +3,11 @@
 #   decode_validate  arbitrary bytes as a MessagePack/JSON candle, then every validation rule
 #   csv_reader       arbitrary bytes as a recorded CSV file
 #   jsonl_reader     arbitrary bytes as a recorded JSON-lines file
-# Each target runs FUZZ_SECONDS (default 60) from fuzz/corpus/<target>/, where libFuzzer adds
-# every input that reached new code; commit what it adds (tests/fuzz_corpus.rs replays it all
-# on every `cargo test`). A crash leaves its input in fuzz/artifacts/<target>/ and fails.
+# Each target runs FUZZ_SECONDS (default 60) from the hand-written fuzz/seeds/<target>/ and the
+# generated fuzz/corpus/<target>/, where libFuzzer adds every input that reached new code; the
+# corpus is then minimised. Commit both (tests/fuzz_corpus.rs replays them on every
+# `cargo test`). A crash leaves its input in fuzz/artifacts/<target>/ and fails the script;
+# once fixed, copy it into fuzz/seeds/<target>/ under a name that says what it found.
 #
 # Stable toolchain: no sanitizer (-s none) needs only stable codegen flags; RUSTC_BOOTSTRAP lets
 # cargo-fuzz pass the one unstable flag it always adds.
@@ -19,6 +21,10 @@ targets=${*:-decode_validate csv_reader jsonl_reader}
 cargo fuzz build -s none
 for target in $targets; do
   echo "fuzz: $target for ${seconds}s"
-  cargo fuzz run -s none "$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 2>&1 | tail -n 25
+  # libFuzzer's progress lines (#N ...) are dropped; findings and final stats are kept.
+  mkdir -p "fuzz/corpus/$target"
+  cargo fuzz run -s none "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 2>&1 | grep -vE '^#[0-9]+'
+  # Keep only inputs that add coverage, so the committed corpus stays small.
+  cargo fuzz cmin -s none "$target" "fuzz/corpus/$target" -- -max_len=4096 2>&1 | tail -n 2
 done

@@ -1,5 +1,6 @@
-//! Every input the fuzzers kept (`fuzz/corpus/<target>/`) replayed through the same checks the
-//! fuzz targets run, so a finding fixed once stays fixed without nightly or cargo-fuzz.
+//! Every seed (`fuzz/seeds/<target>/`, hand-written and past findings) and every input the
+//! fuzzers kept (`fuzz/corpus/<target>/`) replayed through the same checks the fuzz targets run,
+//! so a finding fixed once stays fixed without cargo-fuzz.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -44,7 +45,7 @@ fn the_seed_corpus_reaches_the_accept_and_the_refuse_paths() {
     use signal_worker::contract::CandleMessage;
     use signal_worker::contract::codec::{Encoding, decode};
     use signal_worker::core::validate::{ValidationSettings, validate_candle};
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode_validate");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode_validate");
     let validate = |name: &str| {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         let message: CandleMessage = decode(&bytes, Encoding::MessagePack).unwrap();

@@ -32,6 +32,10 @@ pub fn read_csv<R: Read + Send + 'static>(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
+        // Lines end at '\n' only (a CRLF's '\r' is trimmed with the field): a stray '\r' inside a
+        // line would otherwise split it into two records reported under one line number (found
+        // by fuzzing), and a bad row must be named by a line number that is its own.
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(input);
     let header = reader
         .byte_headers()
@@ -116,4 +120,35 @@ fn parse_row(row: &csv::ByteRecord, identity: &CsvIdentity) -> Result<CandleMess
         trades: None,
         is_closed: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(text: &str) -> Vec<(u64, bool)> {
+        let identity = CsvIdentity {
+            exchange: "e".into(),
+            symbol: "S".into(),
+            interval: "1m".into(),
+        };
+        read_csv(
+            "t.csv",
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            identity,
+        )
+        .unwrap()
+        .map(|r| r.unwrap())
+        .map(|r| (r.number, r.candle.is_ok()))
+        .collect()
+    }
+
+    #[test]
+    fn crlf_files_read_like_lf_files_and_a_stray_cr_stays_in_its_line() {
+        let crlf = "timestamp,open,high,low,close,volume\r\n60000,1,2,0.5,1.5,3\r\n120000,1,2,0.5,1.5,3\r\n";
+        assert_eq!(numbers(crlf), vec![(2, true), (3, true)]);
+        let stray =
+            "timestamp,open,high,low,close,volume\n60000,1,2\r0.5,1.5,3\n120000,1,2,0.5,1.5,3\n";
+        assert_eq!(numbers(stray), vec![(2, false), (3, true)]);
+    }
 }
