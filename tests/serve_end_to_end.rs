@@ -416,34 +416,10 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
     let (client, js) = js(&url).await;
     wait_streams(&js).await;
     // A copy of the shipped model, and a copy with tampered weights.
-    let good = dir.path().join("good");
-    let bad = dir.path().join("bad");
-    for target in [&good, &bad] {
-        std::fs::create_dir_all(target).unwrap();
-        for f in ["model.bpk", "model.json"] {
-            std::fs::copy(format!("{ROOT}/models/default/{f}"), target.join(f)).unwrap();
-        }
-    }
-    let mut weights = std::fs::read(bad.join("model.bpk")).unwrap();
-    let last = weights.len() - 1;
-    weights[last] ^= 0xff;
-    std::fs::write(bad.join("model.bpk"), weights).unwrap();
-
+    let (good, bad) = model_copies(dir.path());
     let ask = |path: PathBuf| {
         let client = client.clone();
-        async move {
-            let r = tokio::time::timeout(
-                WAIT,
-                client.request(
-                    "control.model.reload",
-                    path.to_str().unwrap().to_owned().into(),
-                ),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()
-        }
+        async move { reload_model(&client, &path).await }
     };
     let refused = ask(bad).await;
     assert_eq!(

@@ -270,3 +270,47 @@ async fn three_workers_share_four_partitions_and_a_standby_takes_over_a_killed_o
     drop(nats);
     drop(redis);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let (client, js) = js(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("SIGNAL_WORKER_NATS_PARTITIONS", "2")];
+    let worker = Worker::start(&url, dir.path(), "worker", &env);
+    wait_streams(&js).await;
+    publish(&js, 0..2).await;
+    wait_for("both partitions held", WAIT, || async {
+        metric(&worker, "signal_worker_partitions_owned") == 2.0
+    })
+    .await;
+
+    let (good, bad) = model_copies(dir.path());
+    let ask = |path: std::path::PathBuf| {
+        let client = client.clone();
+        async move { reload_model(&client, &path).await }
+    };
+    let refused = ask(bad).await;
+    assert_eq!(refused["error"]["code"], "model_error", "{refused}");
+    let accepted = ask(good.clone()).await;
+    assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
+
+    // Each partition swaps the model in between two of its batches.
+    publish(&js, 2..3).await;
+    let swapped = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("model swapped in") && l.contains(good.to_str().unwrap()))
+            .count()
+    };
+    wait_for("both partitions to swap the model", WAIT, || async {
+        swapped(&worker.log()) == 2
+    })
+    .await;
+    assert!(
+        !worker.log().contains("model refused; the old one stays"),
+        "{}",
+        worker.log()
+    );
+}

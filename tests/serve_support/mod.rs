@@ -411,3 +411,30 @@ pub fn http_get(port: u16, path: &str) -> String {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default()
 }
+
+/// A copy of the shipped model in `dir/good` and a copy with tampered weights in `dir/bad`.
+pub fn model_copies(dir: &Path) -> (PathBuf, PathBuf) {
+    let good = dir.join("good");
+    let bad = dir.join("bad");
+    for target in [&good, &bad] {
+        std::fs::create_dir_all(target).unwrap();
+        for f in ["model.bpk", "model.json"] {
+            std::fs::copy(format!("{ROOT}/models/default/{f}"), target.join(f)).unwrap();
+        }
+    }
+    let mut weights = std::fs::read(bad.join("model.bpk")).unwrap();
+    let last = weights.len() - 1;
+    weights[last] ^= 0xff;
+    std::fs::write(bad.join("model.bpk"), weights).unwrap();
+    (good, bad)
+}
+
+/// Asks the worker to reload the model in `dir`; its JSON answer.
+pub async fn reload_model(client: &async_nats::Client, dir: &Path) -> serde_json::Value {
+    let body = dir.to_str().unwrap().to_owned();
+    let reply = tokio::time::timeout(WAIT, client.request("control.model.reload", body.into()))
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_slice(&reply.payload).unwrap()
+}
