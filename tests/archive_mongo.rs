@@ -4,36 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+mod common;
+
+use common::archived_signal as signal;
 use signal_worker::archive::{Archive, Archived};
 use signal_worker::config::MongoSettings;
-use signal_worker::contract::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};
 use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::time::{Duration, Instant};
-
-fn signal(open_time: i64) -> (String, Signal) {
-    let s = Signal {
-        exchange: "coinbase".into(),
-        symbol: "BTCUSD".into(),
-        interval: "1h".into(),
-        open_time,
-        side: Side::Long,
-        confidence: 0.6,
-        probabilities: ClassProbabilities {
-            long: 0.6,
-            short: 0.1,
-            neutral: 0.3,
-        },
-        model: ModelRef {
-            name: "default".into(),
-            version: "1".into(),
-            sha256: "ab".repeat(32),
-        },
-        thresholds: Thresholds {
-            min_confidence: 0.5,
-        },
-    };
-    (s.message_id(12), s)
-}
 
 #[tokio::test]
 async fn archive_is_idempotent_and_survives_a_server_restart() {

@@ -4,14 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod tls_support;
+
+use common::archived_signal;
 
 use mongodb::bson::doc;
 use signal_worker::archive::Archive;
 use signal_worker::cache::snapshots::SnapshotStore;
 use signal_worker::config::secret::Secret;
 use signal_worker::config::{MongoSettings, RedisSettings};
-use signal_worker::contract::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -189,31 +191,6 @@ async fn redis_with_a_password_and_tls_accepts_the_right_settings_only() {
     assert!(!err.contains(&d), "the path leaked: {err}");
 }
 
-fn signal() -> (String, Signal) {
-    let s = Signal {
-        exchange: "test".into(),
-        symbol: "SEC".into(),
-        interval: "1h".into(),
-        open_time: 1_704_067_200_000,
-        side: Side::Long,
-        confidence: 0.6,
-        probabilities: ClassProbabilities {
-            long: 0.6,
-            short: 0.1,
-            neutral: 0.3,
-        },
-        model: ModelRef {
-            name: "default".into(),
-            version: "1".into(),
-            sha256: "ab".repeat(32),
-        },
-        thresholds: Thresholds {
-            min_confidence: 0.5,
-        },
-    };
-    (s.message_id(12), s)
-}
-
 fn mongo_settings(port: u16, password: &str, ca: &str) -> MongoSettings {
     MongoSettings {
         enabled: true,
@@ -236,7 +213,7 @@ async fn archive_one(settings: &MongoSettings) -> Result<u64, String> {
         .await
         .map_err(|e| e.to_string())?;
     archive
-        .insert(&[signal()])
+        .insert(&[archived_signal(1_704_067_200_000)])
         .await
         .map_err(|e| e.to_string())?;
     let n = archive.count().await.map_err(|e| e.to_string())?;

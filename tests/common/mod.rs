@@ -44,3 +44,30 @@ pub fn promtool_findings(exposition: &str) -> String {
         format!("exit {}: {text}", out.status)
     }
 }
+
+/// A signal of coinbase BTC/USD 1h at `open_time`, with its `Nats-Msg-Id` (archive fixtures).
+pub fn archived_signal(open_time: i64) -> (String, signal_worker::contract::Signal) {
+    use signal_worker::contract::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};
+    let s = Signal {
+        exchange: "coinbase".into(),
+        symbol: "BTCUSD".into(),
+        interval: "1h".into(),
+        open_time,
+        side: Side::Long,
+        confidence: 0.6,
+        probabilities: ClassProbabilities {
+            long: 0.6,
+            short: 0.1,
+            neutral: 0.3,
+        },
+        model: ModelRef {
+            name: "default".into(),
+            version: "1".into(),
+            sha256: "ab".repeat(32),
+        },
+        thresholds: Thresholds {
+            min_confidence: 0.5,
+        },
+    };
+    (s.message_id(12), s)
+}
