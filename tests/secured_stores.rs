@@ -68,6 +68,20 @@ fn spawn(binary: &Path, args: &[String], log: &Path) -> Server {
     )
 }
 
+/// A refusal names its cause (one of `expect`) and never shows a password or the test's
+/// directory (where the certificates live).
+fn assert_clear_and_discreet(what: &str, err: &str, expect: &[&str], dir: &str) {
+    eprintln!("{what}: {err}");
+    assert!(
+        expect.iter().any(|e| err.contains(e)),
+        "{what}: unclear error {err}"
+    );
+    assert!(
+        !err.contains(PASSWORD) && !err.contains(WRONG) && !err.contains(dir),
+        "{what}: a secret or path leaked: {err}"
+    );
+}
+
 fn redis_settings(url: String, password: &str, ca: &str) -> RedisSettings {
     RedisSettings {
         enabled: true,
@@ -171,15 +185,7 @@ async fn redis_with_a_password_and_tls_accepts_the_right_settings_only() {
     ];
     for (what, settings, expect) in cases {
         let err = round_trip(&settings).await.expect_err(what);
-        eprintln!("{what}: {err}");
-        assert!(
-            expect.iter().any(|e| err.contains(e)),
-            "{what}: unclear error {err}"
-        );
-        assert!(
-            !err.contains(PASSWORD) && !err.contains(WRONG) && !err.contains(&d),
-            "{what}: a secret or path leaked: {err}"
-        );
+        assert_clear_and_discreet(what, &err, expect, &d);
     }
 
     let bad_file = RedisSettings {
@@ -305,14 +311,6 @@ async fn mongodb_with_scram_auth_and_tls_accepts_the_right_settings_only() {
     ];
     for (what, settings, expect) in cases {
         let err = archive_one(&settings).await.expect_err(what);
-        eprintln!("{what}: {err}");
-        assert!(
-            expect.iter().any(|e| err.contains(e)),
-            "{what}: unclear error {err}"
-        );
-        assert!(
-            !err.contains(PASSWORD) && !err.contains(WRONG),
-            "{what}: a secret leaked: {err}"
-        );
+        assert_clear_and_discreet(what, &err, expect, &d);
     }
 }

@@ -175,35 +175,32 @@ impl PartitionIntake {
 
     /// The consumer's ack floor and last delivered sequence, read from the server.
     pub async fn position(&mut self) -> Result<Position, BusError> {
-        let info = self
-            .consumer
-            .info()
-            .await
-            .map_err(|e| BusError::api("consumer info", &self.name, e))?;
+        let info = self.info().await?;
         Ok(Position {
             ack_floor: info.ack_floor.stream_sequence,
             delivered: info.delivered.stream_sequence,
         })
     }
-}
 
-impl PartitionIntake {
     /// Who holds the pin and how many workers pull the partition, read from the server.
     pub async fn standing(&mut self) -> Result<Standing, BusError> {
-        let group = self.group.clone();
-        let info = self
-            .consumer
-            .info()
-            .await
-            .map_err(|e| BusError::api("consumer info", &self.name, e))?;
+        let info = self.info().await?;
         Ok(Standing {
             pinned: info
                 .priority_groups
                 .iter()
-                .find(|g| g.group == group)
+                .find(|g| g.group == self.group)
                 .and_then(|g| g.pinned_client_id.clone()),
             waiting: info.num_waiting,
         })
+    }
+
+    async fn info(&mut self) -> Result<consumer::Info, BusError> {
+        self.consumer
+            .info()
+            .await
+            .cloned()
+            .map_err(|e| BusError::api("consumer info", &self.name, e))
     }
 }
 
