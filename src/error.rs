@@ -37,6 +37,19 @@ pub enum ErrorCode {
     FutureOpenTime,
     /// The subject tokens disagree with the message body.
     SubjectMismatch,
+    /// `open_time` lies outside the accepted range (`validation.min_open_time_ms` ..
+    /// `validation.max_open_time_ms`).
+    OpenTimeOutOfRange,
+    /// The exchange or interval is not in the configured allow-list.
+    NotAllowed,
+    /// A new series would exceed `sequence.max_series`: the worker's state stays bounded.
+    SeriesLimit,
+    /// The candle was accepted but its window cannot be scored: a scaled feature or the
+    /// model's output is not finite. No signal is made from it.
+    Unscorable,
+    /// A request asked for something this worker may not do (a reply subject outside the
+    /// allowed ones, a model outside `model.root` or not allow-listed).
+    Forbidden,
     /// A field is missing or malformed in an otherwise decodable record.
     InvalidField,
     /// The same candle (series and `open_time`) was already processed.
@@ -55,7 +68,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (for docs, metrics pre-registration and tests).
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::Undecodable,
         Self::Oversize,
         Self::NonFinite,
@@ -68,6 +81,11 @@ impl ErrorCode {
         Self::InconsistentCloseTime,
         Self::FutureOpenTime,
         Self::SubjectMismatch,
+        Self::OpenTimeOutOfRange,
+        Self::NotAllowed,
+        Self::SeriesLimit,
+        Self::Unscorable,
+        Self::Forbidden,
         Self::InvalidField,
         Self::Duplicate,
         Self::OutOfOrder,
@@ -92,6 +110,11 @@ impl ErrorCode {
             Self::InconsistentCloseTime => "inconsistent_close_time",
             Self::FutureOpenTime => "future_open_time",
             Self::SubjectMismatch => "subject_mismatch",
+            Self::OpenTimeOutOfRange => "open_time_out_of_range",
+            Self::NotAllowed => "not_allowed",
+            Self::SeriesLimit => "series_limit",
+            Self::Unscorable => "unscorable",
+            Self::Forbidden => "forbidden",
             Self::InvalidField => "invalid_field",
             Self::Duplicate => "duplicate",
             Self::OutOfOrder => "out_of_order",
@@ -116,7 +139,11 @@ impl ErrorCode {
             | Self::MisalignedOpenTime
             | Self::InconsistentCloseTime
             | Self::SubjectMismatch
+            | Self::OpenTimeOutOfRange
             | Self::InvalidField => 400,
+            Self::NotAllowed | Self::Forbidden => 403,
+            Self::SeriesLimit => 429,
+            Self::Unscorable => 422,
             Self::Duplicate | Self::OutOfOrder => 409,
             Self::Oversize => 413,
             Self::FutureOpenTime => 422,

@@ -204,3 +204,76 @@ proptest! {
         check(&outcomes, bodies.len());
     }
 }
+
+/// A real-looking series around 6e4 with one bar spiking by `10^exponent` (up or down).
+fn spiked(exponent: i32, up: bool, at: usize, bars: usize) -> Vec<CandleMessage> {
+    (0..bars)
+        .map(|i| {
+            let base = 60_000.0 * (1.0 + 0.001 * ((i as f64) * 0.7).sin());
+            let factor = 10f64.powi(exponent);
+            let close = match (i == at, up) {
+                (true, true) => base * factor,
+                (true, false) => base / factor,
+                _ => base,
+            };
+            let open = base;
+            CandleMessage {
+                exchange: "spike".into(),
+                symbol: "BTCUSD".into(),
+                interval: "1h".into(),
+                open_time: i as i64 * HOUR_MS,
+                close_time: None,
+                open,
+                high: open.max(close) * 1.001,
+                low: open.min(close) * 0.999,
+                close,
+                volume: 10.0,
+                trades: None,
+                is_closed: true,
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// A spike of 10^1 .. 10^300 (f64's range) on one bar: features past f32's range are
+    /// clamped, never an `internal` error; a window that cannot be scored finitely says so
+    /// (`unscorable`) and is never published; every published probability is finite; and
+    /// the series is signalled again once the spike is behind it.
+    #[test]
+    fn price_spikes_over_many_orders_of_magnitude_never_publish_a_non_finite_signal(
+        exponent in 1i32..=300,
+        up in any::<bool>(),
+        at in 120usize..160,
+    ) {
+        let bars = at + 260;
+        let candles = spiked(exponent, up, at, bars);
+        let mut p = pipeline();
+        let bodies: Vec<_> = candles
+            .iter()
+            .map(|c| (codec::encode(c, Encoding::MessagePack).unwrap(), Encoding::MessagePack, None))
+            .collect();
+        let outcomes = process(&mut p, &bodies);
+        check(&outcomes, bodies.len());
+        for (i, o) in outcomes.iter().enumerate() {
+            match o {
+                Outcome::Signal(_) | Outcome::Warming { .. } => {}
+                Outcome::Rejected(r) => prop_assert_eq!(r.code, ErrorCode::Unscorable, "bar {}: {:?}", i, r),
+                other => prop_assert!(false, "bar {}: {:?}", i, other),
+            }
+        }
+        prop_assert!(
+            matches!(outcomes.last(), Some(Outcome::Signal(_))),
+            "not signalled again 260 bars after a 1e{} spike: {:?}", exponent, outcomes.last()
+        );
+        // Before the spike nothing differs from an unspiked run.
+        let mut calm = pipeline();
+        let plain: Vec<_> = spiked(0, up, at, at)
+            .iter()
+            .map(|c| (codec::encode(c, Encoding::MessagePack).unwrap(), Encoding::MessagePack, None))
+            .collect();
+        prop_assert_eq!(&process(&mut calm, &plain)[..], &outcomes[..at]);
+    }
+}

@@ -412,11 +412,20 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
     let nats = ServerProcess::start(ServerKind::Nats).unwrap();
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let root = dir.path().join("models");
+    std::fs::create_dir_all(&root).unwrap();
+    let root_env = root.to_str().unwrap().to_owned();
+    let default_hash = "ad1f333cd7fe59e08f8b2f8f4bdd2cb35c34a6cebca4696b2529dc29eca81935";
+    let allowed = format!("[\"{default_hash}\"]");
+    let env = [
+        ("SIGNAL_WORKER_MODEL_ROOT", root_env.as_str()),
+        ("SIGNAL_WORKER_MODEL_ALLOWED_SHA256", allowed.as_str()),
+    ];
+    let worker = Worker::start(&url, dir.path(), "worker", &env);
     let (client, js) = js(&url).await;
     wait_streams(&js).await;
-    // A copy of the shipped model, and a copy with tampered weights.
-    let (good, bad) = model_copies(dir.path());
+    // A copy of the shipped model, and a copy with tampered weights, under the model root.
+    let (good, bad) = model_copies(&root);
     let ask = |path: PathBuf| {
         let client = client.clone();
         async move { reload_model(&client, &path).await }
@@ -428,8 +437,69 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
         "{refused}\n{}",
         worker.log()
     );
-    let missing = ask(dir.path().join("nope")).await;
+    let missing = ask(root.join("nope")).await;
     assert_eq!(missing["error"]["code"], "model_error", "{missing}");
+    // Outside the root, by path, by `..` and by a symlink: forbidden, without looking.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for f in ["model.bpk", "model.json"] {
+        std::fs::copy(good.join(f), elsewhere.join(f)).unwrap();
+    }
+    std::os::unix::fs::symlink(&elsewhere, root.join("link-out")).unwrap();
+    // A model file that is a symlink to /dev/zero, and one that is a FIFO (a reader would
+    // block for good).
+    let zero = root.join("zero");
+    let fifo = root.join("fifo");
+    for (target, weights) in [(&zero, "zero"), (&fifo, "fifo")] {
+        std::fs::create_dir_all(target).unwrap();
+        std::fs::copy(good.join("model.json"), target.join("model.json")).unwrap();
+        let bpk = target.join("model.bpk");
+        if weights == "zero" {
+            std::os::unix::fs::symlink("/dev/zero", &bpk).unwrap();
+        } else {
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(&bpk)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+    }
+    // A valid model this worker may not run (not in model.allowed_sha256).
+    let streaming = root.join("streaming");
+    std::fs::create_dir_all(&streaming).unwrap();
+    for f in ["model.bpk", "model.json"] {
+        std::fs::copy(format!("{ROOT}/models/streaming/{f}"), streaming.join(f)).unwrap();
+    }
+    let secret_path = dir.path().to_str().unwrap().to_owned();
+    for (path, code) in [
+        (elsewhere.clone(), "forbidden"),
+        (root.join("..").join("elsewhere"), "forbidden"),
+        (root.join("link-out"), "forbidden"),
+        (PathBuf::from(format!("{ROOT}/models/default")), "forbidden"),
+        (zero, "forbidden"),
+        (fifo, "forbidden"),
+        (streaming, "forbidden"),
+    ] {
+        let answer = ask(path.clone()).await;
+        assert_eq!(
+            answer["error"]["code"],
+            code,
+            "{}: {answer}",
+            path.display()
+        );
+        let text = answer.to_string();
+        assert!(
+            !text.contains(&secret_path) && !text.contains("os error"),
+            "a refusal shows a path or an OS error: {text}"
+        );
+    }
+    assert!(
+        metric_sum(&worker, "signal_worker_model_reloads_refused_total") >= 9.0,
+        "{}",
+        worker.log()
+    );
     let accepted = ask(good).await;
     assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
     assert_eq!(accepted["model"]["name"], "default");

@@ -278,7 +278,11 @@ async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
     let url = nats.url();
     let (client, js) = js(&url).await;
     let dir = tempfile::tempdir().unwrap();
-    let env = [("SIGNAL_WORKER_NATS_PARTITIONS", "2")];
+    let root = dir.path().to_str().unwrap().to_owned();
+    let env = [
+        ("SIGNAL_WORKER_NATS_PARTITIONS", "2"),
+        ("SIGNAL_WORKER_MODEL_ROOT", root.as_str()),
+    ];
     let worker = Worker::start(&url, dir.path(), "worker", &env);
     wait_streams(&js).await;
     publish(&js, 0..2).await;

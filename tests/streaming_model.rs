@@ -69,7 +69,10 @@ fn pipeline(artifact: Artifact, engine: InferenceEngine, settings: &Settings) ->
         PipelineSettings {
             validation: settings.validation.clone(),
             // A recorded file is one continuous history, as in training.
-            sequence: SequenceSettings { gap_reset_bars: 0 },
+            sequence: SequenceSettings {
+                gap_reset_bars: 0,
+                ..Default::default()
+            },
             features: settings.features.clone(),
             decision: settings.decision,
             candle_subject_prefix: settings.nats.candle_subject_prefix.clone(),
@@ -251,7 +254,10 @@ fn a_gap_reset_restarts_the_state_and_the_burn_in() {
         predictor,
         PipelineSettings {
             validation: settings.validation.clone(),
-            sequence: SequenceSettings { gap_reset_bars: 5 },
+            sequence: SequenceSettings {
+                gap_reset_bars: 5,
+                ..Default::default()
+            },
             features: settings.features.clone(),
             decision: settings.decision,
             candle_subject_prefix: settings.nats.candle_subject_prefix.clone(),

@@ -198,7 +198,10 @@ fn undecodable_bytes() {
 fn per_series_duplicates_out_of_order_and_gaps() {
     let mut intake: Intake = Intake::new(
         ValidationSettings::default(),
-        SequenceSettings { gap_reset_bars: 3 },
+        SequenceSettings {
+            gap_reset_bars: 3,
+            ..Default::default()
+        },
     );
     let at = |t: i64| {
         let mut m = real();
@@ -261,4 +264,142 @@ fn per_series_duplicates_out_of_order_and_gaps() {
         seq(intake.judge(&at(T0 + 10 * HOUR), None, None)),
         Ok(SequenceOutcome::Next)
     );
+}
+
+#[test]
+fn open_time_has_bounds_and_extreme_times_never_overflow() {
+    let settings = ValidationSettings::default();
+    for t in [
+        i64::MIN,
+        -HOUR,
+        i64::MAX,
+        i64::MAX - HOUR + 1,
+        253_402_300_800_000,
+    ] {
+        let mut m = real();
+        m.open_time = t;
+        m.close_time = Some(t.wrapping_add(HOUR));
+        let err = validate_candle(&m, None, Some(T0), &settings).unwrap_err();
+        assert_eq!(err.code, ErrorCode::OpenTimeOutOfRange, "{t}");
+    }
+    // Inside the range, no clock: still judged without overflow.
+    let mut m = real();
+    m.open_time = 253_402_297_200_000; // 9999-12-31 23:00 UTC
+    m.close_time = None;
+    assert!(validate_candle(&m, None, None, &settings).is_ok());
+    let narrow = ValidationSettings {
+        min_open_time_ms: T0 + HOUR,
+        ..ValidationSettings::default()
+    };
+    assert_eq!(
+        validate_candle(&real(), None, None, &narrow)
+            .unwrap_err()
+            .code,
+        ErrorCode::OpenTimeOutOfRange
+    );
+}
+
+#[test]
+fn allow_lists_refuse_other_exchanges_and_intervals() {
+    let settings = ValidationSettings {
+        allowed_exchanges: vec!["coinbase".into()],
+        allowed_intervals: vec!["1h".into(), "1m".into()],
+        ..ValidationSettings::default()
+    };
+    assert!(validate_candle(&real(), None, None, &settings).is_ok());
+    let mut other_exchange = real();
+    other_exchange.exchange = "madeup".into();
+    let mut other_interval = real();
+    other_interval.interval = "5m".into();
+    other_interval.open_time = T0;
+    other_interval.close_time = None;
+    for m in [other_exchange, other_interval] {
+        assert_eq!(
+            validate_candle(&m, None, None, &settings).unwrap_err().code,
+            ErrorCode::NotAllowed
+        );
+    }
+    assert!(
+        ValidationSettings {
+            allowed_intervals: vec!["7m".into()],
+            ..ValidationSettings::default()
+        }
+        .validate()
+        .is_err()
+    );
+}
+
+#[test]
+fn the_series_cap_refuses_new_series_and_idle_ones_are_evicted() {
+    let mut intake: Intake = Intake::new(
+        ValidationSettings::default(),
+        SequenceSettings {
+            max_series: 2,
+            idle_evict_ms: 10 * HOUR,
+            ..Default::default()
+        },
+    );
+    let series = |symbol: &str, t: i64| {
+        let mut m = real();
+        m.symbol = symbol.into();
+        m.open_time = t;
+        m.close_time = None;
+        m
+    };
+    let now = T0 + HOUR;
+    assert!(matches!(
+        intake.judge(&series("A", T0), None, Some(now)),
+        Verdict::Accepted { .. }
+    ));
+    assert!(matches!(
+        intake.judge(&series("B", T0), None, Some(now)),
+        Verdict::Accepted { .. }
+    ));
+    match intake.judge(&series("C", T0), None, Some(now)) {
+        Verdict::Rejected(r) => assert_eq!(r.code, ErrorCode::SeriesLimit),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(intake.series_count(), 2, "a refused series leaves no state");
+    // Known series go on past the cap.
+    assert!(matches!(
+        intake.judge(&series("A", T0 + HOUR), None, Some(now + HOUR)),
+        Verdict::Accepted { .. }
+    ));
+    // B falls silent: evicted once idle for 10 h plus two of its bars, A is not.
+    assert!(intake.evict_idle(now + 12 * HOUR).is_empty());
+    let evicted = intake.evict_idle(now + 12 * HOUR + 1);
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(evicted[0].symbol.as_str(), "B");
+    assert_eq!(intake.series_count(), 1);
+    // Room again: C is accepted now, and B starts afresh.
+    assert!(matches!(
+        intake.judge(&series("C", T0 + 13 * HOUR), None, Some(now + 13 * HOUR)),
+        Verdict::Accepted {
+            sequence: SequenceOutcome::First,
+            ..
+        }
+    ));
+    // Full again: B cannot come back until another series is evicted; then it starts afresh.
+    match intake.judge(&series("B", T0 + 13 * HOUR), None, Some(now + 13 * HOUR)) {
+        Verdict::Rejected(r) => assert_eq!(r.code, ErrorCode::SeriesLimit),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(intake.evict_idle(now + 100 * HOUR).len(), 2);
+    assert!(matches!(
+        intake.judge(&series("B", T0 + 14 * HOUR), None, Some(now + 100 * HOUR)),
+        Verdict::Accepted {
+            sequence: SequenceOutcome::First,
+            ..
+        }
+    ));
+    // Off when idle_evict_ms is 0.
+    let mut never: Intake = Intake::new(
+        ValidationSettings::default(),
+        SequenceSettings {
+            idle_evict_ms: 0,
+            ..Default::default()
+        },
+    );
+    never.judge(&series("A", T0), None, Some(now));
+    assert!(never.evict_idle(i64::MAX).is_empty());
 }

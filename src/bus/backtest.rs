@@ -22,8 +22,11 @@ use crate::config::{NatsSettings, ServeSettings};
 use crate::contract::BacktestRequest;
 use crate::contract::backtest::SIMULATION_WARNING;
 use crate::contract::codec::{self, Encoding};
+use crate::contract::subject::reply_allowed;
 use crate::error::{ErrorCode, ErrorReply};
+use crate::telemetry::metrics as m;
 use async_nats::jetstream;
+use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
 use futures::StreamExt;
 use std::time::Duration;
@@ -77,6 +80,18 @@ fn encoding_of(headers: Option<&async_nats::HeaderMap>) -> Encoding {
     Encoding::from_content_type(headers::get(headers, headers::CONTENT_TYPE))
 }
 
+/// Counts and logs a request whose reply subject is not allowed (`nats.reply_subjects`): it is
+/// never answered, so no requester can make the worker publish into a stream or the
+/// JetStream API with its credentials. Only the subject's length is logged, never the text.
+pub(super) fn refused(path: &'static str, reply_to: &str) {
+    metrics::counter!(m::REPLIES_REFUSED, "path" => path).increment(1);
+    tracing::warn!(
+        path,
+        reply_len = reply_to.len(),
+        "request refused: its reply subject is not in nats.reply_subjects; not answered"
+    );
+}
+
 /// Answers persisted requests from the BACKTEST stream until `token` is cancelled.
 pub async fn serve_stream(
     client: async_nats::Client,
@@ -116,6 +131,15 @@ pub async fn serve_stream(
         while let Some(message) = batch.next().await {
             let message = message.map_err(|e| BusError::read(&name, e))?;
             match headers::get(message.headers.as_ref(), headers::REPLY_TO) {
+                Some(reply_to) if !reply_allowed(&nats.reply_subjects, reply_to) => {
+                    // Never answered, never redelivered: its one outcome is termination.
+                    refused("backtest_stream", reply_to);
+                    message
+                        .ack_with(AckKind::Term)
+                        .await
+                        .map_err(|e| BusError::publish(&name, e))?;
+                    continue;
+                }
                 Some(reply_to) => {
                     let encoding = encoding_of(message.headers.as_ref());
                     let reply = answer(&message.payload, encoding, now_ms());
@@ -169,6 +193,10 @@ pub async fn serve_live(
             );
             continue;
         };
+        if !reply_allowed(&nats.reply_subjects, &reply_to) {
+            refused("backtest_live", &reply_to);
+            continue;
+        }
         let encoding = encoding_of(message.headers.as_ref());
         let reply = answer(&message.payload, encoding, now_ms());
         send(&client, reply_to.to_string(), &reply, encoding).await?;

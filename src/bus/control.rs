@@ -13,10 +13,12 @@ use futures::StreamExt;
 use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
-/// Serves reload requests on `subject` until `token` is cancelled.
+/// Serves reload requests on `subject` until `token` is cancelled. A request whose reply
+/// subject is not in `allowed_replies` is not acted on and not answered (counted).
 pub async fn serve<F, Fut>(
     client: async_nats::Client,
     subject: String,
+    allowed_replies: Vec<String>,
     token: CancellationToken,
     handle: F,
 ) -> Result<(), BusError>
@@ -36,6 +38,12 @@ where
         let Some(message) = message else {
             return Err(BusError::read(&subject, "subscription ended"));
         };
+        if let Some(reply) = &message.reply
+            && !crate::contract::subject::reply_allowed(&allowed_replies, reply)
+        {
+            super::backtest::refused("control", reply);
+            continue;
+        }
         let dir = String::from_utf8_lossy(&message.payload).trim().to_owned();
         let result = handle(dir.clone()).await;
         let body = match &result {
@@ -47,9 +55,9 @@ where
             message: e.to_string(),
         })?;
         match &result {
-            Ok(_) => tracing::info!(dir, "model reload accepted"),
+            Ok(_) => tracing::info!("model reload accepted"),
             Err(reply) => {
-                tracing::warn!(dir, code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays")
+                tracing::warn!(code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays")
             }
         }
         if let Some(reply_to) = message.reply {

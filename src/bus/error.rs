@@ -46,6 +46,17 @@ pub enum BusError {
         /// The client's error.
         message: String,
     },
+    /// The server (or the client's `max_payload` check) refused this message for good: it is
+    /// too large or breaks a stream limit, so sending it again cannot succeed. Unlike
+    /// [`BusError::Publish`], retrying is pointless; the caller gives the message a final
+    /// outcome instead.
+    #[error("publish to {subject} refused for good: {message}")]
+    Refused {
+        /// The subject.
+        subject: String,
+        /// Why.
+        message: String,
+    },
     /// A body could not be encoded.
     #[error("encode for {subject}: {message}")]
     Encode {
@@ -80,5 +91,31 @@ impl BusError {
             subject: subject.to_owned(),
             message: e.to_string(),
         }
+    }
+
+    /// A [`BusError::Refused`] when `e` says the message itself can never be stored (too large
+    /// for the server, or a 4xx answer of the stream such as "message size exceeds maximum
+    /// allowed"); a [`BusError::Publish`] for anything that may pass later (timeouts, a broken
+    /// connection, an election's 503).
+    pub fn from_publish(subject: &str, e: &async_nats::jetstream::context::PublishError) -> Self {
+        use async_nats::jetstream::context::PublishErrorKind;
+        use std::error::Error as _;
+        let answered_4xx = e
+            .source()
+            .and_then(|s| s.downcast_ref::<async_nats::jetstream::Error>())
+            .is_some_and(|api| (400..500).contains(&api.code()));
+        if e.kind() == PublishErrorKind::MaxPayloadExceeded || answered_4xx {
+            Self::Refused {
+                subject: subject.to_owned(),
+                message: e.to_string(),
+            }
+        } else {
+            Self::publish(subject, e)
+        }
+    }
+
+    /// Whether this is [`BusError::Refused`].
+    pub fn is_refused(&self) -> bool {
+        matches!(self, Self::Refused { .. })
     }
 }

@@ -12,6 +12,12 @@ pub const LATENCY_US: &str = "Latency-Us";
 pub const ORIGINAL_SUBJECT: &str = "Original-Subject";
 /// The stream sequence of a dead-lettered message in its stream.
 pub const ORIGINAL_SEQUENCE: &str = "Original-Stream-Seq";
+/// Length in bytes of a dead-lettered body when the dead letter keeps only a prefix of it.
+pub const ORIGINAL_LENGTH: &str = "Original-Length";
+/// SHA-256 (hex) of the whole dead-lettered body when the dead letter keeps only a prefix.
+pub const ORIGINAL_SHA256: &str = "Original-Sha256";
+/// `true` when the dead letter's payload is a prefix of the original body.
+pub const TRUNCATED: &str = "Truncated";
 /// The `ErrorReply` (JSON) of a dead letter.
 pub const ERROR_REPLY: &str = "Error-Reply";
 /// The reason code of a dead letter (also its subject's last token).

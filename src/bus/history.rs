@@ -21,7 +21,41 @@ pub fn covered_key(exchange: &str, symbol: &str, interval: &str) -> String {
     format!("{exchange}:{symbol}:{interval}")
 }
 
-/// Reads the last signal of every signal subject (one per series).
+/// Which messages of the signal stream the start-up read believes: only this worker's own.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// Weights SHA-256 of the models whose signals count (the model in force, allow-listed ones).
+    pub model_hashes: Vec<String>,
+    /// The clock: a signal for a candle that opens later than this is forged.
+    pub now_ms: i64,
+}
+
+impl Trust {
+    /// Why `signal` (stored with message id `msg_id`) is not believed, or `None` if it is.
+    ///
+    /// A message anyone could have published to the signal stream would otherwise mute its
+    /// series: a huge `open_time` makes every later candle look signalled already.
+    pub fn doubt(
+        &self,
+        signal: &Signal,
+        msg_id: Option<&str>,
+        hash_prefix_len: usize,
+    ) -> Option<&'static str> {
+        if msg_id != Some(signal.message_id(hash_prefix_len).as_str()) {
+            return Some("foreign_message_id");
+        }
+        if !self.model_hashes.iter().any(|h| *h == signal.model.sha256) {
+            return Some("other_model");
+        }
+        if signal.open_time > self.now_ms {
+            return Some("future_open_time");
+        }
+        None
+    }
+}
+
+/// Reads the last signal of every signal subject (one per series), believing only what
+/// `trust` does (the rest is counted and logged once per read).
 ///
 /// The duplicate window alone cannot stop a second signal when a restart
 /// outlasts it; this map can: a candle at or before its series' entry was
@@ -29,6 +63,7 @@ pub fn covered_key(exchange: &str, symbol: &str, interval: &str) -> String {
 pub async fn last_signals(
     js: &jetstream::Context,
     nats: &NatsSettings,
+    trust: &Trust,
 ) -> Result<Covered, BusError> {
     let name = &nats.signals_stream;
     let mut stream = js
@@ -55,24 +90,39 @@ pub async fn last_signals(
         .await
         .map_err(|e| BusError::read(name, e))?;
     let timeout = Duration::from_millis(nats.request_timeout_ms);
+    let mut ignored: HashMap<&'static str, u64> = HashMap::new();
     loop {
         let message = next(&mut messages, timeout, name).await?;
         let encoding = Encoding::from_content_type(headers::get(
             message.headers.as_ref(),
             headers::CONTENT_TYPE,
         ));
-        match codec::decode::<Signal>(&message.payload, encoding) {
-            Ok(signal) => {
-                let key = covered_key(&signal.exchange, &signal.symbol, &signal.interval);
-                let slot = covered.entry(key).or_insert(signal.open_time);
-                *slot = (*slot).max(signal.open_time);
-            }
-            Err(e) => {
-                tracing::warn!(subject = %message.subject, error = %e, "undecodable message in the signal stream; ignored");
-            }
+        let msg_id = headers::get(message.headers.as_ref(), headers::MSG_ID);
+        let doubt = match codec::decode::<Signal>(&message.payload, encoding) {
+            Ok(signal) => match trust.doubt(&signal, msg_id, nats.msg_id_hash_prefix_len) {
+                None => {
+                    let key = covered_key(&signal.exchange, &signal.symbol, &signal.interval);
+                    let slot = covered.entry(key).or_insert(signal.open_time);
+                    *slot = (*slot).max(signal.open_time);
+                    None
+                }
+                Some(reason) => Some(reason),
+            },
+            Err(_) => Some("undecodable"),
+        };
+        if let Some(reason) = doubt {
+            metrics::counter!(crate::telemetry::metrics::LAST_SIGNALS_IGNORED, "reason" => reason)
+                .increment(1);
+            *ignored.entry(reason).or_default() += 1;
         }
         let pending = message.info().map(|i| i.pending).unwrap_or(0);
         if pending == 0 {
+            if !ignored.is_empty() {
+                tracing::warn!(
+                    ?ignored,
+                    "signal-stream messages not written by this worker's models were ignored by the start-up read"
+                );
+            }
             return Ok(covered);
         }
     }
@@ -196,5 +246,64 @@ async fn next(
             name,
             format!("no message within {timeout:?}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{ClassProbabilities, ModelRef, Side, Thresholds};
+
+    fn signal(open_time: i64, sha256: &str) -> Signal {
+        Signal {
+            exchange: "coinbase".into(),
+            symbol: "BTCUSD".into(),
+            interval: "1h".into(),
+            open_time,
+            side: Side::Neutral,
+            confidence: 0.5,
+            probabilities: ClassProbabilities {
+                long: 0.25,
+                short: 0.25,
+                neutral: 0.5,
+            },
+            model: ModelRef {
+                name: "default".into(),
+                version: "1".into(),
+                sha256: sha256.into(),
+            },
+            thresholds: Thresholds {
+                min_confidence: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn only_this_workers_own_signals_are_believed() {
+        let ours = "a".repeat(64);
+        let trust = Trust {
+            model_hashes: vec![ours.clone()],
+            now_ms: 10_000_000,
+        };
+        let good = signal(3_600_000, &ours);
+        let id = good.message_id(12);
+        assert_eq!(trust.doubt(&good, Some(&id), 12), None);
+        assert_eq!(trust.doubt(&good, None, 12), Some("foreign_message_id"));
+        assert_eq!(
+            trust.doubt(&good, Some("forged"), 12),
+            Some("foreign_message_id")
+        );
+        let other = signal(3_600_000, &"b".repeat(64));
+        let other_id = other.message_id(12);
+        assert_eq!(
+            trust.doubt(&other, Some(&other_id), 12),
+            Some("other_model")
+        );
+        let future = signal(i64::MAX / 2, &ours);
+        let future_id = future.message_id(12);
+        assert_eq!(
+            trust.doubt(&future, Some(&future_id), 12),
+            Some("future_open_time")
+        );
     }
 }

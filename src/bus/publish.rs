@@ -11,6 +11,9 @@ use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, publish::PublishAck};
 
+/// Longest header value copied from a candle onto its dead letter.
+const MAX_COPIED_HEADER_BYTES: usize = 256;
+
 /// A publish sent and not yet acknowledged by its stream.
 #[derive(Debug)]
 pub struct Unconfirmed {
@@ -23,7 +26,7 @@ impl Unconfirmed {
     pub async fn confirm(self) -> Result<PublishAck, BusError> {
         self.ack
             .await
-            .map_err(|e| BusError::publish(&self.subject, e))
+            .map_err(|e| BusError::from_publish(&self.subject, &e))
     }
 }
 
@@ -44,6 +47,7 @@ pub struct Publisher {
     signal_prefix: String,
     dlq_prefix: String,
     hash_prefix_len: usize,
+    dlq_max_body_bytes: usize,
     encoding: Encoding,
 }
 
@@ -55,6 +59,7 @@ impl Publisher {
             signal_prefix: nats.signal_subject_prefix.clone(),
             dlq_prefix: nats.dlq_subject_prefix.clone(),
             hash_prefix_len: nats.msg_id_hash_prefix_len,
+            dlq_max_body_bytes: nats.dlq_max_body_bytes,
             encoding: Encoding::MessagePack,
         }
     }
@@ -85,6 +90,10 @@ impl Publisher {
     /// it can be inspected or re-injected), its subject and stream sequence,
     /// and the `ErrorReply` as JSON in a header. Its `Nats-Msg-Id` is
     /// `dlq:<stream>:<sequence>`, so a redelivered bad candle is stored once.
+    ///
+    /// A body longer than `nats.dlq_max_body_bytes` keeps only that prefix, with its length
+    /// and SHA-256 in headers: a candle just under the server's `max_payload` would otherwise
+    /// make a dead letter (body plus headers) the server cannot take.
     pub async fn dead_letter(
         &self,
         original: &jetstream::Message,
@@ -97,6 +106,7 @@ impl Publisher {
             Err(_) => (String::new(), 0),
         };
         let request_id = headers::get(original.headers.as_ref(), headers::MSG_ID)
+            .filter(|id| id.len() <= MAX_COPIED_HEADER_BYTES)
             .map(str::to_owned)
             .or_else(|| Some(format!("{stream}:{sequence}")));
         let reply = rejection
@@ -107,15 +117,30 @@ impl Publisher {
             subject: subject.clone(),
             message: e.to_string(),
         })?;
+        let body = &original.payload;
+        let kept = body.len().min(self.dlq_max_body_bytes);
         let mut message = PublishMessage::build()
-            .payload(original.payload.clone())
+            .payload(body.slice(..kept))
             .message_id(format!("dlq:{stream}:{sequence}"))
             .header(headers::ORIGINAL_SUBJECT, original.subject.as_str())
             .header(headers::ORIGINAL_SEQUENCE, sequence.to_string())
             .header(headers::ERROR_CODE, rejection.code.as_str())
             .header(headers::ERROR_REPLY, reply_json);
+        if kept < body.len() {
+            message = message
+                .header(headers::TRUNCATED, "true")
+                .header(headers::ORIGINAL_LENGTH, body.len().to_string())
+                .header(
+                    headers::ORIGINAL_SHA256,
+                    crate::model::digest::sha256_hex(body),
+                );
+        }
         if let Some(ct) = headers::get(original.headers.as_ref(), headers::CONTENT_TYPE) {
-            message = message.header(headers::CONTENT_TYPE, ct);
+            // Only a well-formed, short value is copied: headers are the publisher's, and a
+            // huge one would make the dead letter too large to store.
+            if ct.len() <= MAX_COPIED_HEADER_BYTES {
+                message = message.header(headers::CONTENT_TYPE, ct);
+            }
         }
         self.send(subject, message).await
     }
@@ -129,7 +154,7 @@ impl Publisher {
             .js
             .send_publish(subject.clone(), message)
             .await
-            .map_err(|e| BusError::publish(&subject, e))?;
+            .map_err(|e| BusError::from_publish(&subject, &e))?;
         Ok(Unconfirmed { subject, ack })
     }
 }

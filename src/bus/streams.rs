@@ -18,6 +18,10 @@ pub struct StreamSpec {
     /// Subject transform applied as messages are stored (source, destination): the candle
     /// stream's `partition()` transform when `nats.partitions` > 0.
     pub transform: Option<(String, String)>,
+    /// Largest message the stream stores (bytes; -1: the server's `max_payload`). The candle
+    /// stream's comes from `nats.candles_max_msg_bytes`, so an absurd candle is refused at the
+    /// publisher and never reaches the worker.
+    pub max_msg_size: i32,
 }
 
 /// The streams of DESIGN.md, named and bound to subjects by the settings.
@@ -47,24 +51,28 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: candle_subjects,
             no_ack: false,
             transform,
+            max_msg_size: i32::try_from(settings.candles_max_msg_bytes).unwrap_or(i32::MAX),
         },
         StreamSpec {
             name: settings.signals_stream.clone(),
             subjects: all(&settings.signal_subject_prefix),
             no_ack: false,
             transform: None,
+            max_msg_size: -1,
         },
         StreamSpec {
             name: settings.dlq_stream.clone(),
             subjects: all(&settings.dlq_subject_prefix),
             no_ack: false,
             transform: None,
+            max_msg_size: -1,
         },
         StreamSpec {
             name: settings.backtest_stream.clone(),
             subjects: vec![settings.backtest_subject.clone()],
             no_ack: true,
             transform: None,
+            max_msg_size: -1,
         },
     ]
 }
@@ -123,6 +131,15 @@ async fn ensure(
                     ),
                 });
             }
+            if info.config.max_message_size != spec.max_msg_size {
+                return Err(BusError::StreamMismatch {
+                    stream: spec.name.clone(),
+                    message: format!(
+                        "max_msg_size is {}, this worker needs {} (nats.candles_max_msg_bytes for the candle stream)",
+                        info.config.max_message_size, spec.max_msg_size
+                    ),
+                });
+            }
             tracing::debug!(stream = %spec.name, "stream checked");
             Ok(())
         }
@@ -136,6 +153,7 @@ async fn ensure(
                 duplicate_window: Duration::from_millis(settings.duplicate_window_ms),
                 max_age: Duration::from_millis(settings.max_age_ms),
                 allow_direct: true,
+                max_message_size: spec.max_msg_size,
                 subject_transform: spec.transform.as_ref().map(|(source, destination)| {
                     stream::SubjectTransform {
                         source: source.clone(),

@@ -101,6 +101,23 @@ impl SnapshotStore {
         Ok(())
     }
 
+    /// Forgets evicted series: takes `ids` out of the index, then deletes their snapshots (in
+    /// that order, so a series is never indexed without the snapshot it had).
+    pub async fn remove(&self, ids: &[String]) -> Result<(), CacheError> {
+        for chunk in ids.chunks(CHUNK * 16) {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SREM").arg(self.index_key()).arg(chunk).ignore();
+            let keys: Vec<String> = chunk.iter().map(|id| self.key(id)).collect();
+            pipe.cmd("DEL").arg(keys).ignore();
+            let mut conn = self.manager.clone();
+            bounded(self.timeout, async move {
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Every indexed series with its snapshot bytes (`None`: indexed but missing).
     pub async fn read_all(&self) -> Result<Vec<(String, Option<Vec<u8>>)>, CacheError> {
         let mut conn = self.manager.clone();

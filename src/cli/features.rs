@@ -74,6 +74,7 @@ fn write_table(args: &FeaturesArgs, settings: &Settings) -> Result<(u64, u64), S
 
     let sequence = SequenceSettings {
         gap_reset_bars: args.reset_after_gaps.unwrap_or(0),
+        ..settings.sequence.clone()
     };
     let mut intake: Intake<SeriesFeatures> = Intake::new(settings.validation.clone(), sequence);
     let progress = row_spinner("features");

@@ -132,6 +132,9 @@ impl Settings {
             ("nats.request_timeout_ms", self.nats.request_timeout_ms),
             ("nats.duplicate_window_ms", self.nats.duplicate_window_ms),
             ("serve.max_wait_ms", self.serve.max_wait_ms),
+            ("serve.evict_interval_ms", self.serve.evict_interval_ms),
+            ("model.max_file_bytes", self.model.max_file_bytes),
+            ("model.load_timeout_ms", self.model.load_timeout_ms),
             ("serve.ack_wait_ms", self.serve.ack_wait_ms),
             (
                 "serve.restart_min_delay_ms",
@@ -171,6 +174,7 @@ impl Settings {
             }
         }
         self.validate_serve()?;
+        self.validate_limits()?;
         if !(4..=64).contains(&self.nats.msg_id_hash_prefix_len) {
             return Err(ConfigError::Invalid(
                 "nats.msg_id_hash_prefix_len must be within 4..=64".into(),
@@ -187,6 +191,52 @@ impl Settings {
                 "metrics.addr {:?} is not a socket address",
                 self.metrics.addr
             )));
+        }
+        Ok(())
+    }
+
+    /// Checks of the bounds that keep a hostile bus from stopping or steering the worker.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let nats = &self.nats;
+        if nats.dlq_max_body_bytes < 64 {
+            return Err(ConfigError::Invalid(
+                "nats.dlq_max_body_bytes must be at least 64".into(),
+            ));
+        }
+        if (nats.candles_max_msg_bytes as usize) < self.validation.max_message_bytes {
+            return Err(ConfigError::Invalid(format!(
+                "nats.candles_max_msg_bytes ({}) must be at least validation.max_message_bytes ({})",
+                nats.candles_max_msg_bytes, self.validation.max_message_bytes
+            )));
+        }
+        if nats.candles_max_msg_bytes > i32::MAX as u32 {
+            return Err(ConfigError::Invalid(
+                "nats.candles_max_msg_bytes must fit a stream's max_msg_size (i32)".into(),
+            ));
+        }
+        if let Some(bad) = nats
+            .reply_subjects
+            .iter()
+            .find(|f| !crate::contract::subject::is_valid_filter(f))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "nats.reply_subjects: {bad:?} is not a valid subject filter"
+            )));
+        }
+        if let Some(bad) = self
+            .model
+            .allowed_sha256
+            .iter()
+            .find(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "model.allowed_sha256: {bad:?} is not a SHA-256 in hex (64 characters)"
+            )));
+        }
+        if self.sequence.idle_evict_ms < 0 {
+            return Err(ConfigError::Invalid(
+                "sequence.idle_evict_ms must not be negative".into(),
+            ));
         }
         Ok(())
     }

@@ -49,27 +49,67 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// `scheme://user:password@host...` with the password replaced by `***`; other text unchanged.
+/// Every `scheme://user:password@host...` in `text` with the password replaced by `***` (a bare
+/// token as userinfo too); other text unchanged.
+///
+/// A comma-separated server list holds several URLs, each redacted; a password may itself hold
+/// `@`, `:` or `,`, so a URL's userinfo ends at the *last* `@` before the next URL, quote or
+/// whitespace. Over-redacting a path that holds `@` is the safe way to be wrong.
 pub fn redact_url(text: &str) -> String {
-    let Some(scheme_end) = text.find("://") else {
+    let starts = url_starts(text);
+    if starts.is_empty() {
         return text.to_owned();
-    };
-    let rest = &text[scheme_end + 3..];
-    let Some(at) = rest.find('@') else {
-        return text.to_owned();
-    };
-    let userinfo = &rest[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &text[..scheme_end + 3],
-            &userinfo[..colon],
-            &rest[at..]
-        ),
-        // A bare token as userinfo (`nats://token@host`) is a secret too.
-        None if !userinfo.is_empty() => format!("{}***{}", &text[..scheme_end + 3], &rest[at..]),
-        None => text.to_owned(),
     }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..starts[0].0]);
+    for (i, &(scheme_start, authority)) in starts.iter().enumerate() {
+        let next = starts.get(i + 1).map_or(text.len(), |s| s.0);
+        let span = &text[authority..next];
+        let len = span
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(span.len());
+        let (url, rest) = span.split_at(len);
+        out.push_str(&text[scheme_start..authority]);
+        match url.rfind('@') {
+            Some(at) => {
+                let userinfo = &url[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None if !userinfo.is_empty() => out.push_str("***"),
+                    None => {}
+                }
+                out.push_str(&url[at..]);
+            }
+            None => out.push_str(url),
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+/// For every URL in `text`: where its scheme starts and where its authority starts (after `://`).
+fn url_starts(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find("://").map(|p| p + from) {
+        let mut start = pos;
+        while start > 0
+            && bytes
+                .get(start - 1)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+        {
+            start -= 1;
+        }
+        if start < pos {
+            found.push((start, pos + 3));
+        }
+        from = pos + 3;
+    }
+    found
 }
 
 #[cfg(test)]
@@ -96,5 +136,25 @@ mod tests {
             redact_url("url = \"mongodb://a:b@h/db\""),
             "url = \"mongodb://a:***@h/db\""
         );
+    }
+
+    #[test]
+    fn every_url_of_a_list_and_passwords_with_at_signs_are_hidden() {
+        assert_eq!(
+            redact_url("nats://u:p1@h1:4222,nats://u:p2@h2:4222"),
+            "nats://u:***@h1:4222,nats://u:***@h2:4222"
+        );
+        assert_eq!(redact_url("nats://u:p@ss@h:4222"), "nats://u:***@h:4222");
+        assert_eq!(
+            redact_url("redis://u:a@b,c@h:1 and tls://t@k@h2"),
+            "redis://u:***@h:1 and tls://***@h2"
+        );
+        assert_eq!(redact_url("no url here"), "no url here");
+        for text in ["nats://u:pa@s,s@h", "x nats://u:p@h1, nats://v:q@w@h2"] {
+            let shown = redact_url(text);
+            for secret in ["pa@s", "s,s", "p@h1", "q@w"] {
+                assert!(!shown.contains(secret), "{shown} leaks {secret}");
+            }
+        }
     }
 }

@@ -42,6 +42,16 @@ pub struct NatsSettings {
     pub max_age_ms: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
+    /// Largest message the candle stream stores (bytes, its `max_msg_size`): the server
+    /// refuses anything larger at the publisher, so no absurd body reaches the worker.
+    pub candles_max_msg_bytes: u32,
+    /// Most bytes of a rejected body a dead letter keeps; a longer body is cut to this prefix
+    /// and its length and SHA-256 travel in headers, so every dead letter fits the server.
+    pub dlq_max_body_bytes: usize,
+    /// Subject filters a reply may go to (backtest and control requests). A request naming
+    /// any other reply subject is never answered (counted, and a persisted one terminated):
+    /// a requester must not make the worker publish into a stream with its credentials.
+    pub reply_subjects: Vec<String>,
     /// Partitions of the candle stream (0: none). With P > 0 the stream captures
     /// `<candle_subject_prefix>.*.*.*` and stores each series under
     /// `<candle_subject_prefix>.<partition>.*.*.*` (a NATS `partition()` transform); every
@@ -113,6 +123,9 @@ impl Default for NatsSettings {
             duplicate_window_ms: 120_000,
             max_age_ms: 0,
             control_subject: "control.model.reload".into(),
+            candles_max_msg_bytes: 65_536,
+            dlq_max_body_bytes: 8_192,
+            reply_subjects: vec!["_INBOX.>".into()],
             partitions: 0,
             creds_file: String::new(),
             nkey_seed_file: String::new(),
@@ -319,6 +332,17 @@ pub struct ModelSettings {
     pub backend: String,
     /// Inference engine: `fused` (the fast kernel over the model's weights) or `burn`.
     pub engine: String,
+    /// The only directory tree a hot reload may load a model from; "" means the parent of
+    /// `dir`. A requested directory is resolved under it and canonicalised: `..` or a symlink
+    /// leading out is refused.
+    pub root: String,
+    /// Largest model file (`model.json`, `model.bpk`) a reload reads, in bytes.
+    pub max_file_bytes: u64,
+    /// Longest a reload may take to read and verify a model (ms); a slower one is refused.
+    pub load_timeout_ms: u64,
+    /// Weights SHA-256 (hex) of the models this worker may run; empty allows any verified
+    /// model under `root`. Checked at start and on every reload.
+    pub allowed_sha256: Vec<String>,
 }
 
 impl Default for ModelSettings {
@@ -327,6 +351,10 @@ impl Default for ModelSettings {
             dir: "models/default".into(),
             backend: "flex".into(),
             engine: "fused".into(),
+            root: String::new(),
+            max_file_bytes: 256 * 1024 * 1024,
+            load_timeout_ms: 30_000,
+            allowed_sha256: Vec::new(),
         }
     }
 }
@@ -414,6 +442,9 @@ pub struct ServeSettings {
     /// With `nats.partitions` > 0: how long a silent worker keeps its pin (ms) before a
     /// standby takes its partition over. The worker pulls far more often than this.
     pub pinned_ttl_ms: u64,
+    /// How often idle series are looked for and evicted between batches (ms); see
+    /// `sequence.idle_evict_ms`.
+    pub evict_interval_ms: u64,
 }
 
 impl Default for ServeSettings {
@@ -431,6 +462,7 @@ impl Default for ServeSettings {
             max_restarts: 20,
             priority_group: "workers".into(),
             pinned_ttl_ms: 5_000,
+            evict_interval_ms: 60_000,
         }
     }
 }

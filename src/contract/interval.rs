@@ -112,7 +112,11 @@ impl Interval {
         } else {
             0
         };
-        (open_time - offset).rem_euclid(self.millis()) == 0
+        // Checked: an `open_time` near `i64::MIN` is simply not aligned (validation refuses it
+        // by range first anyway).
+        open_time
+            .checked_sub(offset)
+            .is_some_and(|t| t.rem_euclid(self.millis()) == 0)
     }
 }
 

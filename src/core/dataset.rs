@@ -30,7 +30,10 @@ pub fn feature_rows(
     validation: &ValidationSettings,
     features: &FeatureSettings,
 ) -> FeatureRows {
-    let continuous = SequenceSettings { gap_reset_bars: 0 };
+    let continuous = SequenceSettings {
+        gap_reset_bars: 0,
+        ..Default::default()
+    };
     let mut intake: Intake<SeriesFeatures> = Intake::new(validation.clone(), continuous);
     let mut out = FeatureRows::default();
     for msg in candles {

@@ -34,6 +34,9 @@ pub enum Verdict {
 #[derive(Debug)]
 struct Entry<S> {
     sequencer: Sequencer,
+    /// The caller's clock when the series last had a candle accepted (None without a clock):
+    /// what idle eviction goes by.
+    last_seen_ms: Option<i64>,
     state: S,
 }
 
@@ -91,9 +94,33 @@ impl<S> Intake<S> {
             key,
             Entry {
                 sequencer: Sequencer::resumed_at(last_open_time),
+                last_seen_ms: None,
                 state,
             },
         );
+    }
+
+    /// Drops every series that has had no candle accepted for longer than
+    /// `sequence.idle_evict_ms` plus two of its bars, on the clock `now_ms`; returns their keys
+    /// (the caller removes what it keeps for them elsewhere, e.g. snapshots). A series resumed
+    /// from a snapshot counts as seen at its first eviction check, so a restart never evicts at
+    /// once. Nothing is evicted when eviction is off.
+    pub fn evict_idle(&mut self, now_ms: i64) -> Vec<SeriesKey> {
+        let idle = self.sequence.idle_evict_ms;
+        if idle <= 0 {
+            return Vec::new();
+        }
+        let mut evicted = Vec::new();
+        self.series.retain(|key, entry| {
+            let seen = *entry.last_seen_ms.get_or_insert(now_ms);
+            let limit = idle.saturating_add(key.interval.millis().saturating_mul(2));
+            let keep = now_ms.saturating_sub(seen) <= limit;
+            if !keep {
+                evicted.push(key.clone());
+            }
+            keep
+        });
+        evicted
     }
 
     /// Judges one decoded candle; `subject` and `now_ms` as in [`validate_candle`].
@@ -118,10 +145,23 @@ impl<S> Intake<S> {
         // a `get_mut` borrow from one arm and insert in the other); cloning the
         // key for `entry()` would allocate on every candle instead.
         if !self.series.contains_key(&candle.series) {
+            let max = self.sequence.max_series;
+            if max > 0 && self.series.len() >= max {
+                let detail = format!(
+                    "{} would be series {} of at most {max} (sequence.max_series)",
+                    candle.series,
+                    max + 1
+                );
+                return (
+                    Verdict::Rejected(Rejection::new(ErrorCode::SeriesLimit, detail)),
+                    None,
+                );
+            }
             self.series.insert(
                 candle.series.clone(),
                 Entry {
                     sequencer: Sequencer::new(),
+                    last_seen_ms: None,
                     state: make(),
                 },
             );
@@ -147,10 +187,15 @@ impl<S> Intake<S> {
                     None,
                 )
             }
-            sequence => (
-                Verdict::Accepted { candle, sequence },
-                Some(&mut entry.state),
-            ),
+            sequence => {
+                if now_ms.is_some() {
+                    entry.last_seen_ms = now_ms;
+                }
+                (
+                    Verdict::Accepted { candle, sequence },
+                    Some(&mut entry.state),
+                )
+            }
         }
     }
 }

@@ -249,6 +249,12 @@ impl Pipeline {
         self.intake.series_count()
     }
 
+    /// Drops the series idle for longer than `sequence.idle_evict_ms` (plus two bars) on the
+    /// clock `now_ms`, between batches; returns their keys so the edge removes their snapshots.
+    pub fn evict_idle(&mut self, now_ms: i64) -> Vec<SeriesKey> {
+        self.intake.evict_idle(now_ms)
+    }
+
     /// The key of every series with state.
     pub fn series_keys(&self) -> Vec<SeriesKey> {
         self.intake.keys().cloned().collect()
@@ -330,6 +336,21 @@ impl Pipeline {
             let Some(p) = p.filter(|_| pending.emit) else {
                 continue;
             };
+            // Never publish what the model did not really compute: a non-finite output (inputs
+            // are clamped finite, so this means the network itself overflowed) is an outcome
+            // of its own, and a streaming series restarts from the zero state.
+            if !p.iter().all(|v| v.is_finite()) {
+                if let Some(state) = self.intake.state_mut(&pending.series) {
+                    state.restart_pending = true;
+                }
+                if let Some(slot) = outcomes.get_mut(pending.outcome_index) {
+                    *slot = Outcome::Rejected(Rejection::new(
+                        ErrorCode::Unscorable,
+                        format!("the model's probabilities are not finite: {p:?}"),
+                    ));
+                }
+                continue;
+            }
             let decision = self.settings.decision.decide(&p);
             let signal = Signal {
                 exchange: pending.series.exchange.to_string(),
@@ -471,6 +492,16 @@ impl Pipeline {
             state.reset();
         }
         match state.update(&Bar::from(&candle), &self.order) {
+            // Values past f32's range are clamped, so only a NaN gets here: indicators whose
+            // running sums overflowed. They would stay poisoned, so the series starts afresh.
+            Ok(_) if !state.window.is_finite() => {
+                state.reset();
+                Outcome::Rejected(Rejection::new(
+                    ErrorCode::Unscorable,
+                    "a model feature is not finite (extreme prices overflowed an indicator); \
+                     the window is not scored and the series warms up afresh",
+                ))
+            }
             Ok(true) => {
                 let (round, restart, emit) = match self.mode {
                     ModelMode::Windowed => (0, false, true),

@@ -15,12 +15,23 @@ pub struct SequenceSettings {
     /// 0 never resets. The default tolerates overnight and weekend breaks of
     /// hourly data and the lunch break of minute data.
     pub gap_reset_bars: u64,
+    /// Most series held at once. A candle that would start one more is dead-lettered as
+    /// `series_limit` and leaves no state, so made-up series cannot grow the worker without
+    /// bound; [`idle_evict_ms`](Self::idle_evict_ms) makes room again. 0: no limit.
+    pub max_series: usize,
+    /// A series that received no candle for this long (ms, on the clock the caller passes)
+    /// plus two of its bars is dropped with its snapshot; it warms up afresh if it comes back.
+    /// 0: never evict.
+    pub idle_evict_ms: i64,
 }
 
 impl Default for SequenceSettings {
     fn default() -> Self {
         Self {
             gap_reset_bars: 1_000,
+            max_series: 20_000,
+            // A week: longer than any weekend or holiday closure of a session market.
+            idle_evict_ms: 7 * 24 * 3_600_000,
         }
     }
 }
@@ -92,7 +103,9 @@ impl Sequencer {
             Some(last) if open_time == last => SequenceOutcome::Duplicate,
             Some(last) if open_time < last => SequenceOutcome::OutOfOrder { last },
             Some(last) => {
-                let steps = (open_time - last) / interval_ms.max(1);
+                // Saturating: times are range-checked by validation, but a snapshot or a
+                // caller outside it must not overflow here either.
+                let steps = open_time.saturating_sub(last) / interval_ms.max(1);
                 if steps <= 1 {
                     SequenceOutcome::Next
                 } else {
@@ -117,7 +130,10 @@ mod tests {
 
     #[test]
     fn classifies_each_case() {
-        let s = SequenceSettings { gap_reset_bars: 10 };
+        let s = SequenceSettings {
+            gap_reset_bars: 10,
+            ..Default::default()
+        };
         let mut q = Sequencer::new();
         assert_eq!(q.observe(10 * MIN, MIN, &s), SequenceOutcome::First);
         assert_eq!(q.observe(11 * MIN, MIN, &s), SequenceOutcome::Next);
@@ -145,7 +161,10 @@ mod tests {
 
     #[test]
     fn zero_limit_never_resets() {
-        let s = SequenceSettings { gap_reset_bars: 0 };
+        let s = SequenceSettings {
+            gap_reset_bars: 0,
+            ..Default::default()
+        };
         let mut q = Sequencer::new();
         q.observe(0, MIN, &s);
         assert_eq!(

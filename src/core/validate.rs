@@ -20,13 +20,30 @@ pub struct ValidationSettings {
     /// How far `open_time` may lie ahead of the receiver's clock (ms), to
     /// tolerate clock skew between the engine and the worker.
     pub max_future_skew_ms: i64,
+    /// Earliest accepted `open_time` (Unix ms). With the latest, it keeps every time
+    /// computation on a candle (alignment, bar ends, gaps) far from `i64` overflow.
+    pub min_open_time_ms: i64,
+    /// Latest accepted `open_time` (Unix ms); the default is the last millisecond of 9999.
+    pub max_open_time_ms: i64,
+    /// Exchanges whose candles are accepted; empty accepts every exchange. Anything else is
+    /// dead-lettered as `not_allowed` and never creates series state.
+    pub allowed_exchanges: Vec<String>,
+    /// Intervals (`1m`, `1h`, ...) whose candles are accepted; empty accepts every interval.
+    pub allowed_intervals: Vec<String>,
 }
+
+/// The last millisecond of the year 9999 (Unix ms).
+const YEAR_9999_END_MS: i64 = 253_402_300_799_999;
 
 impl Default for ValidationSettings {
     fn default() -> Self {
         Self {
             max_message_bytes: 4096,
             max_future_skew_ms: 60_000,
+            min_open_time_ms: 0,
+            max_open_time_ms: YEAR_9999_END_MS,
+            allowed_exchanges: Vec::new(),
+            allowed_intervals: Vec::new(),
         }
     }
 }
@@ -39,6 +56,34 @@ impl ValidationSettings {
         }
         if self.max_future_skew_ms < 0 {
             return Err("validation.max_future_skew_ms must not be negative".into());
+        }
+        // Beyond these bounds `open_time + interval` and friends could overflow.
+        if self.min_open_time_ms < 0
+            || self.max_open_time_ms > YEAR_9999_END_MS
+            || self.min_open_time_ms > self.max_open_time_ms
+        {
+            return Err(format!(
+                "validation.min_open_time_ms and validation.max_open_time_ms must satisfy \
+                 0 <= min <= max <= {YEAR_9999_END_MS}"
+            ));
+        }
+        if let Some(bad) = self
+            .allowed_intervals
+            .iter()
+            .find(|i| i.parse::<Interval>().is_err())
+        {
+            return Err(format!(
+                "validation.allowed_intervals: {bad:?} is not a supported interval"
+            ));
+        }
+        if let Some(bad) = self
+            .allowed_exchanges
+            .iter()
+            .find(|e| Exchange::new((*e).clone()).is_err())
+        {
+            return Err(format!(
+                "validation.allowed_exchanges: {bad:?} is not a valid exchange"
+            ));
         }
         Ok(())
     }
@@ -76,6 +121,7 @@ pub fn validate_candle(
     settings: &ValidationSettings,
 ) -> Result<Candle, Rejection> {
     let series = check_identity(msg, subject)?;
+    check_allowed(&series, settings)?;
     check_prices(msg)?;
     check_times(msg, series.interval, now_ms, settings)?;
     Ok(Candle {
@@ -124,6 +170,29 @@ fn check_identity(
         symbol,
         interval,
     })
+}
+
+/// The exchange and interval allow-lists (empty lists allow everything).
+fn check_allowed(series: &SeriesKey, settings: &ValidationSettings) -> Result<(), Rejection> {
+    let exchange = series.exchange.as_str();
+    if !settings.allowed_exchanges.is_empty()
+        && !settings.allowed_exchanges.iter().any(|e| e == exchange)
+    {
+        return Err(Rejection::new(
+            ErrorCode::NotAllowed,
+            format!("exchange {exchange:?} is not in validation.allowed_exchanges"),
+        ));
+    }
+    let interval = series.interval.as_str();
+    if !settings.allowed_intervals.is_empty()
+        && !settings.allowed_intervals.iter().any(|i| i == interval)
+    {
+        return Err(Rejection::new(
+            ErrorCode::NotAllowed,
+            format!("interval {interval:?} is not in validation.allowed_intervals"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_prices(msg: &CandleMessage) -> Result<(), Rejection> {
@@ -175,6 +244,15 @@ fn check_times(
     now_ms: Option<i64>,
     settings: &ValidationSettings,
 ) -> Result<(), Rejection> {
+    if msg.open_time < settings.min_open_time_ms || msg.open_time > settings.max_open_time_ms {
+        return Err(Rejection::new(
+            ErrorCode::OpenTimeOutOfRange,
+            format!(
+                "open_time {} is outside {}..={}",
+                msg.open_time, settings.min_open_time_ms, settings.max_open_time_ms
+            ),
+        ));
+    }
     if !interval.is_aligned(msg.open_time) {
         return Err(Rejection::new(
             ErrorCode::MisalignedOpenTime,
@@ -185,14 +263,15 @@ fn check_times(
         ));
     }
     if let Some(close_time) = msg.close_time {
+        // In range (checked above), so this cannot overflow; saturating all the same.
         let end = msg.open_time.saturating_add(interval.millis());
         // Exchanges publish either the last millisecond of the bar or its end.
-        if close_time != end - 1 && close_time != end {
+        if close_time != end.saturating_sub(1) && close_time != end {
             return Err(Rejection::new(
                 ErrorCode::InconsistentCloseTime,
                 format!(
                     "close_time {close_time} != open_time + {interval} ({} or {end})",
-                    end - 1
+                    end.saturating_sub(1)
                 ),
             ));
         }
@@ -205,7 +284,7 @@ fn check_times(
                 format!(
                     "open_time {} is {} ms ahead of the clock (skew limit {} ms)",
                     msg.open_time,
-                    msg.open_time - now,
+                    msg.open_time.saturating_sub(now),
                     settings.max_future_skew_ms
                 ),
             ));

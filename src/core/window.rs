@@ -12,6 +12,9 @@ pub struct FeatureWindow {
     /// Index (in vectors) of the slot the next push writes.
     next: usize,
     len: usize,
+    /// Pushes until the newest vector holding a non-finite value leaves the window (0: none
+    /// in it), so the finiteness of a window is known without scanning it per candle.
+    tainted: usize,
 }
 
 impl FeatureWindow {
@@ -23,6 +26,7 @@ impl FeatureWindow {
             data: vec![0.0; steps * width],
             next: 0,
             len: 0,
+            tainted: 0,
         }
     }
 
@@ -33,9 +37,16 @@ impl FeatureWindow {
             return;
         }
         let start = self.next * self.width;
+        let mut finite = true;
         for (slot, &column) in self.data[start..start + self.width].iter_mut().zip(order) {
             *slot = values.get(column).copied().unwrap_or(f32::NAN);
+            finite &= slot.is_finite();
         }
+        self.tainted = if finite {
+            self.tainted.saturating_sub(1)
+        } else {
+            self.steps
+        };
         self.next = (self.next + 1) % self.steps;
         self.len = (self.len + 1).min(self.steps);
     }
@@ -45,10 +56,16 @@ impl FeatureWindow {
         self.len == self.steps
     }
 
+    /// Whether every vector in the window is finite (a window that is not is never scored).
+    pub fn is_finite(&self) -> bool {
+        self.tainted == 0
+    }
+
     /// Forgets every vector (after a state reset).
     pub fn clear(&mut self) {
         self.next = 0;
         self.len = 0;
+        self.tainted = 0;
     }
 
     /// A window holding `values` (whole vectors, oldest first; the newest `steps` are kept), as
@@ -96,6 +113,23 @@ mod tests {
         assert_eq!(out, vec![12.0, 2.0, 13.0, 3.0, 14.0, 4.0]);
         w.clear();
         assert!(!w.is_full());
+    }
+
+    #[test]
+    fn knows_when_a_non_finite_vector_has_left() {
+        let mut w = FeatureWindow::new(3, 1);
+        w.push_gathered(&[1.0], &[0]);
+        w.push_gathered(&[f32::NAN], &[0]);
+        for _ in 0..2 {
+            w.push_gathered(&[2.0], &[0]);
+            assert!(!w.is_finite(), "the NaN is still inside");
+        }
+        w.push_gathered(&[3.0], &[0]);
+        assert!(w.is_finite(), "the NaN has left the window");
+        w.push_gathered(&[f32::INFINITY], &[0]);
+        assert!(!w.is_finite());
+        w.clear();
+        assert!(w.is_finite());
     }
 
     #[test]

@@ -131,6 +131,38 @@ pub enum ArtifactError {
     },
 }
 
+impl ArtifactError {
+    /// What is wrong, without file-system paths or operating-system errors: the text a
+    /// requester on the bus may see (the full error, with the path, goes to the log).
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "a model file is missing".into()
+            }
+            Self::Io { .. } => "a model file cannot be read".into(),
+            Self::Json { .. } => "model.json is not valid model metadata".into(),
+            Self::FormatVersion {
+                found, supported, ..
+            } => format!("format_version {found} is not supported (this build reads {supported})"),
+            Self::WeightsHashMismatch {
+                expected, actual, ..
+            } => format!(
+                "weights SHA-256 mismatch: model.json expects {expected}…, model.bpk has {actual}…"
+            ),
+            Self::MetadataHashMismatch { .. } => {
+                "model.json was edited after it was sealed (metadata SHA-256 mismatch)".into()
+            }
+            Self::UnknownFeature { feature, .. } => {
+                format!("feature `{feature}` is not known to this feature engine")
+            }
+            Self::Shape { reason, .. } => format!("shape mismatch: {reason}"),
+            Self::WeightsMismatch { .. } => "the weights do not match the architecture".into(),
+            Self::Weights { .. } => "model.bpk is not valid burnpack weights".into(),
+            Self::Decision { reason, .. } => format!("invalid decision defaults: {reason}"),
+        }
+    }
+}
+
 impl TrainedModel {
     /// Seal this model into an artifact under `identity` (serialises the weights and computes
     /// both hashes; nothing is written yet).

@@ -203,7 +203,7 @@ impl Predictor {
                 run_lanes(&mut self.lanes, batch, out, |lane, first, count| {
                     let values = &windows[first * steps * inputs..(first + count) * steps * inputs];
                     batch_to_time_major(values, count, steps, inputs, &mut lane.input, |f, v| {
-                        scaler.scale(f, v)
+                        scaler.scale_bounded(f, v)
                     });
                     fused.forward_windows(
                         &lane.input,
@@ -217,7 +217,7 @@ impl Predictor {
             InferenceEngine::Burn => {
                 let lane = self.lanes.first_mut().ok_or(InferenceError::EmptyBatch)?;
                 batch_to_time_major(windows, batch, steps, inputs, &mut lane.input, |f, v| {
-                    scaler.scale(f, v)
+                    scaler.scale_bounded(f, v)
                 });
                 // burn takes ownership of the input buffer; copying it keeps the lane's capacity.
                 let input = Tensor::<2>::from_data(
@@ -267,7 +267,7 @@ impl Predictor {
                 values
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| scaler.scale(i % width, v)),
+                    .map(|(i, &v)| scaler.scale_bounded(i % width, v)),
             );
         };
         match self.engine {

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 /// scale-free feature (returns, ratios, oscillators) and far above `f32` rounding noise.
 pub const STD_FLOOR: f32 = 1e-6;
 
+/// Largest magnitude of a scaled live input (in training standard deviations): a million
+/// deviations is beyond any real market move and far inside f32's range, so the recurrent
+/// products stay finite.
+pub const SCALED_INPUT_LIMIT: f32 = 1.0e6;
+
 /// Mean and standard deviation per feature, in feature-name order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +140,16 @@ impl Scaler {
     #[inline]
     pub fn scale(&self, feature: usize, value: f32) -> f32 {
         (value - self.mean[feature]) / self.std[feature]
+    }
+
+    /// [`Scaler::scale`] bounded to ±[`SCALED_INPUT_LIMIT`]: what live inference feeds the
+    /// network, so an input far outside anything seen in training (a value near f32's range
+    /// divided by a small deviation would be infinite) saturates the network instead of
+    /// turning its output into NaN. A NaN stays NaN (the pipeline never scores one).
+    #[inline]
+    pub fn scale_bounded(&self, feature: usize, value: f32) -> f32 {
+        self.scale(feature, value)
+            .clamp(-SCALED_INPUT_LIMIT, SCALED_INPUT_LIMIT)
     }
 
     /// Scale whole rows in place (`rows.len()` a multiple of [`Self::inputs`]).

@@ -32,6 +32,9 @@ pub enum StartError {
     /// The metrics recorder.
     #[error(transparent)]
     Metrics(#[from] crate::telemetry::metrics::MetricsError),
+    /// The configured model may not run here (`model.allowed_sha256`) or cannot be read.
+    #[error("model.dir: {0}")]
+    Model(String),
     /// The metrics/health address cannot be bound.
     #[error("cannot listen on metrics.addr {addr}: {source}")]
     Listen {
@@ -42,9 +45,24 @@ pub enum StartError {
     },
 }
 
+/// Refuses to start on a model whose weights are not in `model.allowed_sha256` (when set): the
+/// allow-list holds for the first model as for every reload. The hash read here is the one the
+/// intake verifies against the weights when it loads them.
+fn check_model_allowed(settings: &Settings) -> Result<(), StartError> {
+    if settings.model.allowed_sha256.is_empty() {
+        return Ok(());
+    }
+    let dir = std::path::Path::new(&settings.model.dir);
+    let metadata = crate::model::artifact::read_unverified_metadata(dir)
+        .map_err(|e| StartError::Model(e.to_string()))?;
+    super::model_source::check_allowed(&settings.model, &metadata.weights_sha256)
+        .map_err(|r| StartError::Model(r.reason))
+}
+
 /// Runs the worker until a stop signal or a fatal failure.
 pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     let mut signals = StopSignals::install()?;
+    check_model_allowed(&settings)?;
     let settings = Arc::new(settings);
     // Metrics and health come first, so a worker stuck connecting is visible.
     let metrics = crate::telemetry::metrics::install()?;
@@ -183,7 +201,8 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             async move {
                 let subject = s.settings.nats.control_subject.clone();
                 let handler_state = s.clone();
-                bus::control::serve(s.client.clone(), subject, token, move |dir| {
+                let allowed = s.settings.nats.reply_subjects.clone();
+                bus::control::serve(s.client.clone(), subject, allowed, token, move |dir| {
                     reload::handle(handler_state.clone(), dir)
                 })
                 .await

@@ -9,6 +9,7 @@
 //! recognised as already published).
 
 use super::checkpoint::{Checkpoints, Resumed};
+use super::eviction::Eviction;
 use super::model::{build_pipeline, load_predictor};
 use super::reload::Reload;
 use super::{AppState, TaskError, clock};
@@ -35,7 +36,12 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     state.health.set(Dependency::Model, true);
     report_model(&pipeline);
     let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
-    let mut covered = history::last_signals(&state.js, &settings.nats).await?;
+    let mut covered = history::last_signals(
+        &state.js,
+        &settings.nats,
+        &trust(settings.as_ref(), &pipeline),
+    )
+    .await?;
     let started = Instant::now();
     let mut checkpoints =
         Checkpoints::new(&settings.redis, None).map_err(|e| TaskError::Io(e.to_string()))?;
@@ -76,11 +82,14 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         true => Some(SignalCache::new(&state, &settings.redis)?),
         false => None,
     };
+    let mut eviction = Eviction::new(settings.serve.evict_interval_ms);
     while !token.is_cancelled() {
         if let Some(cache) = cache.as_mut() {
             cache.heal().await;
         }
+        let evicted = eviction.tick(&mut pipeline, &mut covered);
         if let Some(c) = checkpoints.as_mut() {
+            c.forget(&mut pipeline, &evicted, processed_through);
             c.tick(&mut pipeline, processed_through);
         }
         while let Ok(reload) = reloads.try_recv() {
@@ -155,6 +164,17 @@ pub(super) async fn warm_start(
     Ok(count)
 }
 
+/// What the start-up read of last signals believes: signals of the model in force (and of the
+/// allow-listed models) for candles that have opened by now.
+pub(super) fn trust(settings: &crate::config::Settings, pipeline: &Pipeline) -> history::Trust {
+    let mut model_hashes = settings.model.allowed_sha256.clone();
+    model_hashes.push(pipeline.model().sha256.clone());
+    history::Trust {
+        model_hashes,
+        now_ms: clock::now_ms(),
+    }
+}
+
 /// The pipeline input of a delivered message.
 fn input(message: &Message) -> Input<'_> {
     Input {
@@ -218,9 +238,13 @@ pub(super) async fn process_batch(
     };
     metrics::gauge!(m::IN_FLIGHT_MESSAGES).set((seen.len() + fresh.len()) as f64);
     let mut unconfirmed: Vec<Unconfirmed> = Vec::new();
+    // Dead letters in flight, by the index of their candle in `fresh`.
+    let mut dead_letters: Vec<(usize, Unconfirmed)> = Vec::new();
+    // Candles whose dead letter the DLQ refused for good: terminated, their final outcome.
+    let mut terminate = vec![false; fresh.len()];
     let mut published = Vec::new();
     let (mut signals, mut skipped, mut dead) = (0u64, 0u64, 0u64);
-    for (message, outcome) in fresh.iter().zip(&outcomes) {
+    for (index, (message, outcome)) in fresh.iter().zip(&outcomes).enumerate() {
         match outcome {
             Outcome::Signal(signal) => {
                 let key = covered_key(&signal.exchange, &signal.symbol, &signal.interval);
@@ -238,7 +262,14 @@ pub(super) async fn process_batch(
                 signals += 1;
             }
             Outcome::Rejected(rejection) => {
-                unconfirmed.push(state.publisher.dead_letter(message, rejection, now).await?);
+                match state.publisher.dead_letter(message, rejection, now).await {
+                    Ok(pending) => dead_letters.push((index, pending)),
+                    Err(e) if e.is_refused() => {
+                        unstorable(rejection, &e);
+                        terminate[index] = true;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 dead += 1;
             }
             Outcome::Warming { .. } | Outcome::Duplicate(_) | Outcome::NotClosed(_) => {}
@@ -247,9 +278,30 @@ pub(super) async fn process_batch(
     for pending in unconfirmed {
         pending.confirm().await?;
     }
-    for message in seen.iter().chain(&fresh).filter(|_| ack) {
+    for (index, pending) in dead_letters {
+        match pending.confirm().await {
+            Ok(_) => {}
+            Err(e) if e.is_refused() => {
+                if let Some(Outcome::Rejected(rejection)) = outcomes.get(index) {
+                    unstorable(rejection, &e);
+                }
+                if let Some(flag) = terminate.get_mut(index) {
+                    *flag = true;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for message in seen.iter().filter(|_| ack) {
         message
             .ack()
+            .await
+            .map_err(|e| crate::bus::BusError::publish("ack", e))?;
+    }
+    for (message, &term) in fresh.iter().zip(&terminate).filter(|_| ack) {
+        let kind = if term { AckKind::Term } else { AckKind::Ack };
+        message
+            .ack_with(kind)
             .await
             .map_err(|e| crate::bus::BusError::publish("ack", e))?;
     }
@@ -258,7 +310,13 @@ pub(super) async fn process_batch(
         .flush()
         .await
         .map_err(|e| crate::bus::BusError::publish("acks", e))?;
-    record_batch(pipeline, &outcomes, seen.len() + fresh.len(), received);
+    record_batch(
+        pipeline,
+        &outcomes,
+        &terminate,
+        seen.len() + fresh.len(),
+        received,
+    );
     tracing::debug!(
         candles = fresh.len(),
         redelivered = seen.len(),
@@ -269,6 +327,13 @@ pub(super) async fn process_batch(
         "batch done"
     );
     Ok((last, published))
+}
+
+/// A dead letter the DLQ refused for good (too large, or a stream limit): counted and logged;
+/// its candle is terminated, so it has its one outcome and never comes back.
+fn unstorable(rejection: &crate::core::Rejection, error: &crate::bus::BusError) {
+    metrics::counter!(m::DEAD_LETTERS_UNSTORABLE, "reason" => rejection.code.as_str()).increment(1);
+    tracing::error!(reason = rejection.code.as_str(), %error, "dead letter refused by the DLQ stream; its candle is terminated");
 }
 
 /// Swaps a verified model in between batches, or refuses it (the old one stays).
@@ -297,13 +362,19 @@ pub(super) fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Relo
 }
 
 /// Counts a batch whose outcomes are all durable and acked.
-fn record_batch(pipeline: &Pipeline, outcomes: &[Outcome], received: usize, started: Instant) {
+fn record_batch(
+    pipeline: &Pipeline,
+    outcomes: &[Outcome],
+    terminated: &[bool],
+    received: usize,
+    started: Instant,
+) {
     metrics::counter!(m::CANDLES_RECEIVED).increment(received as u64);
     metrics::histogram!(m::BATCH_SIZE).record(received as f64);
     metrics::gauge!(m::IN_FLIGHT_MESSAGES).set(0.0);
     metrics::gauge!(m::SERIES_TRACKED).set(pipeline.series_count() as f64);
     let to_signal = started.elapsed().as_secs_f64();
-    for outcome in outcomes {
+    for (outcome, &terminated) in outcomes.iter().zip(terminated) {
         match outcome {
             Outcome::Signal(signal) => {
                 metrics::counter!(m::CANDLES_ACCEPTED).increment(1);
@@ -316,7 +387,9 @@ fn record_batch(pipeline: &Pipeline, outcomes: &[Outcome], received: usize, star
             Outcome::NotClosed(_) => {}
             Outcome::Rejected(r) => {
                 metrics::counter!(m::CANDLES_REJECTED, "reason" => r.code.as_str()).increment(1);
-                metrics::counter!(m::DLQ_WRITES, "reason" => r.code.as_str()).increment(1);
+                if !terminated {
+                    metrics::counter!(m::DLQ_WRITES, "reason" => r.code.as_str()).increment(1);
+                }
             }
         }
     }

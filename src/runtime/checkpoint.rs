@@ -39,6 +39,8 @@ pub struct Checkpoints {
     write_all: bool,
     /// Weights hash of the model the last checkpoint was taken with.
     model: String,
+    /// Evicted series (ids) whose snapshots and index entries the next write removes first.
+    evicted: Vec<String>,
 }
 
 impl Checkpoints {
@@ -58,6 +60,7 @@ impl Checkpoints {
             writing: None,
             write_all: true,
             model: String::new(),
+            evicted: Vec::new(),
         }))
     }
 
@@ -122,6 +125,22 @@ impl Checkpoints {
         }
     }
 
+    /// Records series evicted from memory: the next checkpoint removes their snapshots and index
+    /// entries before it writes (in the same background task, so in order with the writes), and
+    /// a restart does not bring them back. Taken at once when no write is in flight.
+    pub fn forget(
+        &mut self,
+        pipeline: &mut Pipeline,
+        evicted: &[crate::contract::SeriesKey],
+        processed_through: u64,
+    ) {
+        if evicted.is_empty() {
+            return;
+        }
+        self.evicted.extend(evicted.iter().map(|k| k.id()));
+        self.checkpoint_now(pipeline, processed_through);
+    }
+
     /// On a clean stop: waits for the write in flight, then writes a last checkpoint and waits
     /// for it (bounded by the Redis command deadlines), so the next start replays nothing.
     pub async fn finish(&mut self, pipeline: &mut Pipeline, processed_through: u64) {
@@ -152,17 +171,25 @@ impl Checkpoints {
             let ids: Vec<String> = pipeline.series_keys().iter().map(|k| k.id()).collect();
             (ids, snapshots)
         });
-        if snapshots.is_empty() {
+        if snapshots.is_empty() && self.evicted.is_empty() {
             return;
         }
         // The flag is cleared only once this write is known to have succeeded.
         self.write_all = true;
         let store = self.store.clone();
+        // Lost with a failed write: a restart then resumes those series and evicts them again.
+        let evicted = std::mem::take(&mut self.evicted);
         self.writing = Some(tokio::spawn(async move {
             let started = clock::now_ms();
-            store
-                .write(&ids, &snapshots)
-                .await
+            let removed = match evicted.is_empty() {
+                true => Ok(()),
+                false => store.remove(&evicted).await,
+            };
+            let written = match removed {
+                Ok(()) => store.write(&ids, &snapshots).await,
+                Err(e) => Err(e),
+            };
+            written
                 .map(|()| {
                     tracing::debug!(
                         series = snapshots.len(),

@@ -44,6 +44,8 @@ struct Owned {
     processed_through: u64,
     /// The model directory the pipeline's model came from.
     model_dir: PathBuf,
+    /// When idle series of the partition are next looked for.
+    eviction: super::eviction::Eviction,
 }
 
 /// How many partitions this worker process holds, shared by its partition tasks.
@@ -83,7 +85,9 @@ pub async fn run(
             if let Some(cache) = cache.as_mut() {
                 cache.heal().await;
             }
+            let evicted = o.eviction.tick(&mut o.pipeline, &mut o.covered);
             if let Some(c) = o.checkpoints.as_mut() {
+                c.forget(&mut o.pipeline, &evicted, o.processed_through);
                 c.tick(&mut o.pipeline, o.processed_through);
             }
             swap_model_if_changed(&state, &settings, o);
@@ -193,7 +197,12 @@ async fn take_over(
     let predictor = tokio::task::block_in_place(|| load_predictor(settings, &model_dir))?;
     let mut pipeline = build_pipeline(settings, predictor)?;
     let position = intake.position().await?;
-    let mut covered = history::last_signals(&state.js, &settings.nats).await?;
+    let mut covered = history::last_signals(
+        &state.js,
+        &settings.nats,
+        &super::candles::trust(settings, &pipeline),
+    )
+    .await?;
     let mut checkpoints = Checkpoints::new(&settings.redis, Some(partition))
         .map_err(|e| TaskError::Io(e.to_string()))?;
     let resumed = match checkpoints.as_mut() {
@@ -266,6 +275,7 @@ async fn take_over(
         checkpoints,
         processed_through,
         model_dir,
+        eviction: super::eviction::Eviction::new(settings.serve.evict_interval_ms),
     })
 }
 

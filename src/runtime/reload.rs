@@ -2,10 +2,12 @@
 //! intake, which swaps it in between batches, and answer with the outcome.
 
 use super::AppState;
+use super::model_source::{self, Refusal};
 use crate::contract::ModelRef;
 use crate::core::pipeline::PipelineError;
 use crate::error::{ErrorCode, ErrorReply};
 use crate::model::Predictor;
+use crate::telemetry::metrics as m;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -23,47 +25,72 @@ pub struct Reload {
 
 /// Handles one reload request: the JSON answer, or an `ErrorReply` when the
 /// model is refused (the old one stays in force).
+///
+/// The request names a directory under `model.root` (see [`super::model_source`]); it is
+/// loaded and verified off the async threads within `model.load_timeout_ms`, and must be in
+/// `model.allowed_sha256` when that list is set. A refusal says why without paths or OS
+/// errors; the log line has the full story.
 pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, ErrorReply> {
     let now = super::clock::now_ms;
-    let refuse = |code: ErrorCode, message: String| {
-        ErrorReply::new(code, message, None, now()).with_detail("dir", dir.clone())
+    let refuse = |code: ErrorCode, message: String| ErrorReply::new(code, message, None, now());
+    let refusal = |r: Refusal| {
+        metrics::counter!(m::RELOADS_REFUSED, "reason" => r.label).increment(1);
+        refuse(r.code, format!("model refused: {}", r.reason))
     };
-    if dir.is_empty() {
-        return Err(refuse(
-            ErrorCode::InvalidField,
-            "the request body must be a model directory".into(),
-        ));
-    }
-    let path = PathBuf::from(&dir);
+    let model = &state.settings.model;
+    let root = model_source::root(model).map_err(refusal)?;
+    let path = model_source::resolve(&root, &dir, model.max_file_bytes).map_err(refusal)?;
     let settings = state.settings.clone();
     let load_path = path.clone();
-    let loaded =
-        tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path))
-            .await
-            .map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?;
-    let predictor =
-        loaded.map_err(|e| refuse(ErrorCode::ModelError, format!("model refused: {e}")))?;
+    let loading =
+        tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path));
+    let wait = Duration::from_millis(model.load_timeout_ms);
+    let loaded = match tokio::time::timeout(wait, loading).await {
+        Ok(joined) => {
+            joined.map_err(|e| refuse(ErrorCode::Internal, format!("model loader stopped: {e}")))?
+        }
+        Err(_) => {
+            metrics::counter!(m::RELOADS_REFUSED, "reason" => "timeout").increment(1);
+            return Err(refuse(
+                ErrorCode::ModelError,
+                format!("model refused: loading took longer than model.load_timeout_ms ({wait:?})"),
+            ));
+        }
+    };
+    let predictor = loaded.map_err(|e| {
+        tracing::warn!(dir = %path.display(), error = %e, "model reload: the model does not verify");
+        metrics::counter!(m::RELOADS_REFUSED, "reason" => "invalid").increment(1);
+        refuse(ErrorCode::ModelError, format!("model refused: {}", e.reason()))
+    })?;
+    model_source::check_allowed(model, &predictor.metadata().weights_sha256).map_err(refusal)?;
     if state.settings.nats.partitions > 0 {
         return publish_to_partitions(&state, path, predictor)
             .await
             .map_err(|(code, message)| refuse(code, message));
     }
     let (done, answer) = oneshot::channel();
-    state
-        .reload_tx
-        .send(Reload {
-            dir: path,
-            predictor,
-            done,
-        })
-        .await
-        .map_err(|_| {
-            refuse(
+    let wait = Duration::from_millis(state.settings.nats.request_timeout_ms);
+    let reload = Reload {
+        dir: path,
+        predictor,
+        done,
+    };
+    // Bounded: a wedged intake must not hold the control task (and its requester) for good.
+    match tokio::time::timeout(wait, state.reload_tx.send(reload)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => {
+            return Err(refuse(
                 ErrorCode::Unavailable,
                 "the candle intake is not running".into(),
-            )
-        })?;
-    let wait = Duration::from_millis(state.settings.nats.request_timeout_ms);
+            ));
+        }
+        Err(_) => {
+            return Err(refuse(
+                ErrorCode::Unavailable,
+                "the candle intake did not take the model in time".into(),
+            ));
+        }
+    }
     match tokio::time::timeout(wait, answer).await {
         Ok(Ok(Ok(model))) => Ok(serde_json::json!({ "reloaded": true, "model": model })),
         Ok(Ok(Err(e))) => Err(refuse(ErrorCode::ModelError, format!("model refused: {e}"))),
@@ -92,7 +119,10 @@ async fn publish_to_partitions(
         let old = super::model::load_predictor(&settings, &current).map_err(|e| {
             (
                 ErrorCode::ModelError,
-                format!("the model in force cannot be reloaded to compare: {e}"),
+                format!(
+                    "the model in force cannot be reloaded to compare: {}",
+                    e.reason()
+                ),
             )
         })?;
         let mut pipeline = super::model::build_pipeline(&settings, old)

@@ -58,6 +58,16 @@ pub const IN_FLIGHT_MESSAGES: &str = "signal_worker_in_flight_messages";
 pub const DEPENDENCY_UP: &str = "signal_worker_dependency_up";
 /// Always 1; the loaded model's `name`, `version` and `hash` (prefix) as labels.
 pub const MODEL_INFO: &str = "signal_worker_model_info";
+/// Requests never answered because their reply subject is not allowed, by path.
+pub const REPLIES_REFUSED: &str = "signal_worker_replies_refused_total";
+/// Dead letters the DLQ stream refused for good; their candles were terminated, by reason.
+pub const DEAD_LETTERS_UNSTORABLE: &str = "signal_worker_dead_letters_unstorable_total";
+/// Series dropped after `sequence.idle_evict_ms` without a candle.
+pub const SERIES_EVICTED: &str = "signal_worker_series_evicted_total";
+/// Model reloads refused, by reason.
+pub const RELOADS_REFUSED: &str = "signal_worker_model_reloads_refused_total";
+/// Messages of the signal stream not trusted by the start-up read of last signals, by reason.
+pub const LAST_SIGNALS_IGNORED: &str = "signal_worker_last_signals_ignored_total";
 
 /// Histogram buckets for durations: 50 µs to 5 s, roughly x2.5 apart.
 const SECONDS_BUCKETS: [f64; 12] = [
@@ -178,6 +188,36 @@ pub fn describe() {
     describe_gauge!(
         DEPENDENCY_UP,
         "1 when a dependency is reachable, 0 when not."
+    );
+    describe_counter!(
+        SIGNALS_ARCHIVED,
+        Unit::Count,
+        "Signals inserted into the MongoDB archive."
+    );
+    describe_counter!(
+        REPLIES_REFUSED,
+        Unit::Count,
+        "Requests never answered because their reply subject is not in nats.reply_subjects, by path."
+    );
+    describe_counter!(
+        DEAD_LETTERS_UNSTORABLE,
+        Unit::Count,
+        "Dead letters the DLQ stream refused for good; their candles were terminated, by reason."
+    );
+    describe_counter!(
+        SERIES_EVICTED,
+        Unit::Count,
+        "Series dropped after sequence.idle_evict_ms without a candle."
+    );
+    describe_counter!(
+        RELOADS_REFUSED,
+        Unit::Count,
+        "Model reloads refused, by reason."
+    );
+    describe_counter!(
+        LAST_SIGNALS_IGNORED,
+        Unit::Count,
+        "Signal-stream messages the start-up read did not trust, by reason."
     );
     describe_gauge!(
         MODEL_INFO,

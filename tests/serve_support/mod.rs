@@ -105,11 +105,18 @@ impl Drop for Worker {
 }
 
 pub fn replay(url: &str, args: &[&str]) -> String {
+    replay_with(url, args, &[])
+}
+
+/// [`replay`] with extra settings in the environment (the stream settings must agree with the
+/// worker's).
+pub fn replay_with(url: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(BIN)
         .arg("replay")
         .args(args)
         .env("SIGNAL_WORKER_NATS_URL", url)
         .env("SIGNAL_WORKER_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -123,6 +130,11 @@ pub fn replay(url: &str, args: &[&str]) -> String {
 
 /// Replays a CSV of the bundled BTC/USD series as fast as the server acks.
 pub fn replay_btc(url: &str, csv: &Path) -> String {
+    replay_btc_with(url, csv, &[])
+}
+
+/// [`replay_btc`] with extra settings in the environment.
+pub fn replay_btc_with(url: &str, csv: &Path, env: &[(&str, &str)]) -> String {
     let flags = [
         "--exchange",
         "coinbase",
@@ -133,7 +145,7 @@ pub fn replay_btc(url: &str, csv: &Path) -> String {
         "--max",
     ];
     let path = csv.to_str().unwrap();
-    replay(url, &[&[path], &flags[..]].concat())
+    replay_with(url, &[&[path], &flags[..]].concat(), env)
 }
 
 /// Rows `from..=to` (1-based, after the header) of the bundled BTC/USD file as a CSV in `dir`,
@@ -437,4 +449,17 @@ pub async fn reload_model(client: &async_nats::Client, dir: &Path) -> serde_json
         .unwrap()
         .unwrap();
     serde_json::from_slice(&reply.payload).unwrap()
+}
+
+/// The sum of every sample of metric `name` (all label sets) on a worker's /metrics; 0 if none.
+pub fn metric_sum(worker: &Worker, name: &str) -> f64 {
+    http_get(worker.metrics_port, "/metrics")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

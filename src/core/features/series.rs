@@ -7,7 +7,7 @@ use super::indicators::Indicators;
 use super::names::INDICATOR_COUNT;
 use super::rolling::{LONGEST_WINDOW, Window};
 use super::settings::{FeatureSettings, MAX_SNAPSHOT_BARS};
-use super::vector::{self, FEATURE_COUNT, FEATURE_NAMES, Inputs};
+use super::vector::{self, FEATURE_COUNT, Inputs};
 use crate::core::bar::Bar;
 
 /// Streaming indicator and feature state of one series.
@@ -67,8 +67,8 @@ impl SeriesFeatures {
     /// [`FeatureError::InvalidBar`], [`FeatureError::OutOfOrder`],
     /// [`FeatureError::SeriesTooLong`]: refused, state unchanged.
     /// [`FeatureError::Indicator`]: cannot happen for a checked bar; the
-    /// state is reset. [`FeatureError::NonFiniteFeature`]: cannot happen with
-    /// the guarded formulas; the bar is consumed but its vector withheld.
+    /// state is reset. A feature that cannot be computed finitely is NaN in the vector
+    /// (values past f32's range are clamped to it): the caller decides not to score it.
     pub fn update(&mut self, bar: &Bar) -> Result<(), FeatureError> {
         check_bar(bar)?;
         if let Some(last) = self.history.back(0)
@@ -151,12 +151,12 @@ impl SeriesFeatures {
         if !vector::compute(&inputs, &mut self.values) {
             return Ok(());
         }
-        for ((slot, &value), name) in self.vector.iter_mut().zip(&self.values).zip(FEATURE_NAMES) {
-            let narrowed = value as f32;
-            if !narrowed.is_finite() {
-                return Err(FeatureError::NonFiniteFeature { name, value });
-            }
-            *slot = narrowed;
+        for (slot, &value) in self.vector.iter_mut().zip(&self.values) {
+            // A value past f32's range (a price spike over many orders of magnitude) is clamped
+            // to f32's largest finite value instead of becoming infinite in the cast; the
+            // model's scaler bounds it further. A NaN stays NaN: the window holding it is not
+            // scored (the candle's outcome says so) until it has left the window.
+            *slot = value.clamp(-F32_MAX, F32_MAX) as f32;
         }
         self.ready = true;
         Ok(())
@@ -255,3 +255,6 @@ mod tests {
         assert_eq!(series.features().map(<[f32]>::len), Some(FEATURE_COUNT));
     }
 }
+
+/// f32's largest finite value, as f64: the clamp before the cast to the model's precision.
+const F32_MAX: f64 = f32::MAX as f64;
