@@ -156,3 +156,101 @@ async fn snapshots_round_trip_and_a_down_redis_is_reported_not_fatal() {
         Err(CacheError::Behind(1))
     ));
 }
+
+/// Evicted series leave Redis too: their snapshots and index entries are removed by the next
+/// checkpoint, so a restart does not bring them back (checkpoints against a real redis-server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicted_series_lose_their_snapshot_and_index_entry() {
+    use signal_worker::contract::CandleMessage;
+    use signal_worker::contract::codec::{self, Encoding};
+    use signal_worker::core::pipeline::Input;
+    use signal_worker::runtime::checkpoint::Checkpoints;
+
+    let redis = ServerProcess::start(ServerKind::Redis).unwrap();
+    let settings = RedisSettings {
+        enabled: true,
+        url: redis.url(),
+        ..RedisSettings::default()
+    };
+    let mut all = signal_worker::config::Settings::default();
+    all.sequence.idle_evict_ms = 10 * 3_600_000;
+    let predictor = signal_worker::runtime::model::load_predictor(
+        &all,
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default")),
+    )
+    .unwrap();
+    let mut pipeline = signal_worker::runtime::model::build_pipeline(&all, predictor).unwrap();
+    let hour = 3_600_000;
+    let t0 = 1_498_906_800_000;
+    let bar = |symbol: &str, i: i64| CandleMessage {
+        exchange: "coinbase".into(),
+        symbol: symbol.into(),
+        interval: "1h".into(),
+        open_time: t0 + i * hour,
+        close_time: None,
+        open: 100.0 + i as f64,
+        high: 102.0 + i as f64,
+        low: 99.0 + i as f64,
+        close: 101.0 + i as f64,
+        volume: 5.0,
+        trades: None,
+        is_closed: true,
+    };
+    let feed = |pipeline: &mut signal_worker::core::pipeline::Pipeline,
+                symbols: &[&str],
+                i: i64,
+                now: i64| {
+        let bodies: Vec<Vec<u8>> = symbols
+            .iter()
+            .map(|s| codec::encode(&bar(s, i), Encoding::MessagePack).unwrap())
+            .collect();
+        let inputs: Vec<Input<'_>> = bodies
+            .iter()
+            .map(|b| Input {
+                bytes: b,
+                encoding: Encoding::MessagePack,
+                subject: None,
+            })
+            .collect();
+        pipeline.process(&inputs, Some(now)).unwrap();
+    };
+    for i in 0..5 {
+        feed(&mut pipeline, &["A", "B", "C"], i, t0 + (i + 1) * hour);
+    }
+    let mut checkpoints = Checkpoints::new(&settings, None).unwrap().unwrap();
+    checkpoints.finish(&mut pipeline, 15).await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let index = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+                .arg("signal-worker:snapshot-index")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        index(&mut conn).await,
+        ["coinbase:A:1h", "coinbase:B:1h", "coinbase:C:1h"]
+    );
+    // A goes on; B and C fall silent for longer than idle_evict_ms plus two bars.
+    let later = t0 + 20 * hour;
+    feed(&mut pipeline, &["A"], 5, later);
+    let evicted = pipeline.evict_idle(later);
+    assert_eq!(evicted.len(), 2);
+    checkpoints.forget(&mut pipeline, &evicted, 16);
+    checkpoints.finish(&mut pipeline, 16).await;
+    assert_eq!(index(&mut conn).await, ["coinbase:A:1h"]);
+    for (key, exists) in [("A", 1), ("B", 0), ("C", 0)] {
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(format!("signal-worker:snapshot:coinbase:{key}:1h"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, exists, "snapshot of {key}");
+    }
+}

@@ -4,8 +4,9 @@
 //! Every legitimate operation goes through — with one durable intake and with two pinned
 //! partitions, across a restart (which exercises the warm start's consumers) — and the server
 //! logs no violation for any of them; each user is then refused what it must not do (the
-//! trading engine forging a signal, the worker publishing a candle, replay publishing a signal,
-//! the worker leaving its backtest queue group), and nothing forged is stored.
+//! trading engine forging a signal, the worker publishing a candle, leaving its backtest queue
+//! group or deleting the trading engine's consumer, replay publishing a signal), and nothing
+//! forged is stored.
 
 #![allow(
     clippy::unwrap_used,
@@ -216,9 +217,8 @@ fn ready(worker: &Worker) -> bool {
 }
 
 /// Waits until the worker has connected, checked or created the streams and opened its candle
-/// intake under its permissions: `/readyz` with one durable intake; with partitions (whose
-/// `/readyz` does not turn ready: the model dependency is only reported by the single intake),
-/// its partition consumers exist and it answers `/healthz`.
+/// intake under its permissions: `/readyz` with one durable intake; with partitions, its
+/// partition consumers exist (it creates them under its permissions) and it answers `/healthz`.
 async fn wait_started(worker: &mut Worker, admin: &jetstream::Context, partitions: u32) {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -623,6 +623,22 @@ async fn scenario(partitions: u32) {
     let _eavesdrop = worker_client.subscribe("backtest.requests").await.unwrap();
     worker_client.flush().await.unwrap();
     violation(&mut worker_events, "backtest.requests").await;
+    // Its SIGNALS wildcards (for the ordered consumer's server-made name) stop short of the
+    // trading engine's durable: deleting it is refused, and it is still there.
+    let deleted = context(&worker_client)
+        .get_stream("SIGNALS")
+        .await
+        .unwrap()
+        .delete_consumer(ENGINE_DURABLE)
+        .await;
+    assert!(deleted.is_err(), "the worker deleted the engine's consumer");
+    violation(
+        &mut worker_events,
+        "$JS.API.CONSUMER.DELETE.SIGNALS.trading-engine",
+    )
+    .await;
+    let signals_stream = admin.get_stream("SIGNALS").await.unwrap();
+    assert!(signals_stream.consumer_info(ENGINE_DURABLE).await.is_ok());
 
     // Replay publishes candles only.
     let (replay_client, mut replay_events) = connect(&nats, "replay", REPLAY_PASSWORD).await;
@@ -637,12 +653,12 @@ async fn scenario(partitions: u32) {
     // The server logged exactly the refusals provoked here, each for the user that tried
     // (it may write a line just after sending the client its error, hence the poll).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while nats.violations().len() < 7 && Instant::now() < deadline {
+    while nats.violations().len() < 8 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let violations = nats.violations();
-    assert_eq!(violations.len(), 7, "{}", violations.join("\n"));
-    for (user, count) in [("trading-engine", 4), ("worker", 2), ("replay", 1)] {
+    assert_eq!(violations.len(), 8, "{}", violations.join("\n"));
+    for (user, count) in [("trading-engine", 4), ("worker", 3), ("replay", 1)] {
         let by = violations
             .iter()
             .filter(|l| l.contains(&format!("user:{user}\"")))

@@ -3,7 +3,13 @@
 //! flood of made-up series. Every message has one outcome, the worker never stops, publishes
 //! nowhere it should not, and real series stay fully signalled.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The serial guard is held across awaits on purpose: one server-heavy test at a time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
 
 mod serve_support;
 
@@ -51,9 +57,12 @@ async fn bodies_up_to_max_payload_each_get_one_outcome_and_never_stop_the_worker
     // The candle stream takes anything the server does, and dead letters keep whole bodies:
     // the largest dead letters cannot be stored, and must still be a final outcome.
     let whole = max_payload.to_string();
+    // The DLQ stream's own limit is no obstacle either: the server's max_payload is.
+    let dlq_limit = (max_payload + 16_384).to_string();
     let env = [
         ("SIGNAL_WORKER_NATS_CANDLES_MAX_MSG_BYTES", whole.as_str()),
         ("SIGNAL_WORKER_NATS_DLQ_MAX_BODY_BYTES", whole.as_str()),
+        ("SIGNAL_WORKER_NATS_DLQ_MAX_MSG_BYTES", dlq_limit.as_str()),
     ];
     let worker = Worker::start(&url, dir.path(), "worker", &env);
     wait_streams(&js).await;

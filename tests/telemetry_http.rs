@@ -10,6 +10,7 @@ use signal_worker::telemetry::health::{Dependency, Health};
 use signal_worker::telemetry::http::{Endpoints, serve};
 use signal_worker::telemetry::metrics as names;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn get(port: u16, path: &str) -> (String, String) {
@@ -59,13 +60,24 @@ async fn endpoints_answer_and_the_exposition_passes_promtool() {
         Endpoints {
             metrics: handle,
             health: health.clone(),
+            stall_after: Duration::from_millis(300),
         },
         cancel.clone(),
     ));
 
+    health.beat();
     let (status, body) = get(port, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(body, "ok\n");
+    // No fetch cycle for longer than the stall limit: unhealthy, until the intake beats again.
+    // (The passing time is what is tested here, not a stand-in for an event.)
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = get(port, "/healthz").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "{body}");
+    assert!(body.contains("stalled"), "{body}");
+    health.beat();
+    let (status, _) = get(port, "/healthz").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
 
     let (status, body) = get(port, "/readyz").await;
     assert_eq!(status, "HTTP/1.1 503 Service Unavailable");

@@ -149,7 +149,9 @@ fn future_open_time_uses_the_clock_passed_in() {
         max_future_skew_ms: 5_000,
         ..ValidationSettings::default()
     };
-    let m = real();
+    // An open (not yet closed) bar: only its open time is judged against the clock.
+    let mut m = real();
+    m.is_closed = false;
     assert!(
         validate_candle(&m, None, Some(T0 - 5_000), &settings).is_ok(),
         "within skew"
@@ -160,6 +162,21 @@ fn future_open_time_uses_the_clock_passed_in() {
         validate_candle(&m, None, None, &settings).is_ok(),
         "no clock, no future check"
     );
+}
+
+#[test]
+fn a_bar_marked_closed_must_have_ended() {
+    let settings = ValidationSettings {
+        max_future_skew_ms: 5_000,
+        ..ValidationSettings::default()
+    };
+    let closed = real();
+    let end = T0 + HOUR;
+    assert!(validate_candle(&closed, None, Some(end - 5_000), &settings).is_ok());
+    let err = validate_candle(&closed, None, Some(end - 5_001), &settings).unwrap_err();
+    assert_eq!(err.code, ErrorCode::FutureOpenTime);
+    assert!(err.detail.contains("marked closed"), "{}", err.detail);
+    assert!(validate_candle(&closed, None, None, &settings).is_ok());
 }
 
 #[test]

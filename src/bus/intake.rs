@@ -14,6 +14,20 @@ use async_nats::jetstream::{self, Message};
 use futures::StreamExt;
 use std::time::Duration;
 
+/// Whether some worker is using the durable consumer described by `info`: it has a pull
+/// waiting, or it delivered or was acked within `idle` (a live worker always has one or the
+/// other; a dead one's last pull expires within `serve.max_wait_ms`).
+fn in_use(info: &consumer::Info, idle: Duration) -> bool {
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let recent = |at: Option<&async_nats::jetstream::consumer::SequenceInfo>| {
+        at.and_then(|s| s.last_active)
+            .is_some_and(|t| now_ns - t.unix_timestamp_nanos() < idle.as_nanos() as i128)
+    };
+    info.num_waiting > 0 || recent(Some(&info.delivered)) || recent(Some(&info.ack_floor))
+}
+
 /// The candle consumer, positioned after its ack floor.
 #[derive(Debug)]
 pub struct CandleIntake {
@@ -24,6 +38,7 @@ pub struct CandleIntake {
     name: String,
     batch_size: usize,
     max_wait: Duration,
+    request_timeout: Duration,
 }
 
 impl CandleIntake {
@@ -45,18 +60,35 @@ impl CandleIntake {
             .get_stream(&nats.candles_stream)
             .await
             .map_err(|e| BusError::api("get stream", &nats.candles_stream, e))?;
-        let ack_floor = match stream.consumer_info(&name).await {
-            Ok(info) => {
-                let floor = info.ack_floor.stream_sequence;
-                stream
-                    .delete_consumer(&name)
-                    .await
-                    .map_err(|e| BusError::api("delete consumer", &name, e))?;
-                floor
+        let idle = Duration::from_millis(serve.standby_idle_ms);
+        let mut standing_by = false;
+        let ack_floor = loop {
+            match stream.consumer_info(&name).await {
+                // Another worker is pulling from this durable (a rolling deploy, a second
+                // worker started by mistake): recreating the consumer under it would run two
+                // workers on overlapping candles. Wait as a standby until it has gone quiet.
+                Ok(info) if in_use(&info, idle) => {
+                    if !standing_by {
+                        standing_by = true;
+                        tracing::warn!(consumer = %name, waiting_pulls = info.num_waiting, "durable consumer in use by another worker; standing by until it is idle");
+                    }
+                    tokio::time::sleep(idle / 4).await;
+                }
+                Ok(info) => {
+                    let floor = info.ack_floor.stream_sequence;
+                    stream
+                        .delete_consumer(&name)
+                        .await
+                        .map_err(|e| BusError::api("delete consumer", &name, e))?;
+                    break floor;
+                }
+                Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => break 0,
+                Err(e) => return Err(BusError::api("consumer info", &name, e)),
             }
-            Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => 0,
-            Err(e) => return Err(BusError::api("consumer info", &name, e)),
         };
+        if standing_by {
+            tracing::info!(consumer = %name, "durable consumer idle; taking it over");
+        }
         let deliver_policy = if ack_floor == 0 {
             DeliverPolicy::All
         } else {
@@ -83,6 +115,7 @@ impl CandleIntake {
             name,
             batch_size: serve.batch_size,
             max_wait: Duration::from_millis(serve.max_wait_ms),
+            request_timeout: Duration::from_millis(nats.request_timeout_ms),
         })
     }
 
@@ -94,6 +127,20 @@ impl CandleIntake {
     /// processed the moment it arrives rather than after waiting for a batch to fill (which
     /// bounded latency by the fill time: 51 ms for 256 candles at 5,000 candles/s).
     pub async fn fetch(&self) -> Result<Vec<Message>, BusError> {
+        // A pull request written to a socket that died under it is never answered, and the
+        // client would wait for it for good: bounded, a lost pull fails the cycle instead
+        // (the task restarts and repositions the consumer), and the intake never wedges.
+        let limit = self.max_wait + self.request_timeout;
+        match tokio::time::timeout(limit, self.fetch_unbounded()).await {
+            Ok(result) => result,
+            Err(_) => Err(BusError::read(
+                &self.name,
+                format!("no answer to a pull within {limit:?}"),
+            )),
+        }
+    }
+
+    async fn fetch_unbounded(&self) -> Result<Vec<Message>, BusError> {
         let waiting = self
             .consumer
             .fetch()

@@ -6,6 +6,19 @@ use crate::contract::subject::partition_transform;
 use async_nats::jetstream::{self, stream};
 use std::time::Duration;
 
+/// Retention of every stream: a message stays until an age or size limit removes it. A
+/// `WorkQueue` or `Interest` stream deletes a message once it is acknowledged, and with it the
+/// candle history every warm start rebuilds series from (and the signals a consumer that is
+/// down has not read yet).
+pub const RETENTION: stream::RetentionPolicy = stream::RetentionPolicy::Limits;
+
+/// Storage of every stream: a memory stream loses everything when the server restarts.
+pub const STORAGE: stream::StorageType = stream::StorageType::File;
+
+/// What a full stream does: drop its oldest messages. `New` would refuse the newest instead,
+/// and a refused dead letter leaves its candle without a trace.
+pub const DISCARD: stream::DiscardPolicy = stream::DiscardPolicy::Old;
+
 /// What one stream must look like.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamSpec {
@@ -18,13 +31,24 @@ pub struct StreamSpec {
     /// Subject transform applied as messages are stored (source, destination): the candle
     /// stream's `partition()` transform when `nats.partitions` > 0.
     pub transform: Option<(String, String)>,
-    /// Largest message the stream stores (bytes; -1: the server's `max_payload`). The candle
-    /// stream's comes from `nats.candles_max_msg_bytes`, so an absurd candle is refused at the
-    /// publisher and never reaches the worker.
+    /// Copies the cluster keeps of every message: 1 (a `nats.replicas` setting comes with
+    /// clustering).
+    pub replicas: usize,
+    /// Longest time the stream keeps a message (zero: no limit), from
+    /// `<settings>_max_age_ms`.
+    pub max_age: Duration,
+    /// Most bytes the stream holds (-1: no limit), from `<settings>_max_bytes`.
+    pub max_bytes: i64,
+    /// Largest message the stream stores, body plus headers (bytes; -1: the server's
+    /// `max_payload`), from `<settings>_max_msg_bytes`: the server refuses anything larger at
+    /// the publisher, so an absurd message never reaches the worker.
     pub max_msg_size: i32,
+    /// Prefix of the settings the limits come from (`nats.signals` for
+    /// `nats.signals_max_age_ms`, ...), named in every mismatch.
+    pub settings: &'static str,
 }
 
-/// The streams of DESIGN.md, named and bound to subjects by the settings.
+/// The streams of DESIGN.md, named, bound to subjects and limited by the settings.
 ///
 /// BACKTEST is a `no_ack` stream: a plain NATS request to `backtest.requests`
 /// is a publish with a reply inbox, and a stream that acknowledged it would
@@ -35,6 +59,9 @@ pub struct StreamSpec {
 /// A partitioned candle stream captures only well-formed `<prefix>.<e>.<s>.<i>` subjects (the
 /// transform needs all three identity tokens): a publish to any other candle subject fails at
 /// the publisher instead of being stored where no partition consumer would ever read it.
+///
+/// CANDLES has no age or size limit by default (the warm start replays its history); SIGNALS,
+/// DLQ and BACKTEST do (see [`NatsSettings`] for why each value).
 pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
     let all = |prefix: &str| vec![format!("{prefix}.>")];
     let candles = &settings.candle_subject_prefix;
@@ -51,35 +78,229 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: candle_subjects,
             no_ack: false,
             transform,
-            max_msg_size: i32::try_from(settings.candles_max_msg_bytes).unwrap_or(i32::MAX),
+            replicas: 1,
+            max_age: Duration::from_millis(settings.candles_max_age_ms),
+            max_bytes: bytes_limit(settings.candles_max_bytes),
+            max_msg_size: size_limit(settings.candles_max_msg_bytes),
+            settings: "nats.candles",
         },
         StreamSpec {
             name: settings.signals_stream.clone(),
             subjects: all(&settings.signal_subject_prefix),
             no_ack: false,
             transform: None,
-            max_msg_size: -1,
+            replicas: 1,
+            max_age: Duration::from_millis(settings.signals_max_age_ms),
+            max_bytes: bytes_limit(settings.signals_max_bytes),
+            max_msg_size: size_limit(settings.signals_max_msg_bytes),
+            settings: "nats.signals",
         },
         StreamSpec {
             name: settings.dlq_stream.clone(),
             subjects: all(&settings.dlq_subject_prefix),
             no_ack: false,
             transform: None,
-            max_msg_size: -1,
+            replicas: 1,
+            max_age: Duration::from_millis(settings.dlq_max_age_ms),
+            max_bytes: bytes_limit(settings.dlq_max_bytes),
+            max_msg_size: size_limit(settings.dlq_max_msg_bytes),
+            settings: "nats.dlq",
         },
         StreamSpec {
             name: settings.backtest_stream.clone(),
             subjects: vec![settings.backtest_subject.clone()],
             no_ack: true,
             transform: None,
-            max_msg_size: -1,
+            replicas: 1,
+            max_age: Duration::from_millis(settings.backtest_max_age_ms),
+            max_bytes: bytes_limit(settings.backtest_max_bytes),
+            max_msg_size: size_limit(settings.backtest_max_msg_bytes),
+            settings: "nats.backtest",
         },
     ]
 }
 
-/// Creates every missing stream and checks the existing ones; a stream whose
-/// subjects or ack mode differ is an error (changing them silently could
-/// drop or divert messages another deployment relies on).
+/// A byte limit as the server keeps it: 0 (no limit) is -1.
+fn bytes_limit(bytes: u64) -> i64 {
+    match bytes {
+        0 => -1,
+        b => i64::try_from(b).unwrap_or(i64::MAX),
+    }
+}
+
+/// A message-size limit as the server keeps it: 0 (no limit) is -1.
+fn size_limit(bytes: u32) -> i32 {
+    match bytes {
+        0 => -1,
+        b => i32::try_from(b).unwrap_or(i32::MAX),
+    }
+}
+
+/// The configuration a missing stream is created with: exactly what [`mismatches`] accepts
+/// when the stream is found again.
+pub fn config(spec: &StreamSpec, duplicate_window: Duration) -> stream::Config {
+    stream::Config {
+        name: spec.name.clone(),
+        subjects: spec.subjects.clone(),
+        retention: RETENTION,
+        storage: STORAGE,
+        discard: DISCARD,
+        num_replicas: spec.replicas,
+        no_ack: spec.no_ack,
+        duplicate_window,
+        max_age: spec.max_age,
+        max_bytes: spec.max_bytes,
+        max_messages: -1,
+        max_messages_per_subject: -1,
+        max_message_size: spec.max_msg_size,
+        allow_direct: true,
+        subject_transform: spec.transform.as_ref().map(|(source, destination)| {
+            stream::SubjectTransform {
+                source: source.clone(),
+                destination: destination.clone(),
+            }
+        }),
+        ..Default::default()
+    }
+}
+
+/// Every way an existing stream's configuration differs from `spec`, each naming the setting
+/// (or why there is none); empty when the stream fits. Retention, storage and subjects cannot
+/// be changed on a stream; limits can (`nats stream edit`), or the settings can follow the
+/// stream.
+pub fn mismatches(spec: &StreamSpec, found: &stream::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if found.retention != RETENTION {
+        out.push(format!(
+            "retention is {:?}, this worker needs {RETENTION:?}: a WorkQueue or Interest stream deletes acknowledged messages, and with them the history a restart replays (recreate the stream)",
+            found.retention
+        ));
+    }
+    if found.storage != STORAGE {
+        out.push(format!(
+            "storage is {:?}, this worker needs {STORAGE:?}: a memory stream loses everything when the server restarts (recreate the stream)",
+            found.storage
+        ));
+    }
+    let replicas = found.num_replicas.max(1);
+    if replicas != spec.replicas {
+        out.push(format!(
+            "num_replicas is {replicas}, this worker needs {} (streams are single-replica until a nats.replicas setting comes with clustering)",
+            spec.replicas
+        ));
+    }
+    let mut subjects = found.subjects.clone();
+    subjects.sort();
+    let mut wanted = spec.subjects.clone();
+    wanted.sort();
+    if subjects != wanted {
+        out.push(format!(
+            "captures {subjects:?}, this worker needs {wanted:?}"
+        ));
+    }
+    if found.no_ack != spec.no_ack {
+        out.push(format!(
+            "no_ack is {}, must be {}",
+            found.no_ack, spec.no_ack
+        ));
+    }
+    let transform = found
+        .subject_transform
+        .as_ref()
+        .map(|t| (t.source.clone(), t.destination.clone()));
+    if transform != spec.transform {
+        out.push(format!(
+            "subject transform is {transform:?}, this worker needs {:?} (nats.partitions cannot change for an existing stream)",
+            spec.transform
+        ));
+    }
+    let fix = "change the setting, or edit the stream with nats stream edit";
+    if found.max_age != spec.max_age {
+        out.push(format!(
+            "max_age is {}, this worker needs {} ({}_max_age_ms: {fix})",
+            show_age(found.max_age),
+            show_age(spec.max_age),
+            spec.settings
+        ));
+    }
+    if normal(found.max_bytes) != spec.max_bytes {
+        out.push(format!(
+            "max_bytes is {}, this worker needs {} ({}_max_bytes: {fix})",
+            show_bytes(found.max_bytes),
+            show_bytes(spec.max_bytes),
+            spec.settings
+        ));
+    }
+    if normal(i64::from(found.max_message_size)) != i64::from(spec.max_msg_size) {
+        out.push(format!(
+            "max_msg_size is {}, this worker needs {} ({}_max_msg_bytes: {fix})",
+            show_bytes(i64::from(found.max_message_size)),
+            show_bytes(i64::from(spec.max_msg_size)),
+            spec.settings
+        ));
+    }
+    for (limit, value) in [
+        ("max_msgs", found.max_messages),
+        ("max_msgs_per_subject", found.max_messages_per_subject),
+    ] {
+        if normal(value) != -1 {
+            out.push(format!(
+                "{limit} is {value}, this worker needs none (there is no such setting: a count limit drops messages, a series' history among them, that the age and byte limits keep; edit the stream)"
+            ));
+        }
+    }
+    if found.discard != DISCARD {
+        out.push(format!(
+            "discard is {:?}, this worker needs {DISCARD:?}: a full stream must drop its oldest messages, not refuse signals and dead letters (edit the stream)",
+            found.discard
+        ));
+    }
+    out
+}
+
+/// A count or byte limit with every "no limit" spelling (0, any negative) as -1.
+fn normal(limit: i64) -> i64 {
+    if limit <= 0 { -1 } else { limit }
+}
+
+/// An age limit for a message: the largest unit that divides it (`30d`, `90s`), or `none`.
+fn show_age(age: Duration) -> String {
+    const UNITS: [(u128, &str); 6] = [
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1, "ns"),
+    ];
+    let nanos = age.as_nanos();
+    if nanos == 0 {
+        return "none".into();
+    }
+    let (size, unit) = UNITS
+        .iter()
+        .find(|(size, _)| nanos.is_multiple_of(*size))
+        .copied()
+        .unwrap_or((1, "ns"));
+    format!("{}{unit}", nanos / size)
+}
+
+/// A byte limit for a message: binary units when exact (`10 GiB`), or `none`.
+fn show_bytes(bytes: i64) -> String {
+    const UNITS: [(i64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    if bytes <= 0 {
+        return "none".into();
+    }
+    match UNITS.iter().find(|(size, _)| bytes % size == 0) {
+        Some((size, unit)) => format!("{} {unit}", bytes / size),
+        None => format!("{bytes} bytes"),
+    }
+}
+
+/// Creates every missing stream and checks the existing ones; a stream whose retention,
+/// storage, replicas, subjects, ack mode, transform or limits differ is an error naming each
+/// difference (changing them silently could drop or divert messages another deployment relies
+/// on, and a wrong retention deletes the history a restart needs).
 pub async fn ensure_streams(
     js: &jetstream::Context,
     settings: &NatsSettings,
@@ -101,73 +322,60 @@ async fn ensure(
                 .info()
                 .await
                 .map_err(|e| BusError::api("stream info", &spec.name, e))?;
-            let mut found = info.config.subjects.clone();
-            found.sort();
-            let mut wanted = spec.subjects.clone();
-            wanted.sort();
-            if found != wanted {
+            let problems = mismatches(spec, &info.config);
+            if !problems.is_empty() {
                 return Err(BusError::StreamMismatch {
                     stream: spec.name.clone(),
-                    message: format!("captures {found:?}, this worker needs {wanted:?}"),
-                });
-            }
-            if info.config.no_ack != spec.no_ack {
-                return Err(BusError::StreamMismatch {
-                    stream: spec.name.clone(),
-                    message: format!("no_ack is {}, must be {}", info.config.no_ack, spec.no_ack),
-                });
-            }
-            let transform = info
-                .config
-                .subject_transform
-                .as_ref()
-                .map(|t| (t.source.clone(), t.destination.clone()));
-            if transform != spec.transform {
-                return Err(BusError::StreamMismatch {
-                    stream: spec.name.clone(),
-                    message: format!(
-                        "subject transform is {transform:?}, this worker needs {:?} (nats.partitions cannot change for an existing stream)",
-                        spec.transform
-                    ),
-                });
-            }
-            if info.config.max_message_size != spec.max_msg_size {
-                return Err(BusError::StreamMismatch {
-                    stream: spec.name.clone(),
-                    message: format!(
-                        "max_msg_size is {}, this worker needs {} (nats.candles_max_msg_bytes for the candle stream)",
-                        info.config.max_message_size, spec.max_msg_size
-                    ),
+                    message: problems.join("; "),
                 });
             }
             tracing::debug!(stream = %spec.name, "stream checked");
             Ok(())
         }
         Err(e) if is_not_found(&e) => {
-            js.create_stream(stream::Config {
-                name: spec.name.clone(),
-                subjects: spec.subjects.clone(),
-                retention: stream::RetentionPolicy::Limits,
-                storage: stream::StorageType::File,
-                no_ack: spec.no_ack,
-                duplicate_window: Duration::from_millis(settings.duplicate_window_ms),
-                max_age: Duration::from_millis(settings.max_age_ms),
-                allow_direct: true,
-                max_message_size: spec.max_msg_size,
-                subject_transform: spec.transform.as_ref().map(|(source, destination)| {
-                    stream::SubjectTransform {
-                        source: source.clone(),
-                        destination: destination.clone(),
-                    }
-                }),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| BusError::api("create stream", &spec.name, e))?;
-            tracing::info!(stream = %spec.name, subjects = ?spec.subjects, "stream created");
+            let window = Duration::from_millis(settings.duplicate_window_ms);
+            js.create_stream(config(spec, window))
+                .await
+                .map_err(|e| create_error(spec, e))?;
+            tracing::info!(
+                stream = %spec.name,
+                subjects = ?spec.subjects,
+                max_age = %show_age(spec.max_age),
+                max_bytes = %show_bytes(spec.max_bytes),
+                max_msg_size = %show_bytes(i64::from(spec.max_msg_size)),
+                "stream created"
+            );
             Ok(())
         }
         Err(e) => Err(BusError::api("get stream", &spec.name, e)),
+    }
+}
+
+/// A refused creation; one for want of storage names the byte limit, which the server
+/// reserves in full when the stream is created.
+fn create_error(spec: &StreamSpec, e: jetstream::context::CreateStreamError) -> BusError {
+    use jetstream::ErrorCode;
+    let short_of_storage = matches!(
+        e.kind(),
+        jetstream::context::CreateStreamErrorKind::JetStream(inner)
+            if [
+                ErrorCode::STORAGE_RESOURCES_EXCEEDED,
+                ErrorCode::ACCOUNT_RESOURCES_EXCEEDED,
+                ErrorCode::INSUFFICIENT_RESOURCES,
+            ]
+            .contains(&inner.error_code())
+    );
+    match short_of_storage {
+        true => BusError::api(
+            "create stream",
+            &spec.name,
+            format!(
+                "{e} (the server reserves a stream's max_bytes, here {}, of its JetStream storage: lower {}_max_bytes or give the server more)",
+                show_bytes(spec.max_bytes),
+                spec.settings
+            ),
+        ),
+        false => BusError::api("create stream", &spec.name, e),
     }
 }
 
@@ -178,4 +386,223 @@ fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
         jetstream::context::GetStreamErrorKind::JetStream(inner)
             if inner.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn by_name(settings: &NatsSettings, name: &str) -> StreamSpec {
+        specs(settings)
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+    }
+
+    /// What the server reports for a stream created with `config`: its "no limit" spellings.
+    fn as_stored(mut config: stream::Config) -> stream::Config {
+        config.max_messages = -1;
+        config.max_messages_per_subject = -1;
+        config.max_bytes = normal(config.max_bytes);
+        config.max_message_size = normal(i64::from(config.max_message_size)) as i32;
+        config
+    }
+
+    #[test]
+    fn default_limits_bound_every_stream_but_the_candle_history() {
+        let s = NatsSettings::default();
+        let candles = by_name(&s, "CANDLES");
+        assert_eq!(
+            (candles.max_age, candles.max_bytes, candles.max_msg_size),
+            (Duration::ZERO, -1, 64 * 1024)
+        );
+        let signals = by_name(&s, "SIGNALS");
+        assert_eq!(
+            (signals.max_age, signals.max_bytes, signals.max_msg_size),
+            (30 * DAY, 1 << 30, 64 * 1024)
+        );
+        let dlq = by_name(&s, "DLQ");
+        assert_eq!(
+            (dlq.max_age, dlq.max_bytes, dlq.max_msg_size),
+            (14 * DAY, 256 << 20, 64 * 1024)
+        );
+        let backtest = by_name(&s, "BACKTEST");
+        assert_eq!(
+            (backtest.max_age, backtest.max_bytes, backtest.max_msg_size),
+            (7 * DAY, 64 << 20, 64 * 1024)
+        );
+        for spec in specs(&s) {
+            assert_eq!(spec.replicas, 1, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn every_limit_comes_from_its_own_setting_and_zero_means_none() {
+        let s = NatsSettings {
+            candles_max_age_ms: 1_000,
+            candles_max_bytes: 2_000,
+            candles_max_msg_bytes: 3_000,
+            signals_max_age_ms: 4_000,
+            signals_max_bytes: 5_000,
+            signals_max_msg_bytes: 6_000,
+            dlq_max_age_ms: 7_000,
+            dlq_max_bytes: 8_000,
+            dlq_max_msg_bytes: 9_000,
+            backtest_max_age_ms: 0,
+            backtest_max_bytes: 0,
+            backtest_max_msg_bytes: 0,
+            ..NatsSettings::default()
+        };
+        let got: Vec<_> = specs(&s)
+            .iter()
+            .map(|s| {
+                (
+                    s.max_age.as_millis(),
+                    s.max_bytes,
+                    s.max_msg_size,
+                    s.settings,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1_000, 2_000, 3_000, "nats.candles"),
+                (4_000, 5_000, 6_000, "nats.signals"),
+                (7_000, 8_000, 9_000, "nats.dlq"),
+                (0, -1, -1, "nats.backtest"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stream_created_from_a_spec_fits_it_when_found_again() {
+        for partitions in [0, 4] {
+            let s = NatsSettings {
+                partitions,
+                ..NatsSettings::default()
+            };
+            for spec in specs(&s) {
+                let created = config(&spec, Duration::from_secs(120));
+                assert_eq!(created.retention, stream::RetentionPolicy::Limits);
+                assert_eq!(created.storage, stream::StorageType::File);
+                assert_eq!(created.discard, stream::DiscardPolicy::Old);
+                assert_eq!(created.num_replicas, 1);
+                assert_eq!(created.max_age, spec.max_age);
+                assert_eq!(created.max_bytes, spec.max_bytes);
+                assert_eq!(created.max_message_size, spec.max_msg_size);
+                assert_eq!(mismatches(&spec, &created), Vec::<String>::new());
+                assert_eq!(mismatches(&spec, &as_stored(created)), Vec::<String>::new());
+            }
+        }
+    }
+
+    /// The mismatches of SIGNALS' default spec against its created config changed by `change`.
+    fn signals_with(change: impl FnOnce(&mut stream::Config)) -> Vec<String> {
+        let spec = by_name(&NatsSettings::default(), "SIGNALS");
+        let mut found = config(&spec, Duration::from_secs(120));
+        change(&mut found);
+        mismatches(&spec, &found)
+    }
+
+    #[test]
+    fn each_difference_is_refused_naming_the_setting_or_the_reason() {
+        use stream::{DiscardPolicy, RetentionPolicy, StorageType};
+        type Case = (fn(&mut stream::Config), &'static [&'static str]);
+        let cases: [Case; 12] = [
+            (
+                |c| c.retention = RetentionPolicy::WorkQueue,
+                &["retention is WorkQueue", "needs Limits"],
+            ),
+            (
+                |c| c.retention = RetentionPolicy::Interest,
+                &["retention is Interest"],
+            ),
+            (
+                |c| c.storage = StorageType::Memory,
+                &["storage is Memory", "needs File"],
+            ),
+            (|c| c.num_replicas = 3, &["num_replicas is 3", "needs 1"]),
+            (
+                |c| c.max_age = Duration::ZERO,
+                &[
+                    "max_age is none, this worker needs 30d",
+                    "nats.signals_max_age_ms",
+                ],
+            ),
+            (
+                |c| c.max_age = Duration::from_secs(90),
+                &["max_age is 90s", "nats.signals_max_age_ms"],
+            ),
+            (
+                |c| c.max_bytes = -1,
+                &[
+                    "max_bytes is none, this worker needs 1 GiB",
+                    "nats.signals_max_bytes",
+                ],
+            ),
+            (
+                |c| c.max_message_size = 1_000,
+                &[
+                    "max_msg_size is 1000 bytes, this worker needs 64 KiB",
+                    "nats.signals_max_msg_bytes",
+                ],
+            ),
+            (|c| c.max_messages = 10, &["max_msgs is 10"]),
+            (
+                |c| c.max_messages_per_subject = 1,
+                &["max_msgs_per_subject is 1"],
+            ),
+            (|c| c.discard = DiscardPolicy::New, &["discard is New"]),
+            (
+                |c| c.subjects = vec!["other.>".into()],
+                &["captures [\"other.>\"]"],
+            ),
+        ];
+        for (change, needles) in cases {
+            let found = signals_with(change);
+            assert_eq!(found.len(), 1, "{found:?}");
+            for needle in needles {
+                assert!(found[0].contains(needle), "{found:?} lacks {needle:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_difference_is_reported_at_once() {
+        let found = signals_with(|c| {
+            c.retention = stream::RetentionPolicy::WorkQueue;
+            c.max_age = DAY;
+            c.no_ack = true;
+        });
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("retention"), "{found:?}");
+        assert!(
+            found.iter().any(|m| m.contains("no_ack is true")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("max_age is 1d, this worker needs 30d")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn limits_are_shown_in_the_units_an_operator_set() {
+        assert_eq!(show_age(Duration::ZERO), "none");
+        assert_eq!(show_age(30 * DAY), "30d");
+        assert_eq!(show_age(Duration::from_secs(5_400)), "90m");
+        assert_eq!(show_age(Duration::from_millis(1_500)), "1500ms");
+        assert_eq!(show_age(Duration::from_nanos(7)), "7ns");
+        assert_eq!(show_bytes(-1), "none");
+        assert_eq!(show_bytes(10 << 30), "10 GiB");
+        assert_eq!(show_bytes(1_536 << 10), "1536 KiB");
+        assert_eq!(show_bytes(1_000), "1000 bytes");
+    }
 }

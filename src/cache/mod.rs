@@ -215,6 +215,51 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Writes `entries` (key, JSON value) with the signal TTL, pipelined in chunks of
+    /// [`WRITE_CHUNK`] per round trip, each under the command deadline; stops at the first
+    /// failed chunk and returns how many entries were written before it.
+    pub async fn write_many(
+        &self,
+        entries: &[(String, Vec<u8>)],
+    ) -> Result<usize, (usize, CacheError)> {
+        let mut written = 0;
+        for chunk in entries.chunks(WRITE_CHUNK) {
+            let mut pipe = redis::pipe();
+            for (key, value) in chunk {
+                let cmd = pipe.cmd("SET").arg(key).arg(value.as_slice());
+                if self.ttl_s > 0 {
+                    cmd.arg("EX").arg(self.ttl_s);
+                }
+                cmd.ignore();
+            }
+            let mut conn = self.manager.clone();
+            bounded(self.timeout, async move {
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await
+            .map_err(|e| (written, e))?;
+            written += chunk.len();
+        }
+        Ok(written)
+    }
+
+    /// One `PING` under the command deadline.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut conn = self.manager.clone();
+        bounded(self.timeout, async move {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Keys per pipelined round trip of [`Cache::write_many`]: a few hundred kilobytes, far inside
+/// the command deadline, so ten thousand owed values take a few dozen round trips, not ten
+/// thousand.
+pub const WRITE_CHUNK: usize = 512;
+
 /// Runs one Redis call under a deadline: a slow cache must never stall the caller.
 pub async fn bounded<T>(
     timeout: Duration,

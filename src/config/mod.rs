@@ -129,6 +129,7 @@ impl Settings {
             ),
             ("shutdown.deadline_ms", self.shutdown.deadline_ms),
             ("metrics.health_poll_ms", self.metrics.health_poll_ms),
+            ("metrics.intake_stall_ms", self.metrics.intake_stall_ms),
             ("nats.request_timeout_ms", self.nats.request_timeout_ms),
             ("nats.duplicate_window_ms", self.nats.duplicate_window_ms),
             ("serve.max_wait_ms", self.serve.max_wait_ms),
@@ -203,16 +204,86 @@ impl Settings {
                 "nats.dlq_max_body_bytes must be at least 64".into(),
             ));
         }
-        if (nats.candles_max_msg_bytes as usize) < self.validation.max_message_bytes {
+        // Room for a message's headers besides its body: a dead letter repeats its candle's
+        // subject (up to the server's 4 KiB control line) twice and carries the error reply.
+        const HEADER_ROOM: usize = 16 * 1024;
+        // The server keeps a stream's max_age in nanoseconds (i64) and refuses an age or a
+        // duplicate window under 100 ms, or an age shorter than the duplicate window.
+        const MAX_AGE_MS: u64 = i64::MAX as u64 / 1_000_000;
+        const MIN_WINDOW_MS: u64 = 100;
+        if nats.duplicate_window_ms < MIN_WINDOW_MS {
             return Err(ConfigError::Invalid(format!(
-                "nats.candles_max_msg_bytes ({}) must be at least validation.max_message_bytes ({})",
-                nats.candles_max_msg_bytes, self.validation.max_message_bytes
+                "nats.duplicate_window_ms ({}) must be at least {MIN_WINDOW_MS} (the server's minimum)",
+                nats.duplicate_window_ms
             )));
         }
-        if nats.candles_max_msg_bytes > i32::MAX as u32 {
-            return Err(ConfigError::Invalid(
-                "nats.candles_max_msg_bytes must fit a stream's max_msg_size (i32)".into(),
-            ));
+        let candle = self.validation.max_message_bytes;
+        let streams = [
+            (
+                "candles",
+                nats.candles_max_age_ms,
+                nats.candles_max_bytes,
+                nats.candles_max_msg_bytes,
+                candle,
+                "validation.max_message_bytes",
+            ),
+            (
+                "signals",
+                nats.signals_max_age_ms,
+                nats.signals_max_bytes,
+                nats.signals_max_msg_bytes,
+                candle.saturating_mul(2).saturating_add(HEADER_ROOM),
+                "2 x validation.max_message_bytes + 16 KiB",
+            ),
+            (
+                "dlq",
+                nats.dlq_max_age_ms,
+                nats.dlq_max_bytes,
+                nats.dlq_max_msg_bytes,
+                nats.dlq_max_body_bytes.saturating_add(HEADER_ROOM),
+                "nats.dlq_max_body_bytes + 16 KiB",
+            ),
+            (
+                "backtest",
+                nats.backtest_max_age_ms,
+                nats.backtest_max_bytes,
+                nats.backtest_max_msg_bytes,
+                HEADER_ROOM,
+                "16 KiB",
+            ),
+        ];
+        for (stream, age, bytes, msg, least, why) in streams {
+            if (msg as usize) < least {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_msg_bytes ({msg}) must be at least {why} ({least})"
+                )));
+            }
+            if msg > i32::MAX as u32 {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_msg_bytes ({msg}) must fit a stream's max_msg_size (i32)"
+                )));
+            }
+            if age > MAX_AGE_MS {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_age_ms ({age}) must be at most {MAX_AGE_MS} (the server keeps it in nanoseconds, i64)"
+                )));
+            }
+            if age != 0 && age < nats.duplicate_window_ms {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_age_ms ({age}) must be 0 (no limit) or at least nats.duplicate_window_ms ({}): the server refuses a stream whose messages expire within its duplicate window",
+                    nats.duplicate_window_ms
+                )));
+            }
+            if bytes > i64::MAX as u64 {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_bytes ({bytes}) must fit a stream's max_bytes (i64)"
+                )));
+            }
+            if bytes != 0 && bytes < u64::from(msg) {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.{stream}_max_bytes ({bytes}) must be 0 (no limit) or at least nats.{stream}_max_msg_bytes ({msg})"
+                )));
+            }
         }
         if let Some(bad) = nats
             .reply_subjects
@@ -268,6 +339,14 @@ impl Settings {
                 "serve.pinned_ttl_ms ({}) must be at least 4 x max(serve.max_wait_ms, 250) ({})",
                 serve.pinned_ttl_ms,
                 4 * serve.max_wait_ms.max(250)
+            )));
+        }
+        // A live worker pulls at least every max_wait_ms: quieter than a few of those is idle.
+        if serve.standby_idle_ms < 4 * serve.max_wait_ms {
+            return Err(ConfigError::Invalid(format!(
+                "serve.standby_idle_ms ({}) must be at least 4 x serve.max_wait_ms ({})",
+                serve.standby_idle_ms,
+                4 * serve.max_wait_ms
             )));
         }
         if serve.restart_max_delay_ms < serve.restart_min_delay_ms {

@@ -37,14 +37,62 @@ pub struct NatsSettings {
     /// JetStream duplicate window of every stream (ms): a message whose
     /// `Nats-Msg-Id` was seen within it is stored once.
     pub duplicate_window_ms: u64,
-    /// Longest time a stream keeps a message (ms); 0 keeps them until the
-    /// stream's other limits (or an operator) remove them.
-    pub max_age_ms: u64,
+    /// Longest time the candle stream keeps a candle (ms); 0 (the default): no limit. The candle
+    /// stream is the worker's memory: a warm start (and a new partition owner) rebuilds every
+    /// series from it, and an indicator needs hundreds of bars, so an age limit must keep well
+    /// over `features.snapshot_bars` bars of the slowest interval traded.
+    pub candles_max_age_ms: u64,
+    /// Most bytes the candle stream holds (0, the default: no limit); when full, the oldest
+    /// candles go, so the same caution as for `candles_max_age_ms` applies. The server reserves
+    /// a stream's `max_bytes` of its JetStream storage when the stream is created.
+    pub candles_max_bytes: u64,
+    /// Longest time the signal stream keeps a signal (ms; 0: no limit). Default 30 days: signals
+    /// are delivered within seconds and archived (MongoDB) as they arrive, so a month outlasts
+    /// any consumer or archiver outage, and the start-up read of each series' last signal (which
+    /// stops a redelivered candle from being signalled twice) needs only recent ones. Without a
+    /// limit the stream grows until the disk is full.
+    pub signals_max_age_ms: u64,
+    /// Most bytes the signal stream holds (0: no limit); when full, the oldest signals go.
+    /// Default 1 GiB: a stored signal is about 0.5 KiB, so this holds two million signals (over
+    /// four days of hourly signals of 20,000 series, `sequence.max_series`, and the archive keeps
+    /// them for good), and caps the disk a burst of fast intervals can take. The server reserves
+    /// it of its JetStream storage when it creates the stream, so the default stays modest.
+    pub signals_max_bytes: u64,
+    /// Longest time the dead-letter stream keeps a dead letter (ms; 0: no limit). Default 14
+    /// days: long enough for an operator to notice, inspect and re-inject, short enough that a
+    /// stream of junk input does not pile up forever.
+    pub dlq_max_age_ms: u64,
+    /// Most bytes the dead-letter stream holds (0: no limit); when full, the oldest dead letters
+    /// go. Default 256 MiB: over 10,000 dead letters of the largest kind (a body cut at
+    /// `dlq_max_body_bytes` plus headers) or some 300,000 ordinary ones, so a flood of bad
+    /// candles cannot fill the disk.
+    pub dlq_max_bytes: u64,
+    /// Longest time the backtest stream keeps a request (ms; 0: no limit). Default 7 days: a
+    /// persisted request is answered as soon as a worker runs, so a week covers a long outage;
+    /// an older one is stale.
+    pub backtest_max_age_ms: u64,
+    /// Most bytes the backtest stream holds (0: no limit). Default 64 MiB: requests are small
+    /// documents, and anyone allowed to send one must not be able to fill the disk.
+    pub backtest_max_bytes: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
     /// Largest message the candle stream stores (bytes, its `max_msg_size`): the server
     /// refuses anything larger at the publisher, so no absurd body reaches the worker.
     pub candles_max_msg_bytes: u32,
+    /// Largest message the signal stream stores (bytes, body plus headers). Default 64 KiB: a
+    /// signal is under 1 KiB, and the start-up read decodes whatever the stream holds, so a
+    /// forged giant is refused at its publisher. At least 2 x `validation.max_message_bytes`
+    /// + 16 KiB: a signal repeats its candle's identity in its body and its `Nats-Msg-Id`.
+    pub signals_max_msg_bytes: u32,
+    /// Largest message the dead-letter stream stores (bytes, body plus headers). Default 64 KiB.
+    /// At least `dlq_max_body_bytes` + 16 KiB: a dead letter's headers repeat the candle's
+    /// subject (up to the server's 4 KiB control line) twice and carry the error reply, and a
+    /// dead letter the stream refused would leave its candle without a trace.
+    pub dlq_max_msg_bytes: u32,
+    /// Largest request the backtest stream stores (bytes, body plus headers). Default 64 KiB: a
+    /// request is a small JSON document. At least 16 KiB: its `Reply-To` and id headers may
+    /// each be as long as a subject.
+    pub backtest_max_msg_bytes: u32,
     /// Most bytes of a rejected body a dead letter keeps; a longer body is cut to this prefix
     /// and its length and SHA-256 travel in headers, so every dead letter fits the server.
     pub dlq_max_body_bytes: usize,
@@ -107,6 +155,9 @@ impl NatsSettings {
 
 impl Default for NatsSettings {
     fn default() -> Self {
+        const DAY_MS: u64 = 86_400_000;
+        const MIB: u64 = 1 << 20;
+        const GIB: u64 = 1 << 30;
         Self {
             url: "nats://127.0.0.1:4222".into(),
             candle_subject_prefix: "candles".into(),
@@ -121,9 +172,19 @@ impl Default for NatsSettings {
             dlq_stream: "DLQ".into(),
             backtest_stream: "BACKTEST".into(),
             duplicate_window_ms: 120_000,
-            max_age_ms: 0,
+            candles_max_age_ms: 0,
+            candles_max_bytes: 0,
+            signals_max_age_ms: 30 * DAY_MS,
+            signals_max_bytes: GIB,
+            dlq_max_age_ms: 14 * DAY_MS,
+            dlq_max_bytes: 256 * MIB,
+            backtest_max_age_ms: 7 * DAY_MS,
+            backtest_max_bytes: 64 * MIB,
             control_subject: "control.model.reload".into(),
             candles_max_msg_bytes: 65_536,
+            signals_max_msg_bytes: 65_536,
+            dlq_max_msg_bytes: 65_536,
+            backtest_max_msg_bytes: 65_536,
             dlq_max_body_bytes: 8_192,
             reply_subjects: vec!["_INBOX.>".into()],
             partitions: 0,
@@ -311,6 +372,9 @@ pub struct MetricsSettings {
     /// How often dependency health is re-checked for `/readyz` and the
     /// `dependency_up` gauge (ms).
     pub health_poll_ms: u64,
+    /// `/healthz` turns unhealthy when the candle intake has not completed a fetch cycle (or a
+    /// chunk of its warm replay, or a restart attempt) for this long (ms): the intake is wedged.
+    pub intake_stall_ms: u64,
 }
 
 impl Default for MetricsSettings {
@@ -318,6 +382,7 @@ impl Default for MetricsSettings {
         Self {
             addr: "127.0.0.1:9464".into(),
             health_poll_ms: 1_000,
+            intake_stall_ms: 120_000,
         }
     }
 }
@@ -445,6 +510,10 @@ pub struct ServeSettings {
     /// How often idle series are looked for and evicted between batches (ms); see
     /// `sequence.idle_evict_ms`.
     pub evict_interval_ms: u64,
+    /// Without partitions: a worker finding its durable consumer in use (a pull waiting, or a
+    /// delivery or ack within this long, ms) stands by until it has been idle this long, instead
+    /// of recreating it under the other worker.
+    pub standby_idle_ms: u64,
 }
 
 impl Default for ServeSettings {
@@ -463,6 +532,7 @@ impl Default for ServeSettings {
             priority_group: "workers".into(),
             pinned_ttl_ms: 5_000,
             evict_interval_ms: 60_000,
+            standby_idle_ms: 2_000,
         }
     }
 }

@@ -113,7 +113,8 @@ pub fn decode_candle(
 ///
 /// `subject` is the subject it arrived on (None for recorded files, whose
 /// identity comes from the body or the command line); `now_ms` is the
-/// receiver's clock (None disables the future check, e.g. for training data).
+/// receiver's clock (None disables the future checks, e.g. for training data): `open_time`
+/// may not lie ahead of it by more than the skew, and a bar marked closed must have ended.
 pub fn validate_candle(
     msg: &CandleMessage,
     subject: Option<&SubjectTokens<'_>>,
@@ -278,6 +279,18 @@ fn check_times(
     }
     if let Some(now) = now_ms {
         let limit = now.saturating_add(settings.max_future_skew_ms);
+        // A bar marked closed must have ended: its end lies within the skew of the clock.
+        let end = msg.open_time.saturating_add(interval.millis());
+        if msg.is_closed && end > limit {
+            return Err(Rejection::new(
+                ErrorCode::FutureOpenTime,
+                format!(
+                    "the bar is marked closed but ends at {end}, {} ms after the clock (skew limit {} ms)",
+                    end.saturating_sub(now),
+                    settings.max_future_skew_ms
+                ),
+            ));
+        }
         if msg.open_time > limit {
             return Err(Rejection::new(
                 ErrorCode::FutureOpenTime,

@@ -87,6 +87,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
         let endpoints = Endpoints {
             metrics,
             health: state.health.clone(),
+            stall_after: Duration::from_millis(settings.metrics.intake_stall_ms),
         };
         let listener = Arc::new(tokio::sync::Mutex::new(Some(listener)));
         let addr = settings.metrics.addr.clone();
@@ -148,6 +149,17 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             });
         }
         count => {
+            // Partitions load the model when they take a partition over; a worker on standby
+            // holds none yet. Verifying it once here is what makes a standby ready.
+            let check = settings.clone();
+            let dir = std::path::PathBuf::from(&settings.model.dir);
+            let verified = tokio::task::spawn_blocking(move || {
+                super::model::load_predictor(&check, &dir).map(|_| ())
+            })
+            .await
+            .map_err(|e| StartError::Model(format!("model check stopped: {e}")))?;
+            verified.map_err(|e| StartError::Model(e.to_string()))?;
+            state.health.set(Dependency::Model, true);
             // One supervised task per partition: a failing partition restarts alone (on
             // standby until its pin expires, then taking the partition over again).
             let held = partitions::Held::default();

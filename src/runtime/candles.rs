@@ -12,6 +12,7 @@ use super::checkpoint::{Checkpoints, Resumed};
 use super::eviction::Eviction;
 use super::model::{build_pipeline, load_predictor};
 use super::reload::Reload;
+use super::signal_cache::SignalCache;
 use super::{AppState, TaskError, clock};
 use crate::bus::headers;
 use crate::bus::history::{self, Covered, History, covered_key};
@@ -28,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 /// Runs the intake until `token` is cancelled; returns after the last batch
 /// is acked and the acks are flushed.
 pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskError> {
+    // Every attempt (a restart after a failure too) counts as progress for /healthz.
+    state.health.beat();
     let mut reloads = state.reload_rx.lock().await;
     let settings = state.settings.clone();
     let dir = state.model_dir.borrow().clone();
@@ -78,15 +81,12 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         "warm start done; consuming candles"
     );
     let mut processed_through = intake.ack_floor;
-    let mut cache = match settings.redis.enabled {
+    let cache = match settings.redis.enabled {
         true => Some(SignalCache::new(&state, &settings.redis)?),
         false => None,
     };
     let mut eviction = Eviction::new(settings.serve.evict_interval_ms);
     while !token.is_cancelled() {
-        if let Some(cache) = cache.as_mut() {
-            cache.heal().await;
-        }
         let evicted = eviction.tick(&mut pipeline, &mut covered);
         if let Some(c) = checkpoints.as_mut() {
             c.forget(&mut pipeline, &evicted, processed_through);
@@ -96,6 +96,7 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             swap_model(&state, &mut pipeline, reload);
         }
         let batch = intake.fetch().await?;
+        state.health.beat();
         if batch.is_empty() {
             continue;
         }
@@ -109,8 +110,8 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             true,
         )
         .await?;
-        if let Some(cache) = cache.as_mut() {
-            cache.put(&published).await;
+        if let Some(cache) = cache.as_ref() {
+            cache.put(&published);
         }
     }
     state
@@ -153,12 +154,26 @@ pub(super) async fn warm_start(
         return Ok(0);
     };
     let mut count = 0;
+    tracing::info!(
+        after,
+        ack_floor,
+        "warm start: rebuilding series state from the candle history"
+    );
     while let Some(chunk) = history.next_chunk().await? {
         if token.is_cancelled() {
-            break;
+            // Half-rebuilt state must never be checkpointed ("through = ack floor") nor
+            // publish a predecessor's in-flight candles: the caller drops it.
+            tracing::info!(replayed = count, "warm start interrupted by a stop");
+            return Err(TaskError::Interrupted("the warm start"));
         }
         let inputs: Vec<Input<'_>> = chunk.iter().map(input).collect();
-        tokio::task::block_in_place(|| pipeline.warm(&inputs, Some(clock::now_ms())))?;
+        // Judged by when the candles were stored, not today's clock: a candle dead-lettered
+        // live as being in the future must be refused again here, or the rebuilt state would
+        // differ from the uninterrupted run's.
+        state.health.beat();
+        let stored_ms = chunk.iter().filter_map(stored_at_ms).max();
+        let now = stored_ms.unwrap_or_else(clock::now_ms);
+        tokio::task::block_in_place(|| pipeline.warm(&inputs, Some(now)))?;
         count += chunk.len() as u64;
     }
     Ok(count)
@@ -175,6 +190,12 @@ pub(super) fn trust(settings: &crate::config::Settings, pipeline: &Pipeline) -> 
     }
 }
 
+/// When the stream stored `message` (Unix ms), from its JetStream metadata.
+fn stored_at_ms(message: &Message) -> Option<i64> {
+    let info = message.info().ok()?;
+    i64::try_from(info.published.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 /// The pipeline input of a delivered message.
 fn input(message: &Message) -> Input<'_> {
     Input {
@@ -187,8 +208,10 @@ fn input(message: &Message) -> Input<'_> {
     }
 }
 
-fn sequence(message: &Message) -> u64 {
-    message.info().map(|i| i.stream_sequence).unwrap_or(0)
+/// The stream sequence of a delivered message; `None` when its JetStream metadata cannot be
+/// read (then it is processed like a new candle, never acked unprocessed as "already seen").
+fn sequence(message: &Message) -> Option<u64> {
+    message.info().ok().map(|i| i.stream_sequence)
 }
 
 /// Processes one batch through one pipeline call, makes every outcome
@@ -205,14 +228,22 @@ pub(super) async fn process_batch(
     let received = Instant::now();
     // Redelivered candles this process already handled (an ack lost on a
     // reconnect): their outcome is durable; ack them again, do not re-feed.
-    let (seen, fresh): (Vec<&Message>, Vec<&Message>) =
-        batch.iter().partition(|m| sequence(m) <= processed_through);
+    let (seen, fresh): (Vec<&Message>, Vec<&Message>) = batch
+        .iter()
+        .partition(|m| sequence(m).is_some_and(|s| s <= processed_through));
     let last = fresh
         .iter()
-        .map(|m| sequence(m))
+        .filter_map(|m| sequence(m))
         .max()
-        .unwrap_or(processed_through);
-    let now = clock::now_ms();
+        .unwrap_or(processed_through)
+        .max(processed_through);
+    // Candles are judged by when the stream stored them (the newest of the batch), as the warm
+    // replay judges them, so a restart rebuilds exactly the state this run builds.
+    let now = fresh
+        .iter()
+        .filter_map(|m| stored_at_ms(m))
+        .max()
+        .unwrap_or_else(clock::now_ms);
     let inputs: Vec<Input<'_>> = fresh.iter().map(|m| input(m)).collect();
     let mut stage_started = Instant::now();
     let mut observe = |stage: Stage| {
@@ -243,6 +274,8 @@ pub(super) async fn process_batch(
     // Candles whose dead letter the DLQ refused for good: terminated, their final outcome.
     let mut terminate = vec![false; fresh.len()];
     let mut published = Vec::new();
+    // Series with a signal sent and not yet confirmed.
+    let mut in_flight: std::collections::HashSet<String> = std::collections::HashSet::new();
     let (mut signals, mut skipped, mut dead) = (0u64, 0u64, 0u64);
     for (index, (message, outcome)) in fresh.iter().zip(&outcomes).enumerate() {
         match outcome {
@@ -252,11 +285,23 @@ pub(super) async fn process_batch(
                     skipped += 1;
                     continue;
                 }
+                // A series' next signal waits until its previous one is stored: on a reconnect
+                // the publish written to the dead socket is lost while later buffered ones are
+                // resent, and a stored t2 over a lost t1 would read as "signalled up to t2" at
+                // the next start, skipping t1 for good. Most batches hold one candle per series,
+                // so this costs a round trip only when one holds several.
+                if in_flight.contains(&key) {
+                    for pending in unconfirmed.drain(..) {
+                        pending.confirm().await?;
+                    }
+                    in_flight.clear();
+                }
                 let timing = Timing {
                     produced_at_ms: clock::now_ms(),
                     latency_us: received.elapsed().as_micros() as u64,
                 };
                 unconfirmed.push(state.publisher.signal(signal, timing).await?);
+                in_flight.insert(key.clone());
                 covered.insert(key, signal.open_time);
                 published.push(signal.clone());
                 signals += 1;
@@ -404,69 +449,4 @@ pub fn report_model(pipeline: &Pipeline) {
 pub(super) fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
     let hash = model.sha256.get(..12).unwrap_or(&model.sha256).to_owned();
     metrics::gauge!(m::MODEL_INFO, "name" => model.name.clone(), "version" => model.version.clone(), "hash" => hash).set(value);
-}
-
-/// The Redis side edge of the intake: best effort, after the signals are
-/// durable, never blocking or failing the intake.
-pub(super) struct SignalCache {
-    cache: crate::cache::Cache,
-    health: std::sync::Arc<crate::telemetry::health::Health>,
-    every: std::time::Duration,
-    last_check: Instant,
-    up: bool,
-}
-
-impl SignalCache {
-    pub(super) fn new(
-        state: &AppState,
-        settings: &crate::config::RedisSettings,
-    ) -> Result<Self, TaskError> {
-        let cache = crate::cache::Cache::new(settings).map_err(|e| TaskError::Io(e.to_string()))?;
-        Ok(Self {
-            cache,
-            health: state.health.clone(),
-            every: std::time::Duration::from_millis(settings.health_check_ms),
-            last_check: Instant::now(),
-            up: true,
-        })
-    }
-
-    /// Writes the latest signal per series; a failure turns the cache degraded.
-    pub(super) async fn put(&mut self, signals: &[crate::contract::Signal]) {
-        if signals.is_empty() {
-            return;
-        }
-        let result = self.cache.put_latest(signals).await;
-        self.observe(result.map_err(|e| e.to_string()));
-    }
-
-    /// While degraded, probes Redis every `every` and writes what is owed.
-    pub(super) async fn heal(&mut self) {
-        if self.up || self.last_check.elapsed() < self.every {
-            return;
-        }
-        self.last_check = Instant::now();
-        let result = self.cache.health_check().await;
-        self.observe(result.map_err(|e| e.to_string()));
-    }
-
-    /// Logs and reports transitions only, so an outage is one warning, not one per batch.
-    fn observe(&mut self, result: Result<(), String>) {
-        match (self.up, result) {
-            (true, Err(e)) => {
-                self.up = false;
-                self.last_check = Instant::now();
-                self.health.set(Dependency::Redis, false);
-                tracing::warn!(error = %e, owed = self.cache.pending(), "redis cache degraded; signals continue, the cache catches up later");
-            }
-            (false, Ok(())) => {
-                self.up = true;
-                self.health.set(Dependency::Redis, true);
-                metrics::counter!(m::RECONNECTS, "dependency" => "redis").increment(1);
-                tracing::info!("redis cache caught up");
-            }
-            (true, Ok(())) => self.health.set(Dependency::Redis, true),
-            (false, Err(_)) => {}
-        }
-    }
 }

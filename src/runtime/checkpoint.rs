@@ -241,6 +241,18 @@ impl Checkpoints {
     }
 }
 
+/// The background write belongs to its intake: an intake that fails (or a partition that is
+/// given up) takes its write in flight with it instead of leaving a detached task behind. A
+/// write cut short leaves a series indexed without its snapshot at worst, which the next start
+/// notices and rebuilds from history.
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        if let Some(handle) = self.writing.take() {
+            handle.abort();
+        }
+    }
+}
+
 /// Resumes one series; its snapshot's sequence, or why it was refused.
 fn resume_one(
     pipeline: &mut Pipeline,

@@ -24,6 +24,10 @@ pub enum TaskError {
     /// A socket of the task (e.g. the metrics/health listener) failed.
     #[error("io: {0}")]
     Io(String),
+    /// A stop arrived while the task was rebuilding state (a warm start or a takeover): the
+    /// half-rebuilt state is dropped, never checkpointed nor published from.
+    #[error("interrupted during {0}; the partial state is dropped")]
+    Interrupted(&'static str),
     /// The task panicked (a bug); caught so it is restarted like any failure.
     #[error("panicked: {0}")]
     Panicked(String),

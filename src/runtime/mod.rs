@@ -15,6 +15,7 @@ pub mod model_source;
 pub mod partitions;
 pub mod reload;
 pub mod shutdown;
+pub mod signal_cache;
 pub mod state;
 pub mod supervisor;
 

@@ -19,9 +19,10 @@
 //! each series' candles are processed in order even though the server redelivers the previous
 //! owner's unacked candles only after `ack_wait`, behind newer ones.
 
-use super::candles::{SignalCache, model_gauge, process_batch, warm_start};
+use super::candles::{model_gauge, process_batch, warm_start};
 use super::checkpoint::{Checkpoints, Resumed};
 use super::model::{build_pipeline, load_predictor};
+use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
 use crate::bus::history::{self, Covered, History};
 use crate::bus::partition::{self, PartitionIntake, pin_of};
@@ -65,7 +66,7 @@ pub async fn run(
     let mut intake =
         PartitionIntake::open(&state.js, &state.settings.nats, &settings.serve, partition).await?;
     let mut owned: Option<Owned> = None;
-    let mut cache = match settings.redis.enabled {
+    let cache = match settings.redis.enabled {
         true => Some(SignalCache::new(&state, &settings.redis)?),
         false => None,
     };
@@ -82,9 +83,6 @@ pub async fn run(
             }
         }
         if let Some(o) = owned.as_mut() {
-            if let Some(cache) = cache.as_mut() {
-                cache.heal().await;
-            }
             let evicted = o.eviction.tick(&mut o.pipeline, &mut o.covered);
             if let Some(c) = o.checkpoints.as_mut() {
                 c.forget(&mut o.pipeline, &evicted, o.processed_through);
@@ -96,6 +94,8 @@ pub async fn run(
             Ok(batch) => batch,
             Err(e) => break Err(e.into()),
         };
+        // Standing by counts as progress: the pull cycle is alive.
+        state.health.beat();
         if batch.is_empty() {
             continue;
         }
@@ -105,7 +105,7 @@ pub async fn run(
             &mut intake,
             &mut owned,
             &held,
-            &mut cache,
+            &cache,
             &batch,
             &token,
         )
@@ -140,7 +140,7 @@ async fn serve_batch(
     intake: &mut PartitionIntake,
     owned: &mut Option<Owned>,
     held: &Held,
-    cache: &mut Option<SignalCache>,
+    cache: &Option<SignalCache>,
     batch: &[async_nats::jetstream::Message],
     token: &CancellationToken,
 ) -> Result<(), TaskError> {
@@ -165,8 +165,8 @@ async fn serve_batch(
             true,
         )
         .await?;
-        if let Some(cache) = cache.as_mut() {
-            cache.put(&published).await;
+        if let Some(cache) = cache.as_ref() {
+            cache.put(&published);
         }
     }
     Ok(())
@@ -237,6 +237,10 @@ async fn take_over(
     .await?
     {
         while let Some(chunk) = in_flight.next_chunk().await? {
+            if token.is_cancelled() {
+                // Stopping mid-takeover: publish nothing more from this partial state.
+                return Err(TaskError::Interrupted("a partition takeover"));
+            }
             caught_up += chunk.len();
             (processed_through, _) = process_batch(
                 state,

@@ -74,7 +74,11 @@ impl Supervisor {
                     Err(e) => e,
                 };
                 if token.is_cancelled() {
-                    tracing::warn!(task = %name, error = %error, "task failed while shutting down");
+                    if matches!(error, TaskError::Interrupted(_)) {
+                        tracing::info!(task = %name, reason = %error, "task stopped");
+                    } else {
+                        tracing::warn!(task = %name, error = %error, "task failed while shutting down");
+                    }
                     return TaskEnd::Stopped(name);
                 }
                 if started.elapsed() >= max {

@@ -3,16 +3,37 @@
 //! Tasks flip these flags as dependencies come and go; the HTTP server only
 //! reads them. Shared through an `Arc` built once in the app state.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// What `/readyz` reports. NATS and the model gate readiness; Redis and
 /// MongoDB are reported but do not block it (the worker degrades without them).
-#[derive(Debug, Default)]
+///
+/// `/healthz` reports liveness: the intake beats once per fetch cycle (and per chunk of a
+/// warm replay); a worker whose intake has not beaten within the stall limit is wedged.
+#[derive(Debug)]
 pub struct Health {
     nats: AtomicBool,
     model: AtomicBool,
     redis: AtomicBool,
     mongodb: AtomicBool,
+    /// When this was built; heartbeats are milliseconds since then.
+    born: Instant,
+    /// The intake's last heartbeat (ms since `born`; 0: none yet, counted from `born`).
+    beat_ms: AtomicU64,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            nats: AtomicBool::new(false),
+            model: AtomicBool::new(false),
+            redis: AtomicBool::new(false),
+            mongodb: AtomicBool::new(false),
+            born: Instant::now(),
+            beat_ms: AtomicU64::new(0),
+        }
+    }
 }
 
 /// A dependency whose state is reported.
@@ -71,6 +92,19 @@ impl Health {
     /// Whether `d` is up.
     pub fn is_up(&self, d: Dependency) -> bool {
         self.flag(d).load(Ordering::Relaxed)
+    }
+
+    /// The intake completed a fetch cycle (or a chunk of its warm replay) just now.
+    pub fn beat(&self) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.beat_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Alive when the intake beat within `stall_after` (a fresh process gets that long to
+    /// start beating).
+    pub fn alive(&self, stall_after: Duration) -> bool {
+        let last = Duration::from_millis(self.beat_ms.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(last) <= stall_after
     }
 
     /// Ready when every essential dependency is up.

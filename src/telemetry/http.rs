@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Longest request head accepted; the routes take no body.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Pause after a failed accept before the next one.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// How long a client may take to send its request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -25,6 +27,8 @@ pub struct Endpoints {
     pub metrics: PrometheusHandle,
     /// Liveness and readiness flags.
     pub health: Arc<Health>,
+    /// `/healthz` fails once the intake has not completed a fetch cycle for this long.
+    pub stall_after: Duration,
 }
 
 /// Serves until `cancel` fires. Binding errors are returned before serving starts.
@@ -38,7 +42,16 @@ pub async fn serve(
         tokio::select! {
             () = cancel.cancelled() => break,
             accepted = listener.accept() => {
-                let (stream, _) = accepted?;
+                // A failed accept (e.g. out of file descriptors) ends one connection, never the
+                // endpoints: wait a moment and accept again.
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics/health accept failed; retrying");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                        continue;
+                    }
+                };
                 let endpoints = endpoints.clone();
                 connections.spawn(async move {
                     if let Err(e) = answer(stream, &endpoints).await {
@@ -82,7 +95,14 @@ async fn answer(mut stream: TcpStream, endpoints: &Endpoints) -> std::io::Result
             "text/plain; version=0.0.4",
             endpoints.metrics.render(),
         ),
-        ("GET", "/healthz") => ("200 OK", "text/plain", "ok\n".to_owned()),
+        ("GET", "/healthz") if endpoints.health.alive(endpoints.stall_after) => {
+            ("200 OK", "text/plain", "ok\n".to_owned())
+        }
+        ("GET", "/healthz") => (
+            "503 Service Unavailable",
+            "text/plain",
+            "stalled: the candle intake has not completed a fetch cycle in time\n".to_owned(),
+        ),
         ("GET", "/readyz") => {
             let status = if endpoints.health.ready() {
                 "200 OK"

@@ -224,6 +224,9 @@ pub(super) fn check_bar(bar: &Bar) -> Result<(), FeatureError> {
     Ok(())
 }
 
+/// f32's largest finite value, as f64: the clamp before the cast to the model's precision.
+const F32_MAX: f64 = f32::MAX as f64;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +258,3 @@ mod tests {
         assert_eq!(series.features().map(<[f32]>::len), Some(FEATURE_COUNT));
     }
 }
-
-/// f32's largest finite value, as f64: the clamp before the cast to the model's precision.
-const F32_MAX: f64 = f32::MAX as f64;
