@@ -500,9 +500,26 @@ async fn model_reload_swaps_a_verified_model_and_refuses_a_bad_one() {
         "{}",
         worker.log()
     );
-    let accepted = ask(good).await;
+    // A copy of the model in force is the same model (same weights): nothing to swap.
+    let same = ask(good).await;
+    assert_eq!(same["reloaded"], false, "{same}\n{}", worker.log());
+    assert_eq!(same["unchanged"], true, "{same}");
+    let v2 = second_model(&root, "v2");
+    let allowed_v2 = ask(v2.clone()).await;
+    assert_eq!(
+        allowed_v2["error"]["code"], "forbidden",
+        "not allow-listed: {allowed_v2}"
+    );
+    drop(worker);
+    // Without an allow-list the second model is taken.
+    let worker = Worker::start(&url, dir.path(), "worker2", &env[..1]);
+    wait_for("the second worker to serve reloads", WAIT, || async {
+        worker.log().contains("warm start done")
+    })
+    .await;
+    let accepted = ask(v2).await;
     assert_eq!(accepted["reloaded"], true, "{accepted}\n{}", worker.log());
-    assert_eq!(accepted["model"]["name"], "default");
+    assert_eq!(accepted["model"]["name"], "v2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -631,4 +648,44 @@ async fn redis_killed_mid_stream_degrades_the_cache_not_the_signals_and_it_catch
         log.contains("redis cache degraded") && log.contains("redis cache caught up"),
         "{log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_lint_clean_with_every_side_edge_enabled() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let redis = ServerProcess::start(ServerKind::Redis).unwrap();
+    let mongo = ServerProcess::start(ServerKind::Secantus).unwrap();
+    let url = nats.url();
+    let (redis_url, mongo_url) = (redis.url(), mongo.url());
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
+        ("SIGNAL_WORKER_MONGODB_ENABLED", "true"),
+        ("SIGNAL_WORKER_MONGODB_URL", mongo_url.as_str()),
+        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "100"),
+    ];
+    let worker = Worker::start(&url, dir.path(), "worker", &env);
+    let (_client, js) = js(&url).await;
+    wait_streams(&js).await;
+    let (rows, _) = btc_rows(dir.path(), "rows.csv", 1, 300);
+    replay_btc(&url, &rows);
+    wait_drained(&js, &worker).await;
+    let signals = stream_count(&js, "SIGNALS").await as f64;
+    // Every edge has reported something before the exposition is linted.
+    wait_for("archive, cache and snapshots reported", WAIT, || async {
+        let m = http_get(worker.metrics_port, "/metrics");
+        m.contains("signal_worker_signals_archived_total")
+            && m.contains("signal_worker_snapshots_written_total")
+            && m.contains("signal_worker_dependency_up{dependency=\"redis\"} 1")
+            && metric_sum(&worker, "signal_worker_signals_archived_total") >= signals
+    })
+    .await;
+    let exposition = http_get(worker.metrics_port, "/metrics");
+    let findings = common::promtool_findings(&exposition);
+    assert!(findings.is_empty(), "promtool: {findings}\n{exposition}");
+    drop(mongo);
+    drop(redis);
+    drop(nats);
 }

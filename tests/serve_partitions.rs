@@ -291,7 +291,8 @@ async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
     })
     .await;
 
-    let (good, bad) = model_copies(dir.path());
+    let (_, bad) = model_copies(dir.path());
+    let good = second_model(dir.path(), "v2");
     let ask = |path: std::path::PathBuf| {
         let client = client.clone();
         async move { reload_model(&client, &path).await }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod headers;
 pub mod history;
 pub mod intake;
+pub mod model_record;
 pub mod partition;
 pub mod publish;
 pub mod streams;

@@ -76,6 +76,9 @@ pub struct NatsSettings {
     pub backtest_max_bytes: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
+    /// Key-value bucket recording the model in force per deployment (key: `serve.durable`), so a
+    /// reload reaches every worker and outlives a restart.
+    pub model_bucket: String,
     /// Largest message the candle stream stores (bytes, its `max_msg_size`): the server
     /// refuses anything larger at the publisher, so no absurd body reaches the worker.
     pub candles_max_msg_bytes: u32,
@@ -181,6 +184,7 @@ impl Default for NatsSettings {
             backtest_max_age_ms: 7 * DAY_MS,
             backtest_max_bytes: 64 * MIB,
             control_subject: "control.model.reload".into(),
+            model_bucket: "signal-worker-models".into(),
             candles_max_msg_bytes: 65_536,
             signals_max_msg_bytes: 65_536,
             dlq_max_msg_bytes: 65_536,
@@ -514,6 +518,9 @@ pub struct ServeSettings {
     /// delivery or ack within this long, ms) stands by until it has been idle this long, instead
     /// of recreating it under the other worker.
     pub standby_idle_ms: u64,
+    /// How often each intake reads the model in force between batches (ms): the longest a
+    /// reload takes to reach every worker.
+    pub model_poll_ms: u64,
 }
 
 impl Default for ServeSettings {
@@ -533,6 +540,7 @@ impl Default for ServeSettings {
             pinned_ttl_ms: 5_000,
             evict_interval_ms: 60_000,
             standby_idle_ms: 2_000,
+            model_poll_ms: 1_000,
         }
     }
 }

@@ -73,8 +73,11 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             source,
         })?;
     let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
-    let state = AppState::new(settings.clone(), client.clone());
-    bus::streams::ensure_streams(&state.js, &settings.nats).await?;
+    let js = bus::connect::jetstream(client.clone(), &settings.nats);
+    bus::streams::ensure_streams(&js, &settings.nats).await?;
+    let models =
+        bus::model_record::ModelRecords::open(&js, &settings.nats, &settings.serve.durable).await?;
+    let state = AppState::new(settings.clone(), client.clone(), js, models);
     tracing::info!(url = %crate::config::secret::redact_url(&settings.nats.url), "connected; streams ready");
 
     state.health.set(Dependency::Nats, true);
@@ -151,14 +154,16 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
         count => {
             // Partitions load the model when they take a partition over; a worker on standby
             // holds none yet. Verifying it once here is what makes a standby ready.
+            let record = super::model_in_force::current(&state)
+                .await
+                .map_err(|e| StartError::Model(e.to_string()))?;
             let check = settings.clone();
-            let dir = std::path::PathBuf::from(&settings.model.dir);
             let verified = tokio::task::spawn_blocking(move || {
-                super::model::load_predictor(&check, &dir).map(|_| ())
+                super::model_in_force::load(&check, &record).map(|_| ())
             })
             .await
             .map_err(|e| StartError::Model(format!("model check stopped: {e}")))?;
-            verified.map_err(|e| StartError::Model(e.to_string()))?;
+            verified.map_err(StartError::Model)?;
             state.health.set(Dependency::Model, true);
             // One supervised task per partition: a failing partition restarts alone (on
             // standby until its pin expires, then taking the partition over again).

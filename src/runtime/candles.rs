@@ -10,8 +10,8 @@
 
 use super::checkpoint::{Checkpoints, Resumed};
 use super::eviction::Eviction;
-use super::model::{build_pipeline, load_predictor};
-use super::reload::Reload;
+use super::model::build_pipeline;
+use super::model_in_force::ModelFollower;
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError, clock};
 use crate::bus::headers;
@@ -31,11 +31,12 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskError> {
     // Every attempt (a restart after a failure too) counts as progress for /healthz.
     state.health.beat();
-    let mut reloads = state.reload_rx.lock().await;
     let settings = state.settings.clone();
-    let dir = state.model_dir.borrow().clone();
-    let predictor = tokio::task::block_in_place(|| load_predictor(&settings, &dir))?;
+    let record = super::model_in_force::current(&state).await?;
+    let predictor = tokio::task::block_in_place(|| super::model_in_force::load(&settings, &record))
+        .map_err(TaskError::ModelInForce)?;
     let mut pipeline = build_pipeline(&settings, predictor)?;
+    let mut follower = ModelFollower::new(settings.serve.model_poll_ms);
     state.health.set(Dependency::Model, true);
     report_model(&pipeline);
     let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
@@ -92,9 +93,7 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             c.forget(&mut pipeline, &evicted, processed_through);
             c.tick(&mut pipeline, processed_through);
         }
-        while let Ok(reload) = reloads.try_recv() {
-            swap_model(&state, &mut pipeline, reload);
-        }
+        follower.tick(&state, &mut pipeline).await;
         let batch = intake.fetch().await?;
         state.health.beat();
         if batch.is_empty() {
@@ -379,31 +378,6 @@ pub(super) async fn process_batch(
 fn unstorable(rejection: &crate::core::Rejection, error: &crate::bus::BusError) {
     metrics::counter!(m::DEAD_LETTERS_UNSTORABLE, "reason" => rejection.code.as_str()).increment(1);
     tracing::error!(reason = rejection.code.as_str(), %error, "dead letter refused by the DLQ stream; its candle is terminated");
-}
-
-/// Swaps a verified model in between batches, or refuses it (the old one stays).
-pub(super) fn swap_model(state: &AppState, pipeline: &mut Pipeline, reload: Reload) {
-    let Reload {
-        dir,
-        predictor,
-        done,
-    } = reload;
-    let old = pipeline.model().clone();
-    let result = pipeline.replace_predictor(predictor).map(|()| {
-        state.model_dir.send_replace(dir.clone());
-        pipeline.model().clone()
-    });
-    match &result {
-        Ok(model) => {
-            model_gauge(&old, 0.0);
-            model_gauge(model, 1.0);
-            tracing::info!(dir = %dir.display(), model = %model.name, version = %model.version, "model swapped in")
-        }
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays")
-        }
-    }
-    let _ = done.send(result);
 }
 
 /// Counts a batch whose outcomes are all durable and acked.

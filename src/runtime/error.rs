@@ -15,6 +15,10 @@ pub enum TaskError {
     /// The model could not be loaded or verified.
     #[error("model: {0}")]
     Model(#[from] ArtifactError),
+    /// The model in force cannot be run here (its files changed since it was recorded, or it
+    /// is not allow-listed).
+    #[error("model in force: {0}")]
+    ModelInForce(String),
     /// The pipeline could not be built or a batch could not be scored.
     #[error("pipeline: {0}")]
     Pipeline(#[from] PipelineError),

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod eviction;
 pub mod model;
+pub mod model_in_force;
 pub mod model_source;
 pub mod partitions;
 pub mod reload;

@@ -21,7 +21,7 @@
 
 use super::candles::{model_gauge, process_batch, warm_start};
 use super::checkpoint::{Checkpoints, Resumed};
-use super::model::{build_pipeline, load_predictor};
+use super::model::build_pipeline;
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
 use crate::bus::history::{self, Covered, History};
@@ -30,7 +30,6 @@ use crate::config::Settings;
 use crate::contract::subject::partition_prefix;
 use crate::core::pipeline::Pipeline;
 use crate::telemetry::metrics as m;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -43,8 +42,8 @@ struct Owned {
     covered: Covered,
     checkpoints: Option<Checkpoints>,
     processed_through: u64,
-    /// The model directory the pipeline's model came from.
-    model_dir: PathBuf,
+    /// Swaps the pipeline to the model in force when a reload changes it.
+    follower: super::model_in_force::ModelFollower,
     /// When idle series of the partition are next looked for.
     eviction: super::eviction::Eviction,
 }
@@ -88,7 +87,7 @@ pub async fn run(
                 c.forget(&mut o.pipeline, &evicted, o.processed_through);
                 c.tick(&mut o.pipeline, o.processed_through);
             }
-            swap_model_if_changed(&state, &settings, o);
+            o.follower.tick(&state, &mut o.pipeline).await;
         }
         let batch = match intake.next_batch().await {
             Ok(batch) => batch,
@@ -193,8 +192,9 @@ async fn take_over(
 ) -> Result<Owned, TaskError> {
     let started = Instant::now();
     let partition = intake.partition;
-    let model_dir = state.model_dir.borrow().clone();
-    let predictor = tokio::task::block_in_place(|| load_predictor(settings, &model_dir))?;
+    let record = super::model_in_force::current(state).await?;
+    let predictor = tokio::task::block_in_place(|| super::model_in_force::load(settings, &record))
+        .map_err(TaskError::ModelInForce)?;
     let mut pipeline = build_pipeline(settings, predictor)?;
     let position = intake.position().await?;
     let mut covered = history::last_signals(
@@ -278,7 +278,7 @@ async fn take_over(
         covered,
         checkpoints,
         processed_through,
-        model_dir,
+        follower: super::model_in_force::ModelFollower::new(settings.serve.model_poll_ms),
         eviction: super::eviction::Eviction::new(settings.serve.evict_interval_ms),
     })
 }
@@ -344,33 +344,4 @@ fn release(owned: &mut Option<Owned>, held: &Held) {
 /// Publishes how many partitions this worker holds.
 fn publish_held(held: &Held) {
     metrics::gauge!(m::PARTITIONS_OWNED).set(held.load(Ordering::SeqCst) as f64);
-}
-
-/// Between batches: swaps in the model a reload made current, if it differs from this
-/// partition's; a model that cannot be loaded or does not fit leaves the old one in force.
-fn swap_model_if_changed(state: &AppState, settings: &Settings, owned: &mut Owned) {
-    let dir = state.model_dir.borrow().clone();
-    if dir == owned.model_dir {
-        return;
-    }
-    owned.model_dir = dir.clone();
-    let old = owned.pipeline.model().clone();
-    let swapped = tokio::task::block_in_place(|| load_predictor(settings, &dir))
-        .map_err(|e| e.to_string())
-        .and_then(|p| {
-            owned
-                .pipeline
-                .replace_predictor(p)
-                .map_err(|e| e.to_string())
-        });
-    match swapped {
-        Ok(()) => {
-            model_gauge(&old, 0.0);
-            model_gauge(owned.pipeline.model(), 1.0);
-            tracing::info!(dir = %dir.display(), model = %owned.pipeline.model().name, "model swapped in");
-        }
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "model refused; the old one stays")
-        }
-    }
 }

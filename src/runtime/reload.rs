@@ -1,27 +1,16 @@
-//! Hot model reload: verify a new model off the async threads, hand it to the
-//! intake, which swaps it in between batches, and answer with the outcome.
+//! Hot model reload: verify a new model off the async threads, record it as the model in force
+//! (the models bucket, see [`super::model_in_force`]), and answer. Every intake of the deployment
+//! — the unpartitioned one or each partition task, on every worker — swaps it in between two of
+//! its batches; a restart keeps it.
 
 use super::AppState;
 use super::model_source::{self, Refusal};
+use crate::bus::model_record::ModelRecord;
 use crate::contract::ModelRef;
-use crate::core::pipeline::PipelineError;
 use crate::error::{ErrorCode, ErrorReply};
-use crate::model::Predictor;
+use crate::model::ModelMetadata;
 use crate::telemetry::metrics as m;
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::oneshot;
-
-/// A verified model on its way to the intake.
-#[derive(Debug)]
-pub struct Reload {
-    /// Where it was loaded from (becomes the model directory in force).
-    pub dir: PathBuf,
-    /// The verified model.
-    pub predictor: Predictor,
-    /// Told whether the swap happened.
-    pub done: oneshot::Sender<Result<ModelRef, PipelineError>>,
-}
 
 /// Handles one reload request: the JSON answer, or an `ErrorReply` when the
 /// model is refused (the old one stays in force).
@@ -63,79 +52,76 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
         refuse(ErrorCode::ModelError, format!("model refused: {}", e.reason()))
     })?;
     model_source::check_allowed(model, &predictor.metadata().weights_sha256).map_err(refusal)?;
-    if state.settings.nats.partitions > 0 {
-        return publish_to_partitions(&state, path, predictor)
-            .await
-            .map_err(|(code, message)| refuse(code, message));
-    }
-    let (done, answer) = oneshot::channel();
-    let wait = Duration::from_millis(state.settings.nats.request_timeout_ms);
-    let reload = Reload {
-        dir: path,
-        predictor,
-        done,
+    let new = predictor.metadata();
+    let model = ModelRef {
+        name: new.name.clone(),
+        version: new.version.clone(),
+        sha256: new.weights_sha256.clone(),
     };
-    // Bounded: a wedged intake must not hold the control task (and its requester) for good.
-    match tokio::time::timeout(wait, state.reload_tx.send(reload)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => {
-            return Err(refuse(
-                ErrorCode::Unavailable,
-                "the candle intake is not running".into(),
-            ));
-        }
-        Err(_) => {
-            return Err(refuse(
-                ErrorCode::Unavailable,
-                "the candle intake did not take the model in time".into(),
-            ));
-        }
-    }
-    match tokio::time::timeout(wait, answer).await {
-        Ok(Ok(Ok(model))) => Ok(serde_json::json!({ "reloaded": true, "model": model })),
-        Ok(Ok(Err(e))) => Err(refuse(ErrorCode::ModelError, format!("model refused: {e}"))),
-        Ok(Err(_)) => Err(refuse(
+    let current = super::model_in_force::current(&state).await.map_err(|e| {
+        refuse(
             ErrorCode::Unavailable,
-            "the candle intake restarted before the swap".into(),
-        )),
-        Err(_) => Err(refuse(
-            ErrorCode::Unavailable,
-            "the candle intake did not take the model in time (it will once it runs)".into(),
-        )),
+            format!("the model in force cannot be read: {e}"),
+        )
+    })?;
+    // Decided by the weights, never by the path: the same files under another path are the same
+    // model, and new files under the same path are a new one.
+    if new.weights_sha256 == current.weights_sha256 {
+        return Ok(serde_json::json!({ "reloaded": false, "unchanged": true, "model": model }));
     }
-}
-
-/// With a partitioned stream every partition task holds its own pipeline: the new model is
-/// checked against the one in force (same features and shapes), then made the model directory
-/// in force, which each partition swaps in between two of its batches.
-async fn publish_to_partitions(
-    state: &AppState,
-    path: PathBuf,
-    predictor: Predictor,
-) -> Result<serde_json::Value, (ErrorCode, String)> {
-    let settings = state.settings.clone();
-    let current = state.model_dir.borrow().clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let old = super::model::load_predictor(&settings, &current).map_err(|e| {
-            (
+    let old = crate::model::artifact::read_unverified_metadata(std::path::Path::new(&current.dir))
+        .map_err(|e| {
+            refuse(
                 ErrorCode::ModelError,
                 format!(
-                    "the model in force cannot be reloaded to compare: {}",
+                    "the model in force cannot be read to compare: {}",
                     e.reason()
                 ),
             )
         })?;
-        let mut pipeline = super::model::build_pipeline(&settings, old)
-            .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
-        pipeline
-            .replace_predictor(predictor)
-            .map_err(|e| (ErrorCode::ModelError, format!("model refused: {e}")))?;
-        Ok::<ModelRef, (ErrorCode, String)>(pipeline.model().clone())
-    })
-    .await
-    .map_err(|e| (ErrorCode::Internal, format!("model check stopped: {e}")))??;
-    state.model_dir.send_replace(path);
-    Ok(
-        serde_json::json!({ "reloaded": true, "model": checked, "applies": "per partition, between batches" }),
-    )
+    if let Some(reason) = incompatibility(&old, new) {
+        metrics::counter!(m::RELOADS_REFUSED, "reason" => "incompatible").increment(1);
+        return Err(refuse(
+            ErrorCode::ModelError,
+            format!(
+                "model refused: {} v{} cannot take over the series state of {} v{}: {reason} (restart with it instead)",
+                new.name, new.version, old.name, old.version
+            ),
+        ));
+    }
+    let record = ModelRecord {
+        dir: path.display().to_string(),
+        weights_sha256: new.weights_sha256.clone(),
+    };
+    state.models.put(&record).await.map_err(|e| {
+        refuse(
+            ErrorCode::Unavailable,
+            format!("the model in force cannot be recorded: {e}"),
+        )
+    })?;
+    tracing::info!(dir = %record.dir, sha = %record.weights_sha256, "model recorded in force; every intake swaps it in between batches");
+    Ok(serde_json::json!({
+        "reloaded": true,
+        "model": model,
+        "applies": "between batches, on every worker of this deployment"
+    }))
+}
+
+/// Why `new` cannot take over the series state built for `old` (the features, the window or the
+/// recurrent state differ), or `None` when it can.
+pub fn incompatibility(old: &ModelMetadata, new: &ModelMetadata) -> Option<&'static str> {
+    let (a, b) = (&old.architecture, &new.architecture);
+    if new.feature_names != old.feature_names {
+        Some("different features")
+    } else if new.mode != old.mode {
+        Some("different inference mode")
+    } else if new.mode.is_windowed() && a.sequence_length != b.sequence_length {
+        Some("different window length")
+    } else if !new.mode.is_windowed()
+        && (a.kind != b.kind || a.layers != b.layers || a.hidden != b.hidden)
+    {
+        Some("different recurrent state size")
+    } else {
+        None
+    }
 }

@@ -463,3 +463,44 @@ pub fn metric_sum(worker: &Worker, name: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// A second model that fits the shipped one's series state (same features, window and shape)
+/// but has other weights, trained in well under a second by `signal-worker train` into
+/// `dir/<name>`.
+pub fn second_model(dir: &Path, name: &str) -> PathBuf {
+    model_trained_with_seed(dir, name, 7)
+}
+
+/// [`second_model`] with another training seed (another seed, other weights; the same seed
+/// gives the same weights: training is deterministic).
+pub fn model_trained_with_seed(dir: &Path, name: &str, seed: u64) -> PathBuf {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    let head: Vec<&str> = text.lines().take(801).collect();
+    let csv = dir.join(format!("{name}-train.csv"));
+    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    let out = dir.join(name);
+    let status = Command::new(BIN)
+        .args([
+            "train",
+            "--input",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--version", "2"])
+        .env("SIGNAL_WORKER_TRAINING_EPOCHS", "1")
+        .env("SIGNAL_WORKER_TRAINING_SEED", seed.to_string())
+        .env("SIGNAL_WORKER_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "train failed");
+    out
+}
+
+/// The weights SHA-256 a model directory records.
+pub fn weights_sha256(dir: &Path) -> String {
+    signal_worker::model::artifact::read_unverified_metadata(dir)
+        .unwrap()
+        .weights_sha256
+}
