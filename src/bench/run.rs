@@ -263,7 +263,7 @@ async fn connect(url: &str, settings: &Settings) -> Result<async_nats::Client, B
             settings.nats.request_timeout_ms,
         )))
         .subscription_capacity(SUBSCRIPTION_CAPACITY)
-        .connect(url)
+        .connect(crate::bus::connect::servers(url).as_slice())
         .await
         .map_err(|e| BenchError::Unreachable {
             url: url.to_owned(),

@@ -18,6 +18,13 @@ const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Refuses any NATS URL whose host is not the loopback interface: the bench
 /// floods its target, which must never be a shared or remote server.
 pub fn check_loopback(url: &str) -> Result<(), BenchError> {
+    // A cluster is a comma-separated list: every server of it must be local.
+    let servers = crate::bus::connect::servers(url);
+    if servers.len() > 1 || servers.first().is_some_and(|s| *s != url) {
+        return servers.iter().try_for_each(|s| {
+            check_loopback(s).map_err(|_| BenchError::NotLoopback(url.to_owned()))
+        });
+    }
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or(rest);
     let host_port = authority.rsplit('@').next().unwrap_or(authority);
@@ -176,6 +183,7 @@ mod tests {
             "nats://127.0.0.1:4222",
             "127.0.0.1:4222",
             "nats://user:pw@localhost:4222",
+            "nats://127.0.0.1:4222,nats://127.0.0.1:4223, nats://localhost:4224",
         ] {
             assert!(check_loopback(ok).is_ok(), "{ok}");
         }
@@ -183,6 +191,7 @@ mod tests {
             "nats://10.0.0.1:4222",
             "nats://demo.nats.io",
             "tls://1.2.3.4:1",
+            "nats://127.0.0.1:4222,nats://10.0.0.1:4222",
         ] {
             assert!(check_loopback(bad).is_err(), "{bad}");
         }

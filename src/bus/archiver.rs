@@ -80,6 +80,8 @@ async fn archive_loop(
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: Duration::from_millis(config.serve.ack_wait_ms),
                 max_ack_pending: config.serve.max_ack_pending,
+                // As many copies as its stream: a cluster node lost loses no ack state.
+                num_replicas: config.nats.replicas,
                 ..Default::default()
             },
         )

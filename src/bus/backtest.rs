@@ -114,6 +114,8 @@ pub async fn serve_stream(
                 description: Some("signal-worker backtest responder".into()),
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: Duration::from_millis(serve.ack_wait_ms),
+                // As many copies as its stream: a cluster node lost loses no ack state.
+                num_replicas: nats.replicas,
                 ..Default::default()
             },
         )

@@ -24,9 +24,19 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
         .event_callback(|event| async move {
             tracing::info!(%event, "nats connection event");
         })
-        .connect(&settings.url)
+        .connect(servers(&settings.url).as_slice())
         .await
         .map_err(|e| fail(e.to_string()))
+}
+
+/// The servers of `nats.url`: one URL, or a comma-separated list of a cluster's servers (the
+/// client connects to one and fails over to the others, and learns the rest of the cluster from
+/// the server it reaches).
+pub fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect()
 }
 
 /// Adds the configured authentication and TLS. A file that cannot be read is reported by its

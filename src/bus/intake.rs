@@ -104,6 +104,8 @@ impl CandleIntake {
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: Duration::from_millis(serve.ack_wait_ms),
                 max_ack_pending: serve.max_ack_pending,
+                // As many copies as its stream: a cluster node lost loses no ack state.
+                num_replicas: nats.replicas,
                 ..Default::default()
             })
             .await

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod model_record;
 pub mod partition;
 pub mod publish;
+pub mod retry;
 pub mod streams;
 
 pub use error::BusError;

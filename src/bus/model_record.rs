@@ -52,6 +52,7 @@ impl ModelRecords {
                     description: "signal-worker: the model in force per deployment".into(),
                     history: 8,
                     max_value_size: 4_096,
+                    num_replicas: nats.replicas,
                     ..Default::default()
                 })
                 .await

@@ -99,6 +99,8 @@ impl PartitionIntake {
                 priority_policy: PriorityPolicy::PinnedClient,
                 priority_groups: vec![serve.priority_group.clone()],
                 priority_timeout: Duration::from_millis(serve.pinned_ttl_ms),
+                // As many copies as its stream: a cluster node lost loses no ack state.
+                num_replicas: nats.replicas,
                 ..Default::default()
             })
             .await

@@ -31,8 +31,8 @@ pub struct StreamSpec {
     /// Subject transform applied as messages are stored (source, destination): the candle
     /// stream's `partition()` transform when `nats.partitions` > 0.
     pub transform: Option<(String, String)>,
-    /// Copies the cluster keeps of every message: 1 (a `nats.replicas` setting comes with
-    /// clustering).
+    /// Copies the cluster keeps of every message (`nats.replicas`: 1, or 3 on a cluster so that
+    /// losing a node loses nothing).
     pub replicas: usize,
     /// Longest time the stream keeps a message (zero: no limit), from
     /// `<settings>_max_age_ms`.
@@ -78,7 +78,7 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: candle_subjects,
             no_ack: false,
             transform,
-            replicas: 1,
+            replicas: settings.replicas,
             max_age: Duration::from_millis(settings.candles_max_age_ms),
             max_bytes: bytes_limit(settings.candles_max_bytes),
             max_msg_size: size_limit(settings.candles_max_msg_bytes),
@@ -89,7 +89,7 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: all(&settings.signal_subject_prefix),
             no_ack: false,
             transform: None,
-            replicas: 1,
+            replicas: settings.replicas,
             max_age: Duration::from_millis(settings.signals_max_age_ms),
             max_bytes: bytes_limit(settings.signals_max_bytes),
             max_msg_size: size_limit(settings.signals_max_msg_bytes),
@@ -100,7 +100,7 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: all(&settings.dlq_subject_prefix),
             no_ack: false,
             transform: None,
-            replicas: 1,
+            replicas: settings.replicas,
             max_age: Duration::from_millis(settings.dlq_max_age_ms),
             max_bytes: bytes_limit(settings.dlq_max_bytes),
             max_msg_size: size_limit(settings.dlq_max_msg_bytes),
@@ -111,7 +111,7 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
             subjects: vec![settings.backtest_subject.clone()],
             no_ack: true,
             transform: None,
-            replicas: 1,
+            replicas: settings.replicas,
             max_age: Duration::from_millis(settings.backtest_max_age_ms),
             max_bytes: bytes_limit(settings.backtest_max_bytes),
             max_msg_size: size_limit(settings.backtest_max_msg_bytes),
@@ -185,7 +185,7 @@ pub fn mismatches(spec: &StreamSpec, found: &stream::Config) -> Vec<String> {
     let replicas = found.num_replicas.max(1);
     if replicas != spec.replicas {
         out.push(format!(
-            "num_replicas is {replicas}, this worker needs {} (streams are single-replica until a nats.replicas setting comes with clustering)",
+            "num_replicas is {replicas}, this worker needs {} (nats.replicas)",
             spec.replicas
         ));
     }
@@ -305,8 +305,12 @@ pub async fn ensure_streams(
     js: &jetstream::Context,
     settings: &NatsSettings,
 ) -> Result<(), BusError> {
+    // Bounded by the connect timeout plus a few election rounds: a cluster that lost a node
+    // elects new leaders within seconds.
+    let bound = std::time::Duration::from_millis(settings.request_timeout_ms.saturating_mul(6));
     for spec in specs(settings) {
-        ensure(js, settings, &spec).await?;
+        super::retry::through_elections("ensure stream", bound, || ensure(js, settings, &spec))
+            .await?;
     }
     Ok(())
 }

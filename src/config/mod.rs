@@ -200,6 +200,17 @@ impl Settings {
     /// Checks of the bounds that keep a hostile bus from stopping or steering the worker.
     fn validate_limits(&self) -> Result<(), ConfigError> {
         let nats = &self.nats;
+        if ![1, 3].contains(&nats.replicas) {
+            return Err(ConfigError::Invalid(format!(
+                "nats.replicas ({}) must be 1 (one server) or 3 (a cluster of three)",
+                nats.replicas
+            )));
+        }
+        if nats.url.split(',').any(|u| u.trim().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "nats.url: an empty server in the comma-separated list".into(),
+            ));
+        }
         if nats.dlq_max_body_bytes < 64 {
             return Err(ConfigError::Invalid(
                 "nats.dlq_max_body_bytes must be at least 64".into(),

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NatsSettings {
-    /// Server URL (only loopback in tests; any host in production).
+    /// Server URL, or a comma-separated list of the servers of a cluster (the client fails over
+    /// between them). Only loopback in tests; any host in production.
     pub url: String,
     /// First token of candle subjects: `<prefix>.<exchange>.<symbol>.<interval>`.
     pub candle_subject_prefix: String,
@@ -79,6 +80,10 @@ pub struct NatsSettings {
     /// Key-value bucket recording the model in force per deployment (key: `serve.durable`), so a
     /// reload reaches every worker and outlives a restart.
     pub model_bucket: String,
+    /// Copies a NATS cluster keeps of every stream, durable consumer and the models bucket the
+    /// worker creates: 1 (a single server) or 3 (a cluster of three: losing any one node loses
+    /// nothing). Checked on existing streams like the other limits.
+    pub replicas: usize,
     /// Largest message the candle stream stores (bytes, its `max_msg_size`): the server
     /// refuses anything larger at the publisher, so no absurd body reaches the worker.
     pub candles_max_msg_bytes: u32,
@@ -185,6 +190,7 @@ impl Default for NatsSettings {
             backtest_max_bytes: 64 * MIB,
             control_subject: "control.model.reload".into(),
             model_bucket: "signal-worker-models".into(),
+            replicas: 1,
             candles_max_msg_bytes: 65_536,
             signals_max_msg_bytes: 65_536,
             dlq_max_msg_bytes: 65_536,

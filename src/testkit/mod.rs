@@ -8,8 +8,10 @@
 //! nats-server 2.9 is deliberately not used: it lacks subject transforms.
 
 mod binaries;
+pub mod cluster;
 pub mod fuzz;
 mod process;
 
 pub use binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};
+pub use cluster::NatsCluster;
 pub use process::{ServerKind, ServerProcess, free_port};
