@@ -117,3 +117,90 @@ async fn the_node_leading_signals_dies_mid_stream_and_comes_back() {
     wait_drained(&js, &worker).await;
     assert_exact(&js, &worker.log()).await;
 }
+
+/// Publishes `rows` of the bundled BTC/USD series one by one, each retried with its
+/// `Nats-Msg-Id` until the stream acknowledges it (a paced publisher that rides elections
+/// without reordering: the next candle is sent only once the previous one is stored).
+async fn publish_paced(
+    js: &async_nats::jetstream::Context,
+    from: usize,
+    to: usize,
+    pause: std::time::Duration,
+) {
+    use signal_worker::contract::codec::{self, Encoding};
+    let text = std::fs::read_to_string(format!("{ROOT}/data/btcusd-1h.csv")).unwrap();
+    for line in text.lines().skip(from).take(to - from + 1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let open_time: i64 = f[0].parse().unwrap();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        let c = signal_worker::contract::CandleMessage {
+            exchange: "coinbase".into(),
+            symbol: "BTCUSD".into(),
+            interval: "1h".into(),
+            open_time,
+            close_time: None,
+            open: num(1),
+            high: num(2),
+            low: num(3),
+            close: num(4),
+            volume: num(5),
+            trades: None,
+            is_closed: true,
+        };
+        let body = codec::encode(&c, Encoding::MessagePack).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("coinbase:BTCUSD:1h:{open_time}").as_str(),
+            );
+            let sent = js
+                .publish_with_headers("candles.coinbase.BTCUSD.1h", headers, body.clone().into())
+                .await;
+            let acked = match sent {
+                Ok(ack) => ack.await.is_ok(),
+                Err(_) => false,
+            };
+            if acked {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "candle {open_time} never stored"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_every_node_under_a_paced_replay_loses_nothing() {
+    let _serial = serial();
+    let mut cluster = NatsCluster::start(3).unwrap();
+    let urls = cluster.urls();
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::start(&urls, dir.path(), "worker", &R3);
+    let (_client, js) = cluster_js(&cluster).await;
+    wait_streams(&js).await;
+    let (first, _) = btc_rows(dir.path(), "first.csv", 1, 300);
+    replay_btc_with(&urls, &first, &R3);
+    wait_signals_above(&js, 100).await;
+    // The paced publisher runs while each node in turn is killed and started again.
+    let publisher = {
+        let js = js.clone();
+        tokio::spawn(async move {
+            publish_paced(&js, 301, 900, std::time::Duration::from_millis(5)).await;
+        })
+    };
+    for node in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        cluster.kill(node);
+        eprintln!("restarting {}", cluster.name(node));
+        tokio::task::block_in_place(|| cluster.restart(node)).unwrap();
+    }
+    publisher.await.unwrap();
+    wait_drained(&js, &worker).await;
+    assert_exact(&js, &worker.log()).await;
+}
