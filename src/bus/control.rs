@@ -13,11 +13,14 @@ use futures::StreamExt;
 use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
-/// Serves reload requests on `subject` until `token` is cancelled. A request whose reply
-/// subject is not in `allowed_replies` is not acted on and not answered (counted).
+/// Serves reload requests on `subject` until `token` is cancelled, in queue group `queue` (the
+/// deployment's durable name): one worker of a deployment verifies and records each request,
+/// and every worker follows the recorded model. A request whose reply subject is not in
+/// `allowed_replies` is not acted on and not answered (counted).
 pub async fn serve<F, Fut>(
     client: async_nats::Client,
     subject: String,
+    queue: String,
     allowed_replies: Vec<String>,
     token: CancellationToken,
     handle: F,
@@ -27,7 +30,7 @@ where
     Fut: Future<Output = Result<serde_json::Value, ErrorReply>>,
 {
     let mut subscription = client
-        .subscribe(subject.clone())
+        .queue_subscribe(subject.clone(), queue)
         .await
         .map_err(|e| BusError::read(&subject, e))?;
     loop {

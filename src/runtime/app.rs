@@ -219,9 +219,15 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                 let subject = s.settings.nats.control_subject.clone();
                 let handler_state = s.clone();
                 let allowed = s.settings.nats.reply_subjects.clone();
-                bus::control::serve(s.client.clone(), subject, allowed, token, move |dir| {
-                    reload::handle(handler_state.clone(), dir)
-                })
+                let queue = s.settings.serve.durable.clone();
+                bus::control::serve(
+                    s.client.clone(),
+                    subject,
+                    queue,
+                    allowed,
+                    token,
+                    move |dir| reload::handle(handler_state.clone(), dir),
+                )
                 .await
                 .map_err(TaskError::from)
             }
