@@ -17,7 +17,6 @@ mod serve_support;
 use serve_support::*;
 
 use futures::StreamExt;
-use signal_worker::config::Settings;
 use signal_worker::error::{ErrorCode, ErrorReply};
 use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::BTreeSet;
@@ -315,9 +314,7 @@ async fn backtest_requests_persisted_or_plain_each_get_exactly_one_not_implement
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let (client, js) = js(&url).await;
-    signal_worker::bus::streams::ensure_streams(&js, &Settings::default().nats)
-        .await
-        .unwrap();
+    ensure_default_streams(&js).await;
 
     // Persisted while no worker runs: the answer goes to Reply-To once a worker starts.
     let inbox = client.new_inbox();

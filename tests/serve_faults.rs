@@ -117,12 +117,7 @@ async fn connection_cuts_under_batches_with_several_candles_per_series_lose_no_s
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let (_client, js) = js(&url).await;
-    signal_worker::bus::streams::ensure_streams(
-        &js,
-        &signal_worker::config::Settings::default().nats,
-    )
-    .await
-    .unwrap();
+    ensure_default_streams(&js).await;
     // A backlog of four series: every batch of 256 holds ~64 candles of each.
     let symbols = ["S1", "S2", "S3", "S4"];
     publish_series(&js, &symbols, 0..1_500).await;

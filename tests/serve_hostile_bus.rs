@@ -293,12 +293,7 @@ async fn forged_signals_in_the_signal_stream_do_not_mute_a_series() {
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let (_client, js) = js(&url).await;
-    signal_worker::bus::streams::ensure_streams(
-        &js,
-        &signal_worker::config::Settings::default().nats,
-    )
-    .await
-    .unwrap();
+    ensure_default_streams(&js).await;
     let ours = signal_worker::model::artifact::read_unverified_metadata(std::path::Path::new(
         &format!("{ROOT}/models/default"),
     ))

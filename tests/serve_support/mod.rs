@@ -504,3 +504,10 @@ pub fn weights_sha256(dir: &Path) -> String {
         .unwrap()
         .weights_sha256
 }
+
+/// Creates the worker's streams with the default settings (before any worker runs).
+pub async fn ensure_default_streams(js: &jetstream::Context) {
+    signal_worker::bus::streams::ensure_streams(js, &Settings::default().nats)
+        .await
+        .unwrap();
+}
