@@ -111,6 +111,7 @@ fn small_run_reports_the_predicted_counts_and_ordered_latencies() {
     assert!(f(&r, "worker_cpu_s") > 0.0);
     assert_eq!(r["stray_signals"], 0);
     assert_eq!(r["target"], "own");
+    assert_eq!(r["replicas"], 1);
     let paced = phase(&r, "paced");
     // 200 candles at 200/s take about a second to send: the pace was kept.
     assert!(f(paced, "publish_ms") >= 900.0, "{paced}");
@@ -140,6 +141,30 @@ fn same_input_gives_the_same_counts_twice() {
     assert_eq!(first, second);
     assert_eq!(first.0, 8 * (WARMUP + 3 + 1));
     assert_eq!(first.1, 8 * (1 + 3 + 1));
+}
+
+#[test]
+fn a_cluster_run_signals_every_candle_with_r3_streams() {
+    let _guard = serial();
+    let out = bench(
+        &["--cluster", "--series", "8", "--candles", "3", "--json"],
+        &[],
+    );
+    let r = json(&out);
+    assert_eq!(r["target"], "own-cluster");
+    assert_eq!(r["replicas"], 3);
+    assert_eq!(r["candles"], 8 * (WARMUP + 3 + 1));
+    assert_eq!(r["signals"], 8 * (1 + 3 + 1));
+    assert_eq!(r["stray_signals"], 0);
+    assert!(f(&r, "sustained_candles_per_s") > 0.0);
+    // --cluster starts its own: it cannot be combined with a server given.
+    let both = bench(&["--cluster", "--nats-url", "nats://127.0.0.1:1"], &[]);
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("--cluster"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
 }
 
 #[test]

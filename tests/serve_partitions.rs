@@ -59,23 +59,46 @@ fn candles(step: usize) -> Vec<CandleMessage> {
         .collect()
 }
 
-/// Publishes time steps `steps` of every series, acks awaited in blocks.
+/// A candle's subject, `Nats-Msg-Id` header and body as the trading engine publishes them.
+fn message(c: &CandleMessage) -> (String, async_nats::HeaderMap, bytes::Bytes) {
+    let subject = format!("candles.{}.{}.{}", c.exchange, c.symbol, c.interval);
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", format!("{}:{}", c.symbol, c.open_time));
+    (subject, headers, rmp_serde::to_vec_named(c).unwrap().into())
+}
+
+/// Publishes time steps `steps` of every series, acks awaited one step at a time. A candle whose
+/// publish or ack fails (a cluster electing a new leader) is sent again with its `Nats-Msg-Id`
+/// until the stream stores it, before the next step: each series' candles stay in order and
+/// none is stored twice.
 async fn publish(js: &async_nats::jetstream::Context, steps: std::ops::Range<usize>) {
-    for step in steps {
-        let mut acks = Vec::with_capacity(SERIES);
-        for c in candles(step) {
-            let subject = format!("candles.{}.{}.{}", c.exchange, c.symbol, c.interval);
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", format!("{}:{}", c.symbol, c.open_time));
-            let body = rmp_serde::to_vec_named(&c).unwrap();
-            acks.push(
-                js.publish_with_headers(subject, headers, body.into())
-                    .await
-                    .unwrap(),
-            );
+    let stored = |sent: Result<async_nats::jetstream::context::PublishAckFuture, _>| async move {
+        match sent {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
         }
-        for ack in acks {
-            ack.await.unwrap();
+    };
+    for step in steps {
+        let batch = candles(step);
+        let mut pending = Vec::with_capacity(SERIES);
+        for c in &batch {
+            let (subject, headers, body) = message(c);
+            pending.push(js.publish_with_headers(subject, headers, body).await);
+        }
+        for (c, sent) in batch.iter().zip(pending) {
+            let deadline = Instant::now() + WAIT;
+            let mut done = stored(sent).await;
+            while !done {
+                assert!(
+                    Instant::now() < deadline,
+                    "candle {} {} never stored",
+                    c.symbol,
+                    c.open_time
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let (subject, headers, body) = message(c);
+                done = stored(js.publish_with_headers(subject, headers, body).await).await;
+            }
         }
     }
 }
@@ -148,9 +171,12 @@ fn most_held(workers: &[Worker]) -> i64 {
         .unwrap_or(0)
 }
 
-/// Whether every partition's consumer has acked everything it holds.
+/// Whether every partition's consumer has acked everything it holds (false while the cluster
+/// cannot answer).
 async fn drained(js: &async_nats::jetstream::Context) -> bool {
-    let stream = js.get_stream("CANDLES").await.unwrap();
+    let Ok(stream) = js.get_stream("CANDLES").await else {
+        return false;
+    };
     for p in 0..PARTITIONS {
         match stream.consumer_info(format!("signal-worker-p{p}")).await {
             Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => {}
@@ -158,6 +184,49 @@ async fn drained(js: &async_nats::jetstream::Context) -> bool {
         }
     }
     true
+}
+
+/// The end state every scenario must reach: every candle stored once, the signals exactly the
+/// pure pipeline's, none twice, each series' signals in order, nothing dead-lettered.
+async fn assert_exactly_once(js: &async_nats::jetstream::Context, logs: &str) -> usize {
+    let got = signals(js).await;
+    let unique: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(got.len(), unique.len(), "duplicate signals\n{logs}");
+    let want = expected(js).await;
+    assert_eq!(
+        stream_count(js, "CANDLES").await as usize,
+        SERIES * STEPS,
+        "every candle stored once"
+    );
+    assert_eq!(unique, want, "signals differ from the pure pipeline");
+    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
+    for (series, open_time) in &got {
+        let previous = last.insert(series, *open_time);
+        assert!(
+            previous.is_none_or(|p| p < *open_time),
+            "{series}: signal {open_time} after {previous:?}"
+        );
+    }
+    assert_eq!(stream_count(js, "DLQ").await, 0, "no candle dead-lettered");
+    want.len()
+}
+
+/// Fails with the worker's log if one of `workers` has exited.
+fn assert_alive(workers: &mut [Worker]) {
+    for (i, w) in workers.iter_mut().enumerate() {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            panic!("worker {i} exited with {status}\n{}", w.log());
+        }
+    }
+}
+
+/// Every worker's log, one after the other.
+fn logs(workers: &[Worker]) -> String {
+    workers
+        .iter()
+        .map(|w| w.log())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,13 +250,6 @@ async fn three_workers_share_four_partitions_and_a_standby_takes_over_a_killed_o
         .map(|i| Worker::start(&url, dir.path(), &format!("w{i}"), &env))
         .collect();
     wait_streams(&js).await;
-    let logs = |workers: &[Worker]| {
-        workers
-            .iter()
-            .map(|w| w.log())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
 
     publish(&js, 0..BEFORE_KILL).await;
     // Mid-stream: signals flowing, candles still waiting.
@@ -243,29 +305,11 @@ async fn three_workers_share_four_partitions_and_a_standby_takes_over_a_killed_o
         "the takeover resumed series from their snapshots\n{all_logs}"
     );
 
-    let got = signals(&js).await;
-    let unique: BTreeSet<_> = got.iter().cloned().collect();
-    assert_eq!(got.len(), unique.len(), "duplicate signals\n{all_logs}");
-    let want = expected(&js).await;
-    assert_eq!(
-        stream_count(&js, "CANDLES").await as usize,
-        SERIES * STEPS,
-        "every candle stored once"
-    );
-    assert_eq!(unique, want, "signals differ from the pure pipeline");
-    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
-    for (series, open_time) in &got {
-        let previous = last.insert(series, *open_time);
-        assert!(
-            previous.is_none_or(|p| p < *open_time),
-            "{series}: signal {open_time} after {previous:?}"
-        );
-    }
-    assert_eq!(stream_count(&js, "DLQ").await, 0, "no candle dead-lettered");
+    let signalled = assert_exactly_once(&js, &all_logs).await;
     eprintln!(
         "{} candles over {PARTITIONS} partitions → {} signals, {takeovers} takeovers, {restored} series resumed from snapshots",
         SERIES * STEPS,
-        want.len()
+        signalled
     );
     drop(nats);
     drop(redis);
@@ -318,4 +362,79 @@ async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
         "{}",
         worker.log()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_partitioned_workers_on_three_nodes_survive_losing_a_node_and_a_worker() {
+    let _serial = serial();
+    let mut cluster = signal_worker::testkit::NatsCluster::start(3).unwrap();
+    let redis = ServerProcess::start(ServerKind::Redis).unwrap();
+    let redis_url = redis.url();
+    let urls = cluster.urls();
+    let servers: Vec<&str> = urls.split(',').collect();
+    let client = async_nats::connect(servers.as_slice()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("SIGNAL_WORKER_NATS_REPLICAS", "3"),
+        ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
+        ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "2000"),
+        ("SIGNAL_WORKER_SERVE_ACK_WAIT_MS", "3000"),
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
+        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "200"),
+    ];
+    // Worker i knows only node i: it learns the rest of the cluster from that node, and must
+    // find them on its own when node i dies.
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&cluster.url(i), dir.path(), &format!("w{i}"), &env))
+        .collect();
+    wait_streams(&js).await;
+
+    publish(&js, 0..BEFORE_KILL).await;
+    wait_for("signals to flow", WAIT, || async {
+        stream_count(&js, "SIGNALS").await > 2_000
+    })
+    .await;
+    // Mid-stream, node 0 dies for good: worker 0 reconnects to the others, every stream and
+    // consumer gets a leader on the two nodes left.
+    cluster.kill(0);
+    eprintln!(
+        "killed {} (worker 0's only configured server)",
+        cluster.name(0)
+    );
+    let before = stream_count(&js, "SIGNALS").await;
+    publish(&js, BEFORE_KILL..BEFORE_KILL + 20).await;
+    wait_for(
+        "signals to flow again after the node died",
+        WAIT,
+        || async { stream_count(&js, "SIGNALS").await >= before + 1_000 },
+    )
+    .await;
+    assert_alive(&mut workers);
+    // Worker 0 lost its server and found another node of the cluster on its own.
+    wait_for("worker 0 to reconnect to another node", WAIT, || async {
+        metric(
+            &workers[0],
+            "signal_worker_reconnects_total{dependency=\"nats\"}",
+        ) >= 1.0
+    })
+    .await;
+    // Then, of the two others, the one holding more partitions is killed; worker 0 stays.
+    let owner = (1..workers.len())
+        .max_by_key(|&i| metric(&workers[i], "signal_worker_partitions_owned") as i64)
+        .unwrap();
+    let mut killed = workers.remove(owner);
+    killed.kill9();
+    eprintln!("killed worker w{owner}");
+    publish(&js, BEFORE_KILL + 20..STEPS).await;
+    wait_for("every partition drained", WAIT, || drained(&js)).await;
+    assert_alive(&mut workers);
+    let all_logs = format!("{}\n--- killed ---\n{}", logs(&workers), killed.log());
+    let signalled = assert_exactly_once(&js, &all_logs).await;
+    eprintln!(
+        "{} candles over {PARTITIONS} partitions on 3 nodes (one lost) → {signalled} signals",
+        SERIES * STEPS
+    );
+    drop(redis);
 }

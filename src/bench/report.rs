@@ -61,8 +61,11 @@ pub struct Report {
     pub worker_cpu_s: Option<f64>,
     /// That CPU time over the measured phases' wall time (1.0 = one core busy).
     pub worker_cores: Option<f64>,
-    /// `own` (server and worker started by the bench) or `external`.
+    /// `own` (server and worker started by the bench), `own-cluster` (a 3-node cluster and
+    /// the worker started by the bench) or `external`.
     pub target: &'static str,
+    /// Copies of each stream (`nats.replicas`): 1, or 3 on a cluster.
+    pub replicas: usize,
     /// The worker's batch settings (as this process reads them; an external
     /// worker may run others).
     pub batch_size: usize,
@@ -89,12 +92,13 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "bench: {} series, {} candles, {} signals ({} warm-up candles per series); worker {} (serve.batch_size {}, serve.max_wait_ms {})",
+            "bench: {} series, {} candles, {} signals ({} warm-up candles per series); worker {}, streams R{} (serve.batch_size {}, serve.max_wait_ms {})",
             self.series,
             self.candles,
             self.signals,
             self.warmup_candles_per_series,
             self.target,
+            self.replicas,
             self.batch_size,
             self.max_wait_ms
         );

@@ -20,7 +20,7 @@ use super::meter::{self, Meter};
 use super::procstat::ProcStat;
 use super::publish::CandlePublisher;
 use super::report::{PhaseReport, Report};
-use super::worker::{self, OwnWorker};
+use super::worker::{self, OwnNats, OwnWorker};
 use crate::config::Settings;
 use crate::runtime::clock;
 use futures::TryStreamExt;
@@ -57,6 +57,8 @@ pub struct BenchOptions {
     pub phase_timeout: Duration,
     /// An already running NATS server (with a worker); `None` starts both.
     pub nats_url: Option<String>,
+    /// Start a 3-node loopback cluster (streams R3) instead of one server (without `nats_url`).
+    pub cluster: bool,
     /// The external worker's process id, to read its CPU and RSS.
     pub worker_pid: Option<u32>,
 }
@@ -72,6 +74,21 @@ struct Phase {
 /// (model loading and process control block briefly).
 pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, BenchError> {
     check(options)?;
+    let own_server = match &options.nats_url {
+        Some(url) => {
+            worker::check_loopback(url)?;
+            None
+        }
+        None => Some(tokio::task::block_in_place(|| {
+            OwnNats::start(options.cluster)
+        })?),
+    };
+    // The bench creates the streams as its own worker will: R3 on its own cluster.
+    let mut settings = settings.clone();
+    if let Some(server) = own_server.as_ref() {
+        settings.nats.replicas = server.replicas();
+    }
+    let settings = &settings;
     let nats = &settings.nats;
     // Inputs and expectations first: a bad option fails before any server starts.
     let bars = load::read_bars(&options.data, settings.validation.max_message_bytes)?;
@@ -92,16 +109,12 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
     })?;
     let phases = phases(options, warmup);
 
-    let (url, mut own_server) = match &options.nats_url {
-        Some(url) => {
-            worker::check_loopback(url)?;
-            (url.clone(), None)
-        }
-        None => {
-            let server = tokio::task::block_in_place(OwnWorker::start_server)?;
-            (server.url(), Some(server))
-        }
-    };
+    let mut own_server = own_server;
+    // Without a server of its own the bench was given one (checked above).
+    let url = own_server.as_ref().map_or_else(
+        || options.nats_url.clone().unwrap_or_default(),
+        OwnNats::url,
+    );
     let client = connect(&url, settings).await?;
     let js = crate::bus::connect::jetstream(client.clone(), nats);
     crate::bus::streams::ensure_streams(&js, nats).await?;
@@ -332,11 +345,12 @@ fn report(
         rss_mb,
         worker_cpu_s,
         worker_cores: worker_cpu_s.map(|c| c / measured_wall_s.max(1e-9)),
-        target: if options.nats_url.is_some() {
-            "external"
-        } else {
-            "own"
+        target: match (&options.nats_url, options.cluster) {
+            (Some(_), _) => "external",
+            (None, false) => "own",
+            (None, true) => "own-cluster",
         },
+        replicas: settings.nats.replicas,
         batch_size: settings.serve.batch_size,
         max_wait_ms: settings.serve.max_wait_ms,
         stray_signals,

@@ -4,7 +4,7 @@
 
 use super::BenchError;
 use crate::config::{NatsSettings, ServeSettings};
-use crate::testkit::{ServerKind, ServerProcess, free_port};
+use crate::testkit::{NatsCluster, ServerKind, ServerProcess, free_port};
 use async_nats::jetstream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,26 +37,68 @@ pub fn check_loopback(url: &str) -> Result<(), BenchError> {
     }
 }
 
-/// A nats-server the bench started, and the worker it started against it.
+/// The NATS the bench started: one server (streams R1), or a 3-node loopback cluster (streams
+/// R3), so the two can be measured the same way.
+#[derive(Debug)]
+pub enum OwnNats {
+    /// One nats-server.
+    Single(ServerProcess),
+    /// Three routed nats-servers.
+    Cluster(NatsCluster),
+}
+
+/// Nodes of the bench's own cluster: the smallest that survives losing one.
+const CLUSTER_NODES: usize = 3;
+
+impl OwnNats {
+    /// Starts nats-server 2.10+ with JetStream on free loopback ports: one server, or a cluster
+    /// of three that has elected its JetStream meta leader. Blocking.
+    pub fn start(cluster: bool) -> Result<Self, BenchError> {
+        Ok(match cluster {
+            false => Self::Single(ServerProcess::start(ServerKind::Nats)?),
+            true => Self::Cluster(NatsCluster::start(CLUSTER_NODES)?),
+        })
+    }
+
+    /// The client URL: one server, or the comma-separated list of every node.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Single(s) => s.url(),
+            Self::Cluster(c) => c.urls(),
+        }
+    }
+
+    /// The stream replicas this NATS takes: 1 on one server, 3 on the cluster.
+    pub fn replicas(&self) -> usize {
+        match self {
+            Self::Single(_) => 1,
+            Self::Cluster(_) => CLUSTER_NODES,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Self::Single(s) => s.dir(),
+            Self::Cluster(c) => c.dir(),
+        }
+    }
+}
+
+/// The NATS the bench started, and the worker it started against it.
 #[derive(Debug)]
 pub struct OwnWorker {
     child: Child,
     log: PathBuf,
     /// Dropped after the worker, so the worker can finish its acks.
-    nats: ServerProcess,
+    nats: OwnNats,
 }
 
 impl OwnWorker {
-    /// Starts nats-server 2.10+ with JetStream on a free port. Blocking.
-    pub fn start_server() -> Result<ServerProcess, BenchError> {
-        Ok(ServerProcess::start(ServerKind::Nats)?)
-    }
-
     /// Starts `signal-worker serve` (this very binary) against `nats`, with its
     /// metrics on a free loopback port so it never collides with a worker
     /// already running here. Other `SIGNAL_WORKER_*` settings (batch size,
     /// model, …) are inherited, so the same run can be repeated with others.
-    pub fn spawn(nats: ServerProcess) -> Result<Self, BenchError> {
+    pub fn spawn(nats: OwnNats) -> Result<Self, BenchError> {
         let exe = std::env::current_exe()
             .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
         let log = nats.dir().join("worker.log");
@@ -67,6 +109,7 @@ impl OwnWorker {
         command
             .arg("serve")
             .env("SIGNAL_WORKER_NATS_URL", nats.url())
+            .env("SIGNAL_WORKER_NATS_REPLICAS", nats.replicas().to_string())
             .env(
                 "SIGNAL_WORKER_METRICS_ADDR",
                 format!("127.0.0.1:{metrics_port}"),

@@ -21,8 +21,22 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
         .connection_timeout(Duration::from_millis(settings.connect_timeout_ms))
         .request_timeout(Some(Duration::from_millis(settings.request_timeout_ms)))
         .max_reconnects(None)
-        .event_callback(|event| async move {
-            tracing::info!(%event, "nats connection event");
+        .event_callback({
+            // The first `Connected` is the connection itself; every later one is a reconnect
+            // (to the same server or, on a cluster, another node).
+            let connected_before = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            move |event| {
+                let connected_before = connected_before.clone();
+                async move {
+                    if matches!(event, async_nats::Event::Connected)
+                        && connected_before.swap(true, std::sync::atomic::Ordering::SeqCst)
+                    {
+                        metrics::counter!(crate::telemetry::metrics::RECONNECTS, "dependency" => "nats")
+                            .increment(1);
+                    }
+                    tracing::info!(%event, "nats connection event");
+                }
+            }
         })
         .connect(servers(&settings.url).as_slice())
         .await

@@ -26,6 +26,8 @@ pub struct ModelRecord {
 pub struct ModelRecords {
     store: kv::Store,
     key: String,
+    /// How long a read or first write is tried again while a cluster elects the bucket's leader.
+    bound: std::time::Duration,
 }
 
 impl std::fmt::Debug for ModelRecords {
@@ -44,23 +46,29 @@ impl ModelRecords {
         key: &str,
     ) -> Result<Self, BusError> {
         let bucket = &nats.model_bucket;
-        let store = match js.get_key_value(bucket.clone()).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: bucket.clone(),
-                    description: "signal-worker: the model in force per deployment".into(),
-                    history: 8,
-                    max_value_size: 4_096,
-                    num_replicas: nats.replicas,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| BusError::api("create key-value bucket", bucket, e))?,
-        };
+        let bound = std::time::Duration::from_millis(nats.request_timeout_ms.saturating_mul(6));
+        // Idempotent (get, or create the same bucket), so tried again through an election.
+        let store = super::retry::through_elections("open model bucket", bound, || async {
+            match js.get_key_value(bucket.clone()).await {
+                Ok(store) => Ok(store),
+                Err(_) => js
+                    .create_key_value(kv::Config {
+                        bucket: bucket.clone(),
+                        description: "signal-worker: the model in force per deployment".into(),
+                        history: 8,
+                        max_value_size: 4_096,
+                        num_replicas: nats.replicas,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| BusError::api("create key-value bucket", bucket, e)),
+            }
+        })
+        .await?;
         Ok(Self {
             store,
             key: key.to_owned(),
+            bound,
         })
     }
 
@@ -81,8 +89,16 @@ impl ModelRecords {
     }
 
     /// The record in force: the one stored, or `first` stored now when there is none (several
-    /// workers starting at once agree on whichever was stored first).
+    /// workers starting at once agree on whichever was stored first). Tried again through a
+    /// leader election: a fresh R3 bucket answers "no responders" until it has a leader.
     pub async fn current_or(&self, first: ModelRecord) -> Result<ModelRecord, BusError> {
+        super::retry::through_elections("read the model in force", self.bound, || {
+            self.read_or_create(first.clone())
+        })
+        .await
+    }
+
+    async fn read_or_create(&self, first: ModelRecord) -> Result<ModelRecord, BusError> {
         if let Some(record) = self.current().await? {
             return Ok(record);
         }

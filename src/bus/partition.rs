@@ -13,6 +13,7 @@
 
 use super::BusError;
 use crate::config::{NatsSettings, ServeSettings};
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PriorityPolicy};
 use async_nats::jetstream::{self, Message};
 use futures::{FutureExt, StreamExt};
@@ -49,6 +50,13 @@ pub struct PartitionIntake {
     batch_size: usize,
     max_wait: Duration,
     expires: Duration,
+    /// How long management calls are tried again through a leader election.
+    bound: Duration,
+}
+
+/// How long an idempotent JetStream call is tried again while a cluster elects a leader.
+fn election_bound(nats: &NatsSettings) -> Duration {
+    Duration::from_millis(nats.request_timeout_ms.saturating_mul(6))
 }
 
 impl std::fmt::Debug for PartitionIntake {
@@ -81,30 +89,37 @@ impl PartitionIntake {
         partition: u32,
     ) -> Result<Self, BusError> {
         let name = consumer_name(serve, partition);
-        let stream = js
-            .get_stream(&nats.candles_stream)
-            .await
-            .map_err(|e| BusError::api("get stream", &nats.candles_stream, e))?;
-        let consumer: consumer::PullConsumer = stream
-            .create_consumer(consumer::pull::Config {
-                durable_name: Some(name.clone()),
-                description: Some(format!(
-                    "signal-worker candle intake, partition {partition}"
-                )),
-                filter_subject: filter_subject(nats, partition),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: Duration::from_millis(serve.ack_wait_ms),
-                max_ack_pending: serve.max_ack_pending,
-                priority_policy: PriorityPolicy::PinnedClient,
-                priority_groups: vec![serve.priority_group.clone()],
-                priority_timeout: Duration::from_millis(serve.pinned_ttl_ms),
-                // As many copies as its stream: a cluster node lost loses no ack state.
-                num_replicas: nats.replicas,
-                ..Default::default()
+        let config = consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            description: Some(format!(
+                "signal-worker candle intake, partition {partition}"
+            )),
+            filter_subject: filter_subject(nats, partition),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_millis(serve.ack_wait_ms),
+            max_ack_pending: serve.max_ack_pending,
+            priority_policy: PriorityPolicy::PinnedClient,
+            priority_groups: vec![serve.priority_group.clone()],
+            priority_timeout: Duration::from_millis(serve.pinned_ttl_ms),
+            // As many copies as its stream: a cluster node lost loses no ack state.
+            num_replicas: nats.replicas,
+            ..Default::default()
+        };
+        // Idempotent (the same configuration every time), so tried again through an election.
+        let bound = election_bound(nats);
+        let consumer =
+            super::retry::through_elections("open partition consumer", bound, || async {
+                let stream = js
+                    .get_stream(&nats.candles_stream)
+                    .await
+                    .map_err(|e| BusError::api("get stream", &nats.candles_stream, e))?;
+                stream
+                    .create_consumer(config.clone())
+                    .await
+                    .map_err(|e| BusError::api("create consumer", &name, e))
             })
-            .await
-            .map_err(|e| BusError::api("create consumer", &name, e))?;
+            .await?;
         let mut intake = Self {
             partition,
             consumer,
@@ -117,6 +132,7 @@ impl PartitionIntake {
             // Pull requests expire well inside the pin's lifetime, so a live worker renews its
             // pin long before the server could hand the partition to a standby.
             expires: Duration::from_millis(serve.pinned_ttl_ms / 4),
+            bound,
         };
         intake.pull().await?;
         Ok(intake)
@@ -162,6 +178,14 @@ impl PartitionIntake {
         };
         let first = match tokio::time::timeout(self.max_wait, messages.next()).await {
             Err(_) => return Ok(Vec::new()),
+            Ok(Some(Err(e))) if e.kind() == MessagesErrorKind::MissingHeartbeat => {
+                // The connection was lost or the consumer changed leader: the pull stream
+                // pulls again by itself once connected (with this worker's pin), so this is
+                // not a failure of the partition.
+                tracing::info!(consumer = %self.name, "missed an idle heartbeat; the pull goes on");
+                metrics::counter!(crate::telemetry::metrics::PULL_HEARTBEATS_MISSED).increment(1);
+                return Ok(Vec::new());
+            }
             Ok(first) => first,
         };
         let mut out = Vec::with_capacity(self.batch_size);
@@ -197,12 +221,16 @@ impl PartitionIntake {
         })
     }
 
+    /// The consumer's state from the server, tried again through a leader election.
     async fn info(&mut self) -> Result<consumer::Info, BusError> {
-        self.consumer
-            .info()
-            .await
-            .cloned()
-            .map_err(|e| BusError::api("consumer info", &self.name, e))
+        let (consumer, name) = (&self.consumer, &self.name);
+        super::retry::through_elections("consumer info", self.bound, || async {
+            consumer
+                .get_info()
+                .await
+                .map_err(|e| BusError::api("consumer info", name, e))
+        })
+        .await
     }
 }
 

@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// without it the bench starts its own nats-server and `serve`.
     #[arg(long, env = "SIGNAL_WORKER_NATS_URL")]
     pub nats_url: Option<String>,
+    /// Start a 3-node NATS cluster on loopback (streams and consumers R3) instead of one
+    /// server: what replication costs, measured the same way. Not with --nats-url.
+    #[arg(long, conflicts_with = "nats_url")]
+    pub cluster: bool,
     /// Process id of that external worker, to report its CPU and peak RSS.
     #[arg(long)]
     pub worker_pid: Option<u32>,
@@ -59,6 +63,7 @@ pub fn run(args: &BenchArgs, settings: &Settings) -> ExitCode {
         in_flight: args.in_flight,
         phase_timeout: Duration::from_secs(args.timeout_s),
         nats_url: args.nats_url.clone(),
+        cluster: args.cluster,
         worker_pid: args.worker_pid,
     };
     // Two threads: the meter must stamp signals while the publisher is busy.

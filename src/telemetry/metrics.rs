@@ -66,6 +66,9 @@ pub const DEAD_LETTERS_UNSTORABLE: &str = "signal_worker_dead_letters_unstorable
 pub const SERIES_EVICTED: &str = "signal_worker_series_evicted_total";
 /// Model reloads refused, by reason.
 pub const RELOADS_REFUSED: &str = "signal_worker_model_reloads_refused_total";
+/// Idle heartbeats a partition's pull missed (a lost connection or a consumer changing leader);
+/// the pull goes on.
+pub const PULL_HEARTBEATS_MISSED: &str = "signal_worker_pull_heartbeats_missed_total";
 /// Messages of the signal stream not trusted by the start-up read of last signals, by reason.
 pub const LAST_SIGNALS_IGNORED: &str = "signal_worker_last_signals_ignored_total";
 
@@ -218,6 +221,11 @@ pub fn describe() {
         LAST_SIGNALS_IGNORED,
         Unit::Count,
         "Signal-stream messages the start-up read did not trust, by reason."
+    );
+    describe_counter!(
+        PULL_HEARTBEATS_MISSED,
+        Unit::Count,
+        "Idle heartbeats a partition pull missed (a lost connection or a consumer leader change); the pull goes on."
     );
     describe_gauge!(
         MODEL_INFO,
