@@ -173,3 +173,35 @@ fn partition_and_store_security_settings_are_checked() {
         assert!(err.to_string().contains(key), "{err} should name {key}");
     }
 }
+
+#[test]
+fn sessions_in_a_file_replace_the_shipped_ones_and_bad_ones_are_refused() {
+    let file =
+        "[sequence.sessions.nyse]\ntime_zone = \"America/New_York\"\nwindows = [\"09:30-16:00\"]\n";
+    let s = Settings::from_sources(Some(("f.toml", file)), env(&[])).unwrap();
+    let names: Vec<&str> = s.sequence.sessions.keys().map(String::as_str).collect();
+    assert_eq!(names, ["nyse"]);
+    let nyse = &s.sequence.sessions["nyse"];
+    assert_eq!(
+        nyse.spec().weekdays,
+        ["mon", "tue", "wed", "thu", "fri"],
+        "Monday to Friday when left out"
+    );
+    assert!(Settings::default().sequence.sessions.contains_key("cffex"));
+    for (bad, says) in [
+        (
+            "time_zone = \"Nowhere/Land\"\nwindows = [\"09:30-16:00\"]\n",
+            "time_zone",
+        ),
+        ("time_zone = \"UTC\"\nwindows = [\"9.30-16\"]\n", "window"),
+        ("time_zone = \"UTC\"\nwindows = []\n", "windows"),
+        (
+            "time_zone = \"UTC\"\nwindows = [\"09:30-16:00\"]\nopen = 1\n",
+            "open",
+        ),
+    ] {
+        let file = format!("[sequence.sessions.x]\n{bad}");
+        let err = Settings::from_sources(Some(("f.toml", &file)), env(&[])).unwrap_err();
+        assert!(err.to_string().contains(says), "{err} should name {says}");
+    }
+}

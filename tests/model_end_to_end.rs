@@ -13,8 +13,9 @@ use signal_worker::model::digest::sha256_hex;
 use signal_worker::model::train::prepare;
 use signal_worker::model::{
     Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceEngine,
-    InferenceError, Kind, ModelIdentity, ModelMetadata, NetworkSettings, Predictor, Progress, Side,
-    SplitError, TrainError, TrainSettings, TrainedModel, TrainingData, train,
+    InferenceError, Kind, LabelKind, LabelSpec, ModelIdentity, ModelMetadata, NetworkSettings,
+    Predictor, Progress, Side, SplitError, TrainError, TrainSettings, TrainedModel, TrainingData,
+    train,
 };
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");
@@ -522,7 +523,6 @@ fn predict_validates_shape_and_finiteness() {
 }
 
 /// The shipped model (models/default); the backend comparison must run on it.
-#[cfg(feature = "ndarray")]
 fn shipped() -> PathBuf {
     let shipped = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default"));
     assert!(
@@ -743,4 +743,51 @@ fn timing_default_training_and_inference() {
             );
         }
     }
+}
+
+#[test]
+fn volatility_labels_train_seal_and_load_with_their_definition() {
+    let data = load(2000);
+    let mut settings = tiny(Kind::Gru);
+    settings.labels = LabelSpec {
+        kind: LabelKind::Volatility,
+        volatility_k: 0.7,
+        volatility_window: 50,
+        ..LabelSpec::default()
+    };
+    let model = train(&data, &settings, None).expect("train");
+    // Every slice has all three classes, none of them near-empty (volatility labels balance).
+    for counts in &model.report.class_counts {
+        let total: u64 = counts.iter().sum();
+        for &c in counts {
+            assert!(c * 10 > total, "class counts {counts:?}");
+        }
+    }
+    let artifact = seal(model);
+    let (_guard, dir) = temp_dir("volatility");
+    artifact.save(&dir).expect("save");
+    let loaded = Artifact::load(&dir, &known(), BackendKind::Flex).expect("load");
+    assert_eq!(loaded.metadata.labels, settings.labels);
+    let mut value = read_json(&dir);
+    assert_eq!(value["labels"]["kind"], "volatility", "{value}");
+    // A changed definition is a tampered model.
+    value["labels"]["volatility_k"] = serde_json::json!(0.8);
+    write_json(&dir, &value);
+    assert!(Artifact::load(&dir, &known(), BackendKind::Flex).is_err());
+}
+
+#[test]
+fn models_sealed_before_volatility_labels_still_verify() {
+    // The shipped model's model.json has no label kind: it reads as fixed labels and its
+    // metadata hash, sealed then, still holds.
+    let value = read_json(&shipped());
+    assert!(
+        value["labels"].get("kind").is_none(),
+        "the shipped model predates volatility labels: {}",
+        value["labels"]
+    );
+    let names: Vec<String> = serde_json::from_value(value["feature_names"].clone()).unwrap();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let loaded = Artifact::load(&shipped(), &names, BackendKind::Flex).expect("load");
+    assert_eq!(loaded.metadata.labels.kind, LabelKind::Fixed);
 }

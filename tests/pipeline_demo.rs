@@ -437,3 +437,44 @@ fn stages_are_reported_in_order_and_inference_only_when_a_window_is_ready() {
         .unwrap();
     assert_eq!(stages, vec![Stage::Features, Stage::Inference]);
 }
+
+#[test]
+fn the_demo_signals_a_session_market_across_its_closures() {
+    let dir = tempfile::tempdir().unwrap();
+    let signals = |file: &str, exchange: &str| -> usize {
+        let out_path = dir.path().join(format!("{file}-{exchange}.jsonl"));
+        let out = bin()
+            .args(["demo", "--input"])
+            .arg(format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR")))
+            .args(["--exchange", exchange, "--symbol", "IC", "--interval", "1m"])
+            .arg("--output")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&out_path).unwrap().lines().count()
+    };
+    for file in ["icl8-cffex-1m.csv", "iml8-cffex-1m.csv"] {
+        // The shipped settings describe CFFEX: nights, lunches, weekends and holidays are
+        // closures, so only the first warm-up goes unsignalled.
+        let in_session = signals(file, "cffex");
+        assert!(
+            in_session >= 47_900,
+            "{file}: {in_session} signals of 48,000"
+        );
+        // Read as a 24/7 market, every night is a 1,110-bar gap: the series warms up again
+        // every morning.
+        let around_the_clock = signals(file, "unknown");
+        assert!(
+            around_the_clock + 10_000 < in_session,
+            "{file}: {around_the_clock} signals as a 24/7 market vs {in_session}"
+        );
+        eprintln!(
+            "{file}: {in_session} signals with the CFFEX session, {around_the_clock} without"
+        );
+    }
+}

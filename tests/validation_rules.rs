@@ -420,3 +420,78 @@ fn the_series_cap_refuses_new_series_and_idle_ones_are_evicted() {
     never.judge(&series("A", T0), None, Some(now));
     assert!(never.evict_idle(i64::MAX).is_empty());
 }
+
+#[test]
+fn session_closures_are_no_gap_and_outages_still_reset() {
+    const MIN: i64 = 60_000;
+    // 2024-03-04 (Monday) 09:30 Asia/Shanghai = 01:30 UTC.
+    const MON_0930: i64 = 1_709_515_800_000;
+    const DAY: i64 = 24 * 60 * MIN;
+    let mut intake: Intake =
+        Intake::new(ValidationSettings::default(), SequenceSettings::default());
+    let bar = |exchange: &str, t: i64| {
+        let mut m = real();
+        m.exchange = exchange.into();
+        m.symbol = "IC".into();
+        m.interval = "1m".into();
+        m.open_time = t;
+        m.close_time = None;
+        m
+    };
+    let seq = |v: Verdict| match v {
+        Verdict::Accepted { sequence, .. } => Some(sequence),
+        _ => None,
+    };
+    // The same instants on the shipped CFFEX session and on a 24/7 exchange.
+    let close_mon = MON_0930 + 5 * 60 * MIN + 29 * MIN; // 14:59 local
+    let open_tue = MON_0930 + DAY; // 09:30 local
+    let lunch = (MON_0930 + 119 * MIN, MON_0930 + 210 * MIN); // 11:29 → 13:00
+    for (exchange, night, lunch_gap) in [
+        ("cffex", SequenceOutcome::Next, SequenceOutcome::Next),
+        (
+            "anywhere",
+            SequenceOutcome::Gap {
+                missing: 1_110,
+                reset: true,
+            },
+            SequenceOutcome::Gap {
+                missing: 90,
+                reset: false,
+            },
+        ),
+    ] {
+        assert_eq!(
+            seq(intake.judge(&bar(exchange, lunch.0), None, None)),
+            Some(SequenceOutcome::First)
+        );
+        assert_eq!(
+            seq(intake.judge(&bar(exchange, lunch.1), None, None)),
+            Some(lunch_gap),
+            "{exchange}: lunch"
+        );
+        intake.judge(&bar(exchange, close_mon), None, None);
+        assert_eq!(
+            seq(intake.judge(&bar(exchange, open_tue), None, None)),
+            Some(night),
+            "{exchange}: night"
+        );
+    }
+    // A real outage inside the sessions still resets: Tuesday 5 March 09:30 → Tuesday 12 March
+    // 09:30 misses the rest of Tuesday and four trading days (the weekend is a closure).
+    assert_eq!(
+        seq(intake.judge(&bar("cffex", open_tue + 7 * DAY), None, None)),
+        Some(SequenceOutcome::Gap {
+            missing: 239 + 4 * 240,
+            reset: true
+        })
+    );
+    // And one missing bar inside a session is a one-bar gap.
+    let next = open_tue + 7 * DAY;
+    assert_eq!(
+        seq(intake.judge(&bar("cffex", next + 2 * MIN), None, None)),
+        Some(SequenceOutcome::Gap {
+            missing: 1,
+            reset: false
+        })
+    );
+}

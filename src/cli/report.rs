@@ -28,6 +28,17 @@ fn confusion(out: &mut String, label: &str, m: &Metrics) {
     }
 }
 
+/// Label counts as percentages, `31.0 / 30.5 / 38.5 %`: how lopsided the classes are decides
+/// how much the class-prior baseline already gets right.
+fn balance(counts: &[u64]) -> String {
+    let total: u64 = counts.iter().sum();
+    let shares: Vec<String> = counts
+        .iter()
+        .map(|&c| format!("{:.1}", 100.0 * c as f64 / total.max(1) as f64))
+        .collect();
+    format!("{} % of {total}", shares.join(" / "))
+}
+
 /// Renders the model's identity, data, split and test-slice metrics as Markdown.
 pub fn render(meta: &ModelMetadata) -> String {
     let mut out = String::new();
@@ -54,10 +65,17 @@ pub fn render(meta: &ModelMetadata) -> String {
             );
         }
     }
+    let _ = writeln!(out, "- labels: {}", meta.labels.describe());
     let _ = writeln!(
         out,
-        "- labels: forward return over {} bars; long >= {}, short <= {}",
-        meta.labels.horizon, meta.labels.long_threshold, meta.labels.short_threshold
+        "- class balance ({}): {}",
+        CLASS_ORDER.map(|c| c.as_str()).join(" / "),
+        ["train", "validation", "test"]
+            .iter()
+            .zip(&r.class_counts)
+            .map(|(slice, counts)| format!("{slice} {}", balance(counts)))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     let _ = writeln!(out, "- data: {} rows, sha256 {}", p.rows, p.source_sha256);
     let _ = writeln!(out, "- split (rows): {:?}", p.split);

@@ -15,6 +15,10 @@ const NON_SETTING_VARS: [&str; 1] = ["SIGNAL_WORKER_CONFIG"];
 /// Short aliases: variables that name a setting without its section.
 const ALIASES: [(&str, &str); 1] = [("LOG", "log.level")];
 
+/// Tables keyed by names the user chooses (exchange tokens), not by setting names: a file's
+/// table replaces the default one whole, and serde checks each entry's shape.
+const OPEN_TABLES: [&str; 1] = ["sequence.sessions"];
+
 /// Merges `overlay` into `base`, refusing keys that `base` lacks and values
 /// whose type differs from the default's.
 pub fn merge(
@@ -32,6 +36,11 @@ pub fn merge(
             return Err(ConfigError::UnknownKey { key: full });
         };
         match (slot, value) {
+            (slot @ Value::Table(_), Value::Table(over))
+                if OPEN_TABLES.contains(&full.as_str()) =>
+            {
+                *slot = Value::Table(over)
+            }
             (Value::Table(inner), Value::Table(over)) => merge(inner, over, &full)?,
             (slot, value) => *slot = coerce(&full, slot, value)?,
         }

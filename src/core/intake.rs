@@ -172,9 +172,10 @@ impl<S> Intake<S> {
                 None,
             );
         };
+        let session = self.sequence.sessions.get(candle.series.exchange.as_str());
         match entry
             .sequencer
-            .observe(candle.open_time, interval_ms, &self.sequence)
+            .observe(candle.open_time, interval_ms, &self.sequence, session)
         {
             SequenceOutcome::Duplicate => (Verdict::Duplicate(candle), None),
             SequenceOutcome::OutOfOrder { last } => {

@@ -13,6 +13,7 @@ pub mod rejection;
 pub mod sequence;
 pub mod series;
 pub mod series_snapshot;
+pub mod session;
 pub mod validate;
 pub mod window;
 

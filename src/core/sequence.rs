@@ -4,7 +4,9 @@
 //! therefore decided per series from the last accepted `open_time`, never
 //! from arrival order.
 
+use super::session::MarketSession;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How gaps are treated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,11 @@ pub struct SequenceSettings {
     /// plus two of its bars is dropped with its snapshot; it warms up afresh if it comes back.
     /// 0: never evict.
     pub idle_evict_ms: i64,
+    /// Trading sessions by exchange token (the `<exchange>` of candle subjects). A gap on a
+    /// session market counts only the bars it misses inside the sessions: one that falls
+    /// entirely in closures (nights, lunch breaks, weekends, holidays) is no gap. Exchanges
+    /// without a session trade around the clock.
+    pub sessions: BTreeMap<String, MarketSession>,
 }
 
 impl Default for SequenceSettings {
@@ -32,6 +39,7 @@ impl Default for SequenceSettings {
             max_series: 20_000,
             // A week: longer than any weekend or holiday closure of a session market.
             idle_evict_ms: 7 * 24 * 3_600_000,
+            sessions: super::session::shipped(),
         }
     }
 }
@@ -91,12 +99,14 @@ impl Sequencer {
         self.last_open_time
     }
 
-    /// Classifies `open_time` and, when accepted, advances to it.
+    /// Classifies `open_time` and, when accepted, advances to it. `session` is the trading
+    /// session of the series' exchange, if it has one: only the bars a gap misses inside it count.
     pub fn observe(
         &mut self,
         open_time: i64,
         interval_ms: i64,
         settings: &SequenceSettings,
+        session: Option<&MarketSession>,
     ) -> SequenceOutcome {
         let outcome = match self.last_open_time {
             None => SequenceOutcome::First,
@@ -106,10 +116,14 @@ impl Sequencer {
                 // Saturating: times are range-checked by validation, but a snapshot or a
                 // caller outside it must not overflow here either.
                 let steps = open_time.saturating_sub(last) / interval_ms.max(1);
-                if steps <= 1 {
+                let missing = match (steps, session) {
+                    (..=1, _) => 0,
+                    (_, Some(session)) => session.missing_bars(last, open_time, interval_ms),
+                    (_, None) => u64::try_from(steps - 1).unwrap_or(u64::MAX),
+                };
+                if missing == 0 {
                     SequenceOutcome::Next
                 } else {
-                    let missing = u64::try_from(steps - 1).unwrap_or(u64::MAX);
                     let reset = settings.gap_reset_bars > 0 && missing > settings.gap_reset_bars;
                     SequenceOutcome::Gap { missing, reset }
                 }
@@ -135,22 +149,25 @@ mod tests {
             ..Default::default()
         };
         let mut q = Sequencer::new();
-        assert_eq!(q.observe(10 * MIN, MIN, &s), SequenceOutcome::First);
-        assert_eq!(q.observe(11 * MIN, MIN, &s), SequenceOutcome::Next);
-        assert_eq!(q.observe(11 * MIN, MIN, &s), SequenceOutcome::Duplicate);
+        assert_eq!(q.observe(10 * MIN, MIN, &s, None), SequenceOutcome::First);
+        assert_eq!(q.observe(11 * MIN, MIN, &s, None), SequenceOutcome::Next);
         assert_eq!(
-            q.observe(5 * MIN, MIN, &s),
+            q.observe(11 * MIN, MIN, &s, None),
+            SequenceOutcome::Duplicate
+        );
+        assert_eq!(
+            q.observe(5 * MIN, MIN, &s, None),
             SequenceOutcome::OutOfOrder { last: 11 * MIN }
         );
         assert_eq!(
-            q.observe(14 * MIN, MIN, &s),
+            q.observe(14 * MIN, MIN, &s, None),
             SequenceOutcome::Gap {
                 missing: 2,
                 reset: false
             }
         );
         assert_eq!(
-            q.observe(26 * MIN, MIN, &s),
+            q.observe(26 * MIN, MIN, &s, None),
             SequenceOutcome::Gap {
                 missing: 11,
                 reset: true
@@ -166,9 +183,9 @@ mod tests {
             ..Default::default()
         };
         let mut q = Sequencer::new();
-        q.observe(0, MIN, &s);
+        q.observe(0, MIN, &s, None);
         assert_eq!(
-            q.observe(1_000_000 * MIN, MIN, &s),
+            q.observe(1_000_000 * MIN, MIN, &s, None),
             SequenceOutcome::Gap {
                 missing: 999_999,
                 reset: false
@@ -180,9 +197,9 @@ mod tests {
     fn rejected_candles_do_not_advance() {
         let s = SequenceSettings::default();
         let mut q = Sequencer::new();
-        q.observe(5 * MIN, MIN, &s);
-        q.observe(3 * MIN, MIN, &s);
-        q.observe(5 * MIN, MIN, &s);
-        assert_eq!(q.observe(6 * MIN, MIN, &s), SequenceOutcome::Next);
+        q.observe(5 * MIN, MIN, &s, None);
+        q.observe(3 * MIN, MIN, &s, None);
+        q.observe(5 * MIN, MIN, &s, None);
+        assert_eq!(q.observe(6 * MIN, MIN, &s, None), SequenceOutcome::Next);
     }
 }

@@ -4,18 +4,105 @@ use serde::{Deserialize, Serialize};
 
 use super::side::Side;
 
-/// How a row is labelled: `r = close[t + horizon] / close[t] - 1`; `r >= long_threshold` → long,
-/// `r <= short_threshold` → short, otherwise neutral. Rows without `horizon` bars after them have
-/// no label (never a guessed one).
+/// What a label's thresholds are measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelKind {
+    /// Fixed fractions of the price: `r = close[t + horizon] / close[t] - 1`; `r >= long_threshold`
+    /// → long, `r <= short_threshold` → short. Meaningful on one market and interval only: ±0.5 %
+    /// over 6 bars is mostly neutral on 1-minute bars and rarely neutral on daily ones.
+    #[default]
+    Fixed,
+    /// Multiples of the market's own recent volatility: with `σ` the standard deviation of the
+    /// one-bar log returns of the `volatility_window` bars up to and including `t` (past bars
+    /// only) and `r = ln(close[t + horizon] / close[t])`, `r > k·σ·√horizon` → long,
+    /// `r < -k·σ·√horizon` → short. The same spec reads alike on every market and interval.
+    Volatility,
+}
+
+/// How a row is labelled (see [`LabelKind`]). Rows without `horizon` bars after them, and for
+/// volatility labels rows without `volatility_window` returns before them, have no label (never
+/// a guessed one).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelSpec {
+    /// Fixed thresholds or volatility multiples.
+    pub kind: LabelKind,
     /// Bars ahead the forward return is measured over.
     pub horizon: usize,
-    /// Forward return at or above which a row is long.
+    /// Fixed labels: forward return at or above which a row is long.
     pub long_threshold: f64,
-    /// Forward return at or below which a row is short.
+    /// Fixed labels: forward return at or below which a row is short.
     pub short_threshold: f64,
+    /// Volatility labels: the multiple `k` of `σ·√horizon` a forward log return must pass.
+    pub volatility_k: f64,
+    /// Volatility labels: one-bar log returns the rolling `σ` is computed over.
+    pub volatility_window: usize,
+}
+
+/// A label spec as the metadata hash reads it: the keys added with volatility labels are left
+/// out while they hold their defaults, so a model sealed before they existed hashes the same.
+#[derive(Serialize)]
+struct Sealed {
+    #[serde(skip_serializing_if = "LabelKind::is_fixed")]
+    kind: LabelKind,
+    horizon: usize,
+    long_threshold: f64,
+    short_threshold: f64,
+    #[serde(skip_serializing_if = "is_default_k")]
+    volatility_k: f64,
+    #[serde(skip_serializing_if = "is_default_window")]
+    volatility_window: usize,
+}
+
+impl LabelKind {
+    fn is_fixed(&self) -> bool {
+        *self == Self::Fixed
+    }
+}
+
+fn is_default_k(k: &f64) -> bool {
+    k.to_bits() == DEFAULT_VOLATILITY_K.to_bits()
+}
+
+fn is_default_window(window: &usize) -> bool {
+    *window == DEFAULT_VOLATILITY_WINDOW
+}
+
+/// Rewrites, in serialized metadata, every `"labels":<spec>` of `spec` to its [`Sealed`] form:
+/// the bytes `metadata_sha256` is computed over. `model.json` itself keeps every key. (Replacing
+/// the exact serialization keeps every other byte, f32 scaler values included, as serde_json
+/// wrote it; a round trip through `serde_json::Value` would not.)
+pub(crate) fn seal_form(bytes: Vec<u8>, spec: &LabelSpec) -> Result<Vec<u8>, serde_json::Error> {
+    let sealed = Sealed {
+        kind: spec.kind,
+        horizon: spec.horizon,
+        long_threshold: spec.long_threshold,
+        short_threshold: spec.short_threshold,
+        volatility_k: spec.volatility_k,
+        volatility_window: spec.volatility_window,
+    };
+    let mut full = b"\"labels\":".to_vec();
+    full.extend(serde_json::to_vec(spec)?);
+    let mut short = b"\"labels\":".to_vec();
+    short.extend(serde_json::to_vec(&sealed)?);
+    Ok(replace_all(&bytes, &full, &short))
+}
+
+/// `haystack` with every non-overlapping `from` replaced by `to`.
+fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if !from.is_empty() && haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Default horizon: 6 bars. On the bundled hourly BTC/USD data with ±0.5 % thresholds this gives
@@ -30,12 +117,23 @@ pub const DEFAULT_LONG_THRESHOLD: f64 = 0.005;
 /// Default short threshold, the old service's -0.5 %, now config.
 pub const DEFAULT_SHORT_THRESHOLD: f64 = -0.005;
 
+/// Default volatility multiple: half a standard deviation of the horizon's return. Under a
+/// normal walk that leaves about 31 % of rows long, 31 % short and 38 % neutral, on any market.
+pub const DEFAULT_VOLATILITY_K: f64 = 0.5;
+
+/// Default volatility window: 100 one-bar returns, long enough for a stable `σ`, short enough
+/// to follow a change of regime within a few days of hourly bars or hours of minute bars.
+pub const DEFAULT_VOLATILITY_WINDOW: usize = 100;
+
 impl Default for LabelSpec {
     fn default() -> Self {
         Self {
+            kind: LabelKind::Fixed,
             horizon: DEFAULT_HORIZON,
             long_threshold: DEFAULT_LONG_THRESHOLD,
             short_threshold: DEFAULT_SHORT_THRESHOLD,
+            volatility_k: DEFAULT_VOLATILITY_K,
+            volatility_window: DEFAULT_VOLATILITY_WINDOW,
         }
     }
 }
@@ -56,6 +154,16 @@ pub enum LabelError {
         /// The short threshold.
         short: f64,
     },
+    /// A volatility multiple that is not a positive finite number, or a window under 2 returns.
+    #[error(
+        "volatility labels need volatility_k > 0 (got {k}) and volatility_window >= 2 (got {window})"
+    )]
+    Volatility {
+        /// The multiple.
+        k: f64,
+        /// The window.
+        window: usize,
+    },
     /// A close that is not a positive finite number (a return cannot be computed from it).
     #[error("close at row {row} is {value}, not a positive finite price")]
     BadClose {
@@ -67,10 +175,21 @@ pub enum LabelError {
 }
 
 impl LabelSpec {
-    /// Check the spec: horizon >= 1, finite thresholds with `short < 0 < long`.
+    /// Check the spec: horizon >= 1, finite thresholds with `short < 0 < long`, and for
+    /// volatility labels `k > 0` and a window of at least 2 returns.
     pub fn validate(&self) -> Result<(), LabelError> {
         if self.horizon == 0 {
             return Err(LabelError::ZeroHorizon);
+        }
+        if self.kind == LabelKind::Volatility
+            && !(self.volatility_k.is_finite()
+                && self.volatility_k > 0.0
+                && self.volatility_window >= 2)
+        {
+            return Err(LabelError::Volatility {
+                k: self.volatility_k,
+                window: self.volatility_window,
+            });
         }
         let ok = self.long_threshold.is_finite()
             && self.short_threshold.is_finite()
@@ -96,8 +215,9 @@ impl LabelSpec {
         }
     }
 
-    /// The label of every row: `Some` for rows with a full horizon after them, `None` for the last
-    /// `horizon` rows. Fails on a non-positive or non-finite close.
+    /// The label of every row: `Some` for rows with a full horizon after them (and, for
+    /// volatility labels, a full window before them), `None` otherwise. Fails on a non-positive
+    /// or non-finite close.
     pub fn label(&self, closes: &[f64]) -> Result<Vec<Option<Side>>, LabelError> {
         self.validate()?;
         if let Some((row, &value)) = closes
@@ -107,14 +227,86 @@ impl LabelSpec {
         {
             return Err(LabelError::BadClose { row, value });
         }
-        Ok((0..closes.len())
-            .map(|t| {
-                closes
-                    .get(t + self.horizon)
-                    .map(|future| self.classify(future / closes[t] - 1.0))
-            })
-            .collect())
+        Ok(match self.kind {
+            LabelKind::Fixed => (0..closes.len())
+                .map(|t| {
+                    closes
+                        .get(t + self.horizon)
+                        .map(|future| self.classify(future / closes[t] - 1.0))
+                })
+                .collect(),
+            LabelKind::Volatility => {
+                let sigma = rolling_sigma(closes, self.volatility_window);
+                let scale = self.volatility_k * (self.horizon as f64).sqrt();
+                (0..closes.len())
+                    .map(|t| {
+                        let future = closes.get(t + self.horizon)?;
+                        let sigma = sigma.get(t).copied().flatten()?;
+                        let r = (future / closes[t]).ln();
+                        let bound = scale * sigma;
+                        Some(if r > bound {
+                            Side::Long
+                        } else if r < -bound {
+                            Side::Short
+                        } else {
+                            Side::Neutral
+                        })
+                    })
+                    .collect()
+            }
+        })
     }
+
+    /// One line saying how rows are labelled, for reports.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            LabelKind::Fixed => format!(
+                "fixed: forward return over {} bars; long >= {}, short <= {}",
+                self.horizon, self.long_threshold, self.short_threshold
+            ),
+            LabelKind::Volatility => format!(
+                "volatility-scaled: forward log return over {h} bars beyond ±{k}·σ·√{h}, σ the \
+                 standard deviation of the last {w} one-bar log returns (past bars only)",
+                h = self.horizon,
+                k = self.volatility_k,
+                w = self.volatility_window
+            ),
+        }
+    }
+}
+
+/// The standard deviation of the `window` one-bar log returns ending at each row (`None` until
+/// `window` returns exist). Computed forward only, so a row's value never depends on later rows.
+/// Sums are rebuilt every `window` rows: a running sum's rounding cannot drift over a long file.
+fn rolling_sigma(closes: &[f64], window: usize) -> Vec<Option<f64>> {
+    let returns: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let mut out = vec![None; closes.len()];
+    let (mut sum, mut sum_sq) = (0.0f64, 0.0f64);
+    for (i, r) in returns.iter().enumerate() {
+        if i % window == 0 && i >= window {
+            // Exact sums of the window ending at i - 1.
+            let past = &returns[i - window..i];
+            sum = past.iter().sum();
+            sum_sq = past.iter().map(|x| x * x).sum();
+        }
+        sum += r;
+        sum_sq += r * r;
+        if i >= window {
+            let old = returns[i - window];
+            sum -= old;
+            sum_sq -= old * old;
+        }
+        if i + 1 >= window {
+            let n = window as f64;
+            let mean = sum / n;
+            let variance = ((sum_sq - n * mean * mean) / (n - 1.0)).max(0.0);
+            // Row i + 1's close ends return i.
+            if let Some(slot) = out.get_mut(i + 1) {
+                *slot = Some(variance.sqrt());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -127,6 +319,7 @@ mod tests {
             horizon: 2,
             long_threshold: 0.01,
             short_threshold: -0.01,
+            ..LabelSpec::default()
         };
         let closes = [100.0, 100.0, 101.0, 99.0, 98.9, 99.0];
         let labels = spec.label(&closes);
@@ -162,5 +355,105 @@ mod tests {
             spec.label(&[1.0, 0.0, 2.0]),
             Err(LabelError::BadClose { row: 1, .. })
         ));
+    }
+
+    fn walk(n: usize) -> Vec<f64> {
+        let mut x = 100.0;
+        (0..n)
+            .map(|i| {
+                let u = ((i as f64 * 12.9898).sin() * 43_758.545).fract();
+                x *= 1.0 + 0.01 * (u - 0.5);
+                x
+            })
+            .collect()
+    }
+
+    fn volatility(k: f64) -> LabelSpec {
+        LabelSpec {
+            kind: LabelKind::Volatility,
+            horizon: 4,
+            volatility_k: k,
+            volatility_window: 20,
+            ..LabelSpec::default()
+        }
+    }
+
+    #[test]
+    fn rolling_sigma_matches_the_direct_computation() {
+        let closes = walk(500);
+        let sigma = rolling_sigma(&closes, 20);
+        for (t, got) in sigma.iter().enumerate() {
+            if t < 20 {
+                assert_eq!(*got, None, "row {t}");
+                continue;
+            }
+            let r: Vec<f64> = (t - 19..=t)
+                .map(|i| (closes[i] / closes[i - 1]).ln())
+                .collect();
+            let mean = r.iter().sum::<f64>() / 20.0;
+            let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 19.0;
+            let got = got.unwrap_or(f64::NAN);
+            assert!(
+                (got - var.sqrt()).abs() < 1e-12,
+                "row {t}: {got} vs {}",
+                var.sqrt()
+            );
+        }
+    }
+
+    #[test]
+    fn volatility_labels_never_look_ahead() {
+        let closes = walk(600);
+        let spec = volatility(0.5);
+        let labels = spec.label(&closes).unwrap_or_default();
+        for cut in [100, 250, 599] {
+            // Rewrite everything from `cut` on: the labels of rows whose horizon ends before it
+            // stay as they were.
+            let mut rewritten = closes.clone();
+            for (i, c) in rewritten.iter_mut().enumerate().skip(cut) {
+                *c *= 1.0 + 0.05 * ((i % 7) as f64 - 3.0);
+            }
+            let again = spec.label(&rewritten).unwrap_or_default();
+            assert_eq!(
+                labels[..cut - spec.horizon],
+                again[..cut - spec.horizon],
+                "cut {cut}"
+            );
+        }
+        // No label without a full window before or a full horizon after.
+        assert!(labels[..20].iter().all(Option::is_none));
+        assert!(labels[600 - 4..].iter().all(Option::is_none));
+        assert!(labels[20..600 - 4].iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn volatility_labels_scale_with_k_and_read_alike_at_any_price_scale() {
+        let closes = walk(2_000);
+        let count = |labels: &[Option<Side>], side: Side| {
+            labels.iter().filter(|l| **l == Some(side)).count()
+        };
+        let tight = volatility(0.1).label(&closes).unwrap_or_default();
+        let wide = volatility(2.0).label(&closes).unwrap_or_default();
+        assert!(count(&wide, Side::Neutral) > count(&tight, Side::Neutral));
+        assert!(count(&tight, Side::Long) > count(&wide, Side::Long));
+        // Ten times the volatility (every return scaled): the same labels.
+        let calm = walk(2_000);
+        let mut wild = vec![calm[0]];
+        for w in calm.windows(2) {
+            let r = (w[1] / w[0]).ln() * 10.0;
+            let last = wild.last().copied().unwrap_or(1.0);
+            wild.push(last * r.exp());
+        }
+        let spec = volatility(0.5);
+        assert_eq!(spec.label(&calm), spec.label(&wild));
+        assert!(volatility(0.0).validate().is_err());
+        assert!(
+            LabelSpec {
+                volatility_window: 1,
+                ..volatility(1.0)
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -80,10 +80,13 @@ pub struct ModelMetadata {
 
 impl ModelMetadata {
     /// The bytes `metadata_sha256` is computed over: compact JSON of `self` with
-    /// `metadata_sha256` empty (field order is the struct's, so the form is canonical).
+    /// `metadata_sha256` empty (field order is the struct's, so the form is canonical), label
+    /// keys at their defaults left out (see [`seal_form`](super::labels::seal_form)).
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut unsealed = self.clone();
         unsealed.metadata_sha256.clear();
-        serde_json::to_vec(&unsealed)
+        let bytes = serde_json::to_vec(&unsealed)?;
+        let bytes = super::labels::seal_form(bytes, &self.labels)?;
+        super::labels::seal_form(bytes, &self.provenance.settings.labels)
     }
 }

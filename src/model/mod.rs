@@ -39,7 +39,7 @@ pub use decide::{Decision, DecisionConfig, DecisionError};
 pub use engine::{InferenceEngine, UnknownEngine};
 pub use inference::{InferenceError, Predictor};
 pub use kernel::{FusedNetwork, KernelError};
-pub use labels::{LabelError, LabelSpec};
+pub use labels::{LabelError, LabelKind, LabelSpec};
 pub use metadata::{FORMAT_VERSION, ModelIdentity, ModelMetadata, Provenance};
 pub use metrics::{Baselines, Metrics};
 pub use mode::ModelMode;
