@@ -74,7 +74,13 @@ fn environment_overrides_the_file_and_is_typed() {
 #[test]
 fn errors_name_the_bad_key() {
     type Case<'a> = (Option<&'a str>, Vec<(String, String)>, &'a str);
-    let cases: [Case; 7] = [
+    let cases: [Case; 9] = [
+        (Some("[model]\nbackend = \"cuda\"\n"), env(&[]), "backend"),
+        (
+            None,
+            env(&[("SIGNAL_WORKER_MODEL_ENGINE", "warp")]),
+            "engine",
+        ),
         (Some("[nats]\nurll = \"x\"\n"), env(&[]), "nats.urll"),
         (Some("[natz]\nurl = \"x\"\n"), env(&[]), "natz"),
         (

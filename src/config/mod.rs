@@ -182,12 +182,6 @@ impl Settings {
                 "nats.msg_id_hash_prefix_len must be within 4..=64".into(),
             ));
         }
-        if let Err(e) = self.model.backend.parse::<crate::model::BackendKind>() {
-            return Err(ConfigError::Invalid(format!("model.backend: {e}")));
-        }
-        if let Err(e) = self.model.engine.parse::<crate::model::InferenceEngine>() {
-            return Err(ConfigError::Invalid(format!("model.engine: {e}")));
-        }
         if self.metrics.addr.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "metrics.addr {:?} is not a socket address",

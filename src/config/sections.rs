@@ -403,10 +403,11 @@ impl Default for MetricsSettings {
 pub struct ModelSettings {
     /// Directory holding `model.bpk` and `model.json`.
     pub dir: String,
-    /// burn backend the weights load on (and `engine = "burn"` computes on): `flex` or `ndarray`.
-    pub backend: String,
+    /// burn backend the weights load on (and `engine = "burn"` computes on): `flex` or `ndarray`
+    /// (an unknown or uncompiled one is refused when the settings load).
+    pub backend: crate::model::BackendKind,
     /// Inference engine: `fused` (the fast kernel over the model's weights) or `burn`.
-    pub engine: String,
+    pub engine: crate::model::InferenceEngine,
     /// The only directory tree a hot reload may load a model from; "" means the parent of
     /// `dir`. A requested directory is resolved under it and canonicalised: `..` or a symlink
     /// leading out is refused.
@@ -424,8 +425,8 @@ impl Default for ModelSettings {
     fn default() -> Self {
         Self {
             dir: "models/default".into(),
-            backend: "flex".into(),
-            engine: "fused".into(),
+            backend: crate::model::BackendKind::Flex,
+            engine: crate::model::InferenceEngine::Fused,
             root: String::new(),
             max_file_bytes: 256 * 1024 * 1024,
             load_timeout_ms: 30_000,

@@ -6,7 +6,8 @@ use crate::core::pipeline::{Pipeline, PipelineError, PipelineSettings};
 use crate::model::{ArtifactError, BackendKind, InferenceEngine, Predictor};
 use std::path::Path;
 
-/// The pipeline's settings, taken from the worker's settings.
+/// The pipeline's settings, taken from the worker's settings: the one place settings become a
+/// pipeline, for `serve` and for every command.
 pub fn pipeline_settings(settings: &Settings) -> PipelineSettings {
     PipelineSettings {
         validation: settings.validation.clone(),
@@ -20,17 +21,15 @@ pub fn pipeline_settings(settings: &Settings) -> PipelineSettings {
 /// Loads and verifies (weights hash, features, shapes) the model in `dir` on
 /// the configured backend. Blocking: call it off the async threads.
 pub fn load_predictor(settings: &Settings, dir: &Path) -> Result<Predictor, ArtifactError> {
-    // The backend name is validated with the settings; flex is the default.
-    let backend = settings
-        .model
-        .backend
-        .parse::<BackendKind>()
-        .unwrap_or(BackendKind::Flex);
-    let engine = settings
-        .model
-        .engine
-        .parse::<InferenceEngine>()
-        .unwrap_or_default();
+    load_predictor_on(dir, settings.model.backend, settings.model.engine)
+}
+
+/// [`load_predictor`] on a backend and engine chosen by the caller (a command-line flag).
+pub fn load_predictor_on(
+    dir: &Path,
+    backend: BackendKind,
+    engine: InferenceEngine,
+) -> Result<Predictor, ArtifactError> {
     Predictor::load_with(dir, &FEATURE_NAMES, backend, engine)
 }
 
