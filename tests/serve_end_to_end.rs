@@ -171,6 +171,33 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
     );
     let findings = common::promtool_findings(&exposition);
     assert!(findings.is_empty(), "promtool: {findings}");
+    // Every worker metric the alert rules read is exposed (a renamed metric would silence them).
+    let rules = std::fs::read_to_string(format!("{ROOT}/deploy/prometheus/alerts.yml")).unwrap();
+    let mut referenced: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("signal_worker_"))
+        .collect();
+    referenced.sort_unstable();
+    referenced.dedup();
+    assert!(referenced.len() >= 6, "{referenced:?}");
+    // A counter that never moved (task restarts) or a gauge of another mode (partitions owned)
+    // is not exposed yet: it must then be one the code defines.
+    let defined = std::fs::read_to_string(format!("{ROOT}/src/telemetry/metrics.rs")).unwrap();
+    for name in referenced {
+        assert!(
+            exposition.contains(&format!("\n{name}")) || defined.contains(&format!("\"{name}\"")),
+            "alerts.yml reads {name}, which the worker neither exposes nor defines\n{exposition}"
+        );
+    }
+    for exposed in [
+        "signal_worker_intake_idle_seconds",
+        "signal_worker_partitions_configured",
+    ] {
+        assert!(
+            exposition.contains(&format!("\n{exposed} ")),
+            "{exposed}\n{exposition}"
+        );
+    }
     let ready = http_get(worker.metrics_port, "/readyz");
     assert!(ready.contains("\"ready\":true"), "{ready}");
 }

@@ -81,6 +81,8 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     tracing::info!(url = %crate::config::secret::redact_url(&settings.nats.url), "connected; streams ready");
 
     state.health.set(Dependency::Nats, true);
+    metrics::gauge!(crate::telemetry::metrics::PARTITIONS_CONFIGURED)
+        .set(f64::from(settings.nats.partitions));
 
     let token = CancellationToken::new();
     let mut supervisor = Supervisor::new(token.clone(), settings.serve.clone());
@@ -136,6 +138,8 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                     let up =
                         s.client.connection_state() == async_nats::connection::State::Connected;
                     s.health.set(Dependency::Nats, up);
+                    metrics::gauge!(crate::telemetry::metrics::INTAKE_IDLE_SECONDS)
+                        .set(s.health.idle().as_secs_f64());
                     tokio::select! {
                         () = token.cancelled() => return Ok(()),
                         () = tokio::time::sleep(every) => {}

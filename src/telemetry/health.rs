@@ -100,11 +100,16 @@ impl Health {
         self.beat_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// How long since the intake last beat (since start when it never did).
+    pub fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.beat_ms.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(last)
+    }
+
     /// Alive when the intake beat within `stall_after` (a fresh process gets that long to
     /// start beating).
     pub fn alive(&self, stall_after: Duration) -> bool {
-        let last = Duration::from_millis(self.beat_ms.load(Ordering::Relaxed));
-        self.born.elapsed().saturating_sub(last) <= stall_after
+        self.idle() <= stall_after
     }
 
     /// Ready when every essential dependency is up.

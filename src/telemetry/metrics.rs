@@ -66,6 +66,11 @@ pub const DEAD_LETTERS_UNSTORABLE: &str = "signal_worker_dead_letters_unstorable
 pub const SERIES_EVICTED: &str = "signal_worker_series_evicted_total";
 /// Model reloads refused, by reason.
 pub const RELOADS_REFUSED: &str = "signal_worker_model_reloads_refused_total";
+/// Seconds since the intake last completed a pull cycle: what the intake-stalled alert reads.
+pub const INTAKE_IDLE_SECONDS: &str = "signal_worker_intake_idle_seconds";
+/// Partitions of the candle stream (`nats.partitions`; 0 unpartitioned): with every worker's
+/// `partitions_owned`, whether some partition has no owner.
+pub const PARTITIONS_CONFIGURED: &str = "signal_worker_partitions_configured";
 /// Idle heartbeats a partition's pull missed (a lost connection or a consumer changing leader);
 /// the pull goes on.
 pub const PULL_HEARTBEATS_MISSED: &str = "signal_worker_pull_heartbeats_missed_total";
@@ -221,6 +226,16 @@ pub fn describe() {
         LAST_SIGNALS_IGNORED,
         Unit::Count,
         "Signal-stream messages the start-up read did not trust, by reason."
+    );
+    describe_gauge!(
+        INTAKE_IDLE_SECONDS,
+        Unit::Seconds,
+        "Seconds since the intake last completed a pull cycle (updated every metrics.health_poll_ms)."
+    );
+    describe_gauge!(
+        PARTITIONS_CONFIGURED,
+        Unit::Count,
+        "Partitions of the candle stream (nats.partitions; 0: unpartitioned)."
     );
     describe_counter!(
         PULL_HEARTBEATS_MISSED,
