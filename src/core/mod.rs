@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod features;
 pub mod intake;
 pub mod pipeline;
+pub mod recurrent;
 pub mod rejection;
 pub mod sequence;
 pub mod series;

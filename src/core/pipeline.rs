@@ -341,7 +341,7 @@ impl Pipeline {
             // of its own, and a streaming series restarts from the zero state.
             if !p.iter().all(|v| v.is_finite()) {
                 if let Some(state) = self.intake.state_mut(&pending.series) {
-                    state.restart_pending = true;
+                    state.recurrent.restart();
                 }
                 if let Some(slot) = outcomes.get_mut(pending.outcome_index) {
                     *slot = Outcome::Rejected(Rejection::new(
@@ -410,7 +410,7 @@ impl Pipeline {
                     continue;
                 }
                 let state = self.intake.state_mut(&pending.series);
-                let Some(state) = state.filter(|s| s.recurrent.len() == state_len) else {
+                let Some(state) = state.filter(|s| s.recurrent.state().len() == state_len) else {
                     continue;
                 };
                 buffers.members.push(i);
@@ -420,7 +420,7 @@ impl Pipeline {
                 if pending.restart {
                     buffers.states.extend(std::iter::repeat_n(0.0, state_len));
                 } else {
-                    buffers.states.extend_from_slice(&state.recurrent);
+                    buffers.states.extend_from_slice(state.recurrent.state());
                 }
             }
             if buffers.members.is_empty() {
@@ -437,10 +437,11 @@ impl Pipeline {
                 else {
                     continue;
                 };
-                if let Some(state) = self.intake.state_mut(&pending.series) {
-                    state
-                        .recurrent
-                        .copy_from_slice(&buffers.states[k * state_len..(k + 1) * state_len]);
+                if let (Some(state), Some(computed)) = (
+                    self.intake.state_mut(&pending.series),
+                    buffers.states.get(k * state_len..(k + 1) * state_len),
+                ) {
+                    state.recurrent.store(computed);
                 }
                 if let Some(slot) = self.probabilities.get_mut(i) {
                     *slot = Some(*p);
@@ -506,10 +507,8 @@ impl Pipeline {
                 let (round, restart, emit) = match self.mode {
                     ModelMode::Windowed => (0, false, true),
                     ModelMode::Streaming { burn_in } => {
-                        state.steps_since_reset += 1;
-                        let restart = std::mem::take(&mut state.restart_pending);
-                        let round = state.queue_step(self.batch_id);
-                        (round, restart, state.steps_since_reset > burn_in as u64)
+                        let step = state.recurrent.queue_step(self.batch_id, burn_in);
+                        (step.round, step.from_zero, step.past_burn_in)
                     }
                 };
                 state.window.extend_into(&mut self.batch);

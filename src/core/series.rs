@@ -3,6 +3,7 @@
 
 use super::Bar;
 use super::features::{FeatureError, FeatureSettings, SeriesFeatures};
+use super::recurrent::Recurrent;
 use super::window::FeatureWindow;
 
 /// One series' features and window. The window only holds complete feature
@@ -13,17 +14,8 @@ pub struct SeriesState {
     pub features: SeriesFeatures,
     /// The last `sequence_length` model-input vectors (one vector for a streaming model).
     pub window: FeatureWindow,
-    /// Streaming model: the recurrent state after the last step (empty for a windowed model).
-    pub recurrent: Vec<f32>,
-    /// Streaming model: steps taken since the series started or was reset (for the burn-in).
-    pub steps_since_reset: u64,
-    /// Streaming model: a reset happened, so the next step starts from the zero state. Deferred
-    /// rather than zeroing `recurrent` at once, because steps of the same batch queued before the
-    /// reset have not run yet.
-    pub restart_pending: bool,
-    /// Batch id and number of steps of this series queued in it, so several candles of one
-    /// series in one batch step in order.
-    pub(super) queued: (u64, u32),
+    /// Streaming model: recurrent state, burn-in and queued steps (unused when windowed).
+    pub recurrent: Recurrent,
     /// Changed since the last checkpoint took its snapshot.
     pub(crate) changed: bool,
 }
@@ -39,10 +31,7 @@ impl SeriesState {
         Self {
             features: SeriesFeatures::new(settings),
             window: FeatureWindow::new(steps, width),
-            recurrent: vec![0.0; recurrent_len],
-            steps_since_reset: 0,
-            restart_pending: false,
-            queued: (0, 0),
+            recurrent: Recurrent::new(recurrent_len),
             changed: true,
         }
     }
@@ -51,8 +40,7 @@ impl SeriesState {
     pub fn reset(&mut self) {
         self.features.reset();
         self.window.clear();
-        self.steps_since_reset = 0;
-        self.restart_pending = true;
+        self.recurrent.reset();
     }
 
     /// Feeds one bar; returns whether the window is now full (ready to infer).
@@ -64,17 +52,5 @@ impl SeriesState {
             self.window.push_gathered(values, order);
         }
         Ok(self.window.is_full())
-    }
-
-    /// Queues one step of this series in batch `batch_id`; returns its round (how many steps
-    /// of the series precede it in the batch).
-    pub(super) fn queue_step(&mut self, batch_id: u64) -> u32 {
-        let round = if self.queued.0 == batch_id {
-            self.queued.1
-        } else {
-            0
-        };
-        self.queued = (batch_id, round + 1);
-        round
     }
 }

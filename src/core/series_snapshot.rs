@@ -8,6 +8,7 @@
 //! candle-stream sequence the state reflects, so the caller knows where to resume reading.
 
 use super::features::{FeatureError, FeatureSettings, FeatureSnapshot, SeriesFeatures};
+use super::recurrent::Recurrent;
 use super::series::SeriesState;
 use super::window::FeatureWindow;
 use crate::contract::SeriesKey;
@@ -119,9 +120,9 @@ impl SeriesState {
             last_open_time,
             features: self.features.snapshot(),
             window,
-            recurrent: self.recurrent.clone(),
-            steps_since_reset: self.steps_since_reset,
-            restart_pending: self.restart_pending,
+            recurrent: self.recurrent.state().to_vec(),
+            steps_since_reset: self.recurrent.steps_since_reset(),
+            restart_pending: self.recurrent.restart_pending(),
         }
     }
 
@@ -166,9 +167,11 @@ impl SeriesState {
         let mut state = SeriesState::new(settings, shape.steps, shape.width, shape.recurrent_len);
         state.features = SeriesFeatures::restore(settings, &snapshot.features)?;
         state.window = window;
-        state.recurrent.copy_from_slice(&snapshot.recurrent);
-        state.steps_since_reset = snapshot.steps_since_reset;
-        state.restart_pending = snapshot.restart_pending;
+        state.recurrent = Recurrent::resumed(
+            snapshot.recurrent.clone(),
+            snapshot.steps_since_reset,
+            snapshot.restart_pending,
+        );
         Ok(state)
     }
 }
