@@ -18,14 +18,6 @@ use signal_worker::testkit::NatsCluster;
 
 const R3: [(&str, &str); 1] = [("SIGNAL_WORKER_NATS_REPLICAS", "3")];
 
-/// A client on every node of the cluster (it fails over between them).
-async fn cluster_js(cluster: &NatsCluster) -> (async_nats::Client, async_nats::jetstream::Context) {
-    let urls = cluster.urls();
-    let servers: Vec<&str> = urls.split(',').collect();
-    let client = async_nats::connect(servers.as_slice()).await.unwrap();
-    (client.clone(), async_nats::jetstream::new(client))
-}
-
 /// Waits until `stream` has a leader other than node `gone`.
 async fn wait_new_leader(
     js: &async_nats::jetstream::Context,

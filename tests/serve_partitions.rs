@@ -220,6 +220,20 @@ fn assert_alive(workers: &mut [Worker]) {
     }
 }
 
+/// The settings of workers sharing the 4 partitions with Redis snapshots, so a standby takes a
+/// killed worker's partitions over within seconds.
+fn takeover_env(redis_url: &str) -> [(&'static str, &str); 6] {
+    [
+        ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
+        ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "2000"),
+        // The killed worker's unacked candles come back after this; they are only acked.
+        ("SIGNAL_WORKER_SERVE_ACK_WAIT_MS", "3000"),
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url),
+        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "200"),
+    ]
+}
+
 /// Every worker's log, one after the other.
 fn logs(workers: &[Worker]) -> String {
     workers
@@ -237,15 +251,7 @@ async fn three_workers_share_four_partitions_and_a_standby_takes_over_a_killed_o
     let (url, redis_url) = (nats.url(), redis.url());
     let (_client, js) = js(&url).await;
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
-        ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "2000"),
-        // The killed worker's unacked candles come back after this; they are only acked.
-        ("SIGNAL_WORKER_SERVE_ACK_WAIT_MS", "3000"),
-        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
-        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
-        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "200"),
-    ];
+    let env = takeover_env(&redis_url);
     let mut workers: Vec<Worker> = (0..3)
         .map(|i| Worker::start(&url, dir.path(), &format!("w{i}"), &env))
         .collect();
@@ -370,20 +376,13 @@ async fn three_partitioned_workers_on_three_nodes_survive_losing_a_node_and_a_wo
     let mut cluster = signal_worker::testkit::NatsCluster::start(3).unwrap();
     let redis = ServerProcess::start(ServerKind::Redis).unwrap();
     let redis_url = redis.url();
-    let urls = cluster.urls();
-    let servers: Vec<&str> = urls.split(',').collect();
-    let client = async_nats::connect(servers.as_slice()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
+    let (_client, js) = cluster_js(&cluster).await;
     let dir = tempfile::tempdir().unwrap();
     let env = [
-        ("SIGNAL_WORKER_NATS_REPLICAS", "3"),
-        ("SIGNAL_WORKER_NATS_PARTITIONS", "4"),
-        ("SIGNAL_WORKER_SERVE_PINNED_TTL_MS", "2000"),
-        ("SIGNAL_WORKER_SERVE_ACK_WAIT_MS", "3000"),
-        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
-        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
-        ("SIGNAL_WORKER_REDIS_SNAPSHOT_INTERVAL_MS", "200"),
-    ];
+        &[("SIGNAL_WORKER_NATS_REPLICAS", "3")][..],
+        &takeover_env(&redis_url),
+    ]
+    .concat();
     // Worker i knows only node i: it learns the rest of the cluster from that node, and must
     // find them on its own when node i dies.
     let mut workers: Vec<Worker> = (0..3)

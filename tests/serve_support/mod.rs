@@ -177,6 +177,16 @@ pub async fn js(url: &str) -> (async_nats::Client, jetstream::Context) {
     (client.clone(), jetstream::new(client))
 }
 
+/// A client on every node of `cluster` (it fails over between them).
+pub async fn cluster_js(
+    cluster: &signal_worker::testkit::NatsCluster,
+) -> (async_nats::Client, jetstream::Context) {
+    let urls = cluster.urls();
+    let servers = signal_worker::bus::connect::servers(&urls);
+    let client = async_nats::connect(servers.as_slice()).await.unwrap();
+    (client.clone(), jetstream::new(client))
+}
+
 pub async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
     match js.get_stream(name).await {
         Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
