@@ -224,6 +224,12 @@ async fn take_over(
     )
     .await?;
     metrics::counter!(m::HISTORY_REPLAYED).increment(warmed);
+    // What the replay rebuilt is checkpointed now, while the state is exactly the ack floor's:
+    // after the catch-up below it also holds (ack floor, delivered], and a snapshot labelled
+    // with the ack floor would make the next owner feed those candles a second time.
+    if let Some(c) = checkpoints.as_mut().filter(|_| warmed > 0) {
+        c.checkpoint_now(&mut pipeline, position.ack_floor);
+    }
     let mut processed_through = position.ack_floor;
     let mut caught_up = 0;
     if let Some(mut in_flight) = History::open(
@@ -253,11 +259,9 @@ async fn take_over(
             .await?;
         }
     }
-    // Everything delivered before the takeover now has a durable outcome.
+    // Everything delivered before the takeover now has a durable outcome. (The caught-up state
+    // is checkpointed by the next scheduled checkpoint, labelled with what it reflects.)
     processed_through = processed_through.max(position.delivered);
-    if let Some(c) = checkpoints.as_mut().filter(|_| warmed > 0 || caught_up > 0) {
-        c.checkpoint_now(&mut pipeline, position.ack_floor);
-    }
     metrics::counter!(m::PARTITION_TAKEOVERS).increment(1);
     model_gauge(pipeline.model(), 1.0);
     tracing::info!(
