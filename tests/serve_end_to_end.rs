@@ -713,3 +713,104 @@ async fn metrics_lint_clean_with_every_side_edge_enabled() {
     drop(redis);
     drop(nats);
 }
+
+/// The value of the one sample of `name` whose labels include every pair of `labels`.
+fn metric_with(worker: &Worker, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    http_get(worker.metrics_port, "/metrics")
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_scores_after_replaying_a_file_equal_model_evaluate_on_that_file() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), 1500);
+    replay_btc(&url, &csv);
+    let worker = Worker::start(&url, dir.path(), "worker", &[]);
+    let (client, js) = js(&url).await;
+    wait_drained(&js, &worker).await;
+
+    let out = std::process::Command::new(BIN)
+        .args(["model", "evaluate", &format!("{ROOT}/models/default")])
+        .args(["--input", csv.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let samples = report["samples"].as_u64().unwrap();
+    // 1,500 bars, the window and indicator warm-up, the 6-bar horizon: most signals scored.
+    assert!(samples > 1_000, "{report}");
+    let model = report["model"].as_str().unwrap();
+    assert_eq!(
+        metric_with(
+            &worker,
+            "signal_worker_score_samples_total",
+            &[("model", model)]
+        ),
+        Some(samples as f64),
+        "{}",
+        worker.log()
+    );
+    let forecasters = report["forecasters"].as_array().unwrap();
+    assert_eq!(forecasters.len(), 3);
+    // The sums as printed, parsed by the standard library (correctly rounded; serde_json's
+    // default float parser may be one unit in the last place off).
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sums: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("\"log_loss_sum\": "))
+        .map(|v| v.trim_end_matches(',').parse().unwrap())
+        .collect();
+    assert_eq!(sums.len(), 3, "{text}");
+    for (f, sum) in forecasters.iter().zip(sums) {
+        let predictor = f["forecaster"].as_str().unwrap();
+        let labels = [("model", model), ("predictor", predictor)];
+        // Same candles, same order, same code: the same float sums, bit for bit.
+        assert_eq!(
+            metric_with(&worker, "signal_worker_score_log_loss_sum", &labels),
+            Some(sum),
+            "{predictor}"
+        );
+        assert_eq!(
+            metric_with(&worker, "signal_worker_score_correct_total", &labels),
+            f["correct"].as_f64(),
+            "{predictor}"
+        );
+        let rolling = metric_with(&worker, "signal_worker_score_rolling_log_loss", &labels);
+        assert!(
+            rolling.is_some_and(|v| v.is_finite() && v > 0.0),
+            "{predictor}"
+        );
+    }
+    // The report says plainly whether the shipped model beats its baselines on this file.
+    assert!(report["beats_baselines_on_log_loss"].is_boolean());
+    // The same scores, and the drift of every input, over NATS.
+    let reply = client
+        .request("control.model.scores", "".into())
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    let live = &answer["models"][0];
+    assert_eq!(live["model"], report["model"], "{answer}");
+    assert_eq!(live["samples"], report["samples"]);
+    assert_eq!(live["forecasters"], report["forecasters"]);
+    assert_eq!(live["drift"], report["drift"]);
+    assert_eq!(
+        live["drift"].as_array().unwrap().len(),
+        33,
+        "one entry per model input"
+    );
+}

@@ -1,9 +1,9 @@
-//! The control subject: hot model reloads announced over NATS.
+//! The control subjects: hot model reloads and live-score requests over NATS.
 //!
-//! A request's body is a model directory (UTF-8 path, as seen by the worker).
-//! The NATS side lives here; what "reload" means is the handler's business
-//! (the runtime verifies the model and swaps it in between batches). The
-//! answer is JSON: the new model on success, an `ErrorReply` otherwise.
+//! A reload request's body is a model directory (UTF-8 path, as seen by the worker); a scores
+//! request's body is ignored. The NATS side lives here; what a request means is the handler's
+//! business (the runtime verifies and records a model, or reads its scoreboards). The answer is
+//! JSON: the handler's value, or an `ErrorReply`.
 
 use super::BusError;
 use super::headers;
@@ -13,14 +13,15 @@ use futures::StreamExt;
 use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
-/// Serves reload requests on `subject` until `token` is cancelled, in queue group `queue` (the
-/// deployment's durable name): one worker of a deployment verifies and records each request,
-/// and every worker follows the recorded model. A request whose reply subject is not in
-/// `allowed_replies` is not acted on and not answered (counted).
+/// Serves requests on `subject` until `token` is cancelled. With a queue group (reloads: the
+/// deployment's durable name) one worker of a deployment handles each request — it verifies and
+/// records a model, and every worker follows the record; without one (scores) every worker
+/// answers for itself. A request whose reply subject is not in `allowed_replies` is not acted
+/// on and not answered (counted).
 pub async fn serve<F, Fut>(
     client: async_nats::Client,
     subject: String,
-    queue: String,
+    queue: Option<String>,
     allowed_replies: Vec<String>,
     token: CancellationToken,
     handle: F,
@@ -29,10 +30,11 @@ where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, ErrorReply>>,
 {
-    let mut subscription = client
-        .queue_subscribe(subject.clone(), queue)
-        .await
-        .map_err(|e| BusError::read(&subject, e))?;
+    let subscribed = match queue {
+        Some(queue) => client.queue_subscribe(subject.clone(), queue).await,
+        None => client.subscribe(subject.clone()).await,
+    };
+    let mut subscription = subscribed.map_err(|e| BusError::read(&subject, e))?;
     loop {
         let message = tokio::select! {
             () = token.cancelled() => break,
@@ -57,12 +59,6 @@ where
             subject: subject.clone(),
             message: e.to_string(),
         })?;
-        match &result {
-            Ok(_) => tracing::info!("model reload accepted"),
-            Err(reply) => {
-                tracing::warn!(code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays")
-            }
-        }
         if let Some(reply_to) = message.reply {
             let mut map = async_nats::HeaderMap::new();
             map.insert(headers::CONTENT_TYPE, JSON_CONTENT_TYPE);

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod config_show;
 mod demo;
+mod evaluate;
 mod features;
 mod load;
 mod model;

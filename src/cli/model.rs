@@ -1,4 +1,4 @@
-//! `signal-worker model verify|inspect DIR`.
+//! `signal-worker model verify|inspect|evaluate DIR`.
 
 use super::{EXIT_FINDINGS, EXIT_USAGE};
 use crate::config::Settings;
@@ -31,13 +31,43 @@ pub enum ModelAction {
         #[arg(long)]
         json: bool,
     },
+    /// Score the model over a recorded file as the worker scores it live: log-loss, accuracy,
+    /// Brier, calibration error and confusion, next to the training prior and the
+    /// previous-return-sign rule.
+    Evaluate {
+        /// Model directory.
+        dir: PathBuf,
+        /// Candle file (CSV, JSONL or MessagePack stream).
+        #[arg(long)]
+        input: PathBuf,
+        /// Series identity of a CSV input.
+        #[command(flatten)]
+        series: super::series_args::SeriesArgs,
+        /// Print the scores as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `model`.
-pub fn run(args: &ModelArgs, _settings: &Settings) -> ExitCode {
+pub fn run(args: &ModelArgs, settings: &Settings) -> ExitCode {
     let (dir, json) = match &args.action {
         ModelAction::Verify { dir } => (dir, None),
         ModelAction::Inspect { dir, json } => (dir, Some(*json)),
+        ModelAction::Evaluate {
+            dir,
+            input,
+            series,
+            json,
+        } => {
+            return match super::evaluate::evaluate(dir, input, series, *json, settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
     };
     // Verification loads the network on the always-available default backend.
     let artifact = match Artifact::load(dir, &FEATURE_NAMES, BackendKind::default()) {

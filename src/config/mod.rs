@@ -135,6 +135,7 @@ impl Settings {
             ("serve.max_wait_ms", self.serve.max_wait_ms),
             ("serve.evict_interval_ms", self.serve.evict_interval_ms),
             ("serve.model_poll_ms", self.serve.model_poll_ms),
+            ("serve.score_window", self.serve.score_window as u64),
             ("model.max_file_bytes", self.model.max_file_bytes),
             ("model.load_timeout_ms", self.model.load_timeout_ms),
             ("serve.ack_wait_ms", self.serve.ack_wait_ms),
@@ -164,6 +165,7 @@ impl Settings {
             ("nats.dlq_subject_prefix", &self.nats.dlq_subject_prefix),
             ("nats.backtest_subject", &self.nats.backtest_subject),
             ("nats.control_subject", &self.nats.control_subject),
+            ("nats.scores_subject", &self.nats.scores_subject),
         ] {
             if prefix.is_empty()
                 || prefix.contains(['*', '>', ' '])

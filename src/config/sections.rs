@@ -77,6 +77,9 @@ pub struct NatsSettings {
     pub backtest_max_bytes: u64,
     /// Subject of hot model reloads: a request whose body is a model directory.
     pub control_subject: String,
+    /// Subject of live-score requests: every worker answers with the scores and feature drift
+    /// of the signals it made (see README "Live scores").
+    pub scores_subject: String,
     /// Key-value bucket recording the model in force per deployment (key: `serve.durable`), so a
     /// reload reaches every worker and outlives a restart.
     pub model_bucket: String,
@@ -189,6 +192,7 @@ impl Default for NatsSettings {
             backtest_max_age_ms: 7 * DAY_MS,
             backtest_max_bytes: 64 * MIB,
             control_subject: "control.model.reload".into(),
+            scores_subject: "control.model.scores".into(),
             model_bucket: "signal-worker-models".into(),
             replicas: 1,
             candles_max_msg_bytes: 65_536,
@@ -528,6 +532,8 @@ pub struct ServeSettings {
     /// How often each intake reads the model in force between batches (ms): the longest a
     /// reload takes to reach every worker.
     pub model_poll_ms: u64,
+    /// Scored signals the rolling score gauges cover (the totals cover every one).
+    pub score_window: usize,
 }
 
 impl Default for ServeSettings {
@@ -548,6 +554,7 @@ impl Default for ServeSettings {
             evict_interval_ms: 60_000,
             standby_idle_ms: 2_000,
             model_poll_ms: 1_000,
+            score_window: 1_000,
         }
     }
 }

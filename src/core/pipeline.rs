@@ -9,6 +9,7 @@ use super::Bar;
 use super::features::{FEATURE_NAMES, FeatureSettings};
 use super::intake::{Intake, Verdict};
 use super::rejection::Rejection;
+use super::scoring::ScoreDrain;
 use super::sequence::{SequenceOutcome, SequenceSettings};
 use super::series::SeriesState;
 use super::series_snapshot::{SeriesSnapshot, SnapshotError, StateShape};
@@ -17,7 +18,9 @@ use crate::contract::codec::Encoding;
 use crate::contract::subject::parse_subject;
 use crate::contract::{Candle, ClassProbabilities, ModelRef, SeriesKey, Signal, Thresholds};
 use crate::error::ErrorCode;
-use crate::model::{DecisionConfig, InferenceError, ModelMode, NUM_CLASSES, Predictor};
+use crate::model::{
+    DecisionConfig, InferenceError, LabelSpec, ModelMode, NUM_CLASSES, Predictor, Scaler,
+};
 
 /// A stage of [`Pipeline::process_observed`] that has just ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +111,19 @@ struct Pending {
     restart: bool,
     /// Whether the result becomes a signal (false during a streaming burn-in).
     emit: bool,
+    /// Its entry in [`Pipeline::accepted`].
+    accepted_index: usize,
+}
+
+/// An accepted candle, for the scoring pass after the batch's signals are known.
+#[derive(Debug)]
+struct Accepted {
+    series: SeriesKey,
+    close: f64,
+    /// False after a gap or reset: signals awaiting their label across it are not scored.
+    contiguous: bool,
+    /// The signal's probabilities, when the candle got one.
+    signal: Option<[f32; NUM_CLASSES]>,
 }
 
 /// Buffers of the streaming rounds, reused across batches.
@@ -140,6 +156,18 @@ pub struct Pipeline {
     pending: Vec<Pending>,
     probabilities: Vec<Option<[f32; NUM_CLASSES]>>,
     rounds: RoundBuffers,
+    /// The model's label definition: what its signals are scored by.
+    labels: LabelSpec,
+    /// The batch's accepted candles, in input order (reused).
+    accepted: Vec<Accepted>,
+    /// Scores since the edge last drained them.
+    scores: ScoreDrain,
+    /// Label counts of the model's training slice: the prior its signals are compared with.
+    training_counts: [u64; NUM_CLASSES],
+    /// The model's scaler, for the drift of its scaled inputs.
+    scaler: Scaler,
+    /// Whether this batch's signals are scored (false during a warm start).
+    scoring: bool,
 }
 
 impl Pipeline {
@@ -162,6 +190,11 @@ impl Pipeline {
             version: metadata.version.clone(),
             sha256: metadata.weights_sha256.clone(),
         };
+        let (labels, training_counts, scaler) = (
+            metadata.labels,
+            metadata.provenance.report.class_counts[0],
+            metadata.scaler.clone(),
+        );
         let mode = predictor.mode();
         // A streaming model reads one vector per step; the window then holds just that one.
         let (steps, recurrent_len) = match mode {
@@ -182,7 +215,34 @@ impl Pipeline {
             pending: Vec::new(),
             probabilities: Vec::new(),
             rounds: RoundBuffers::default(),
+            labels,
+            accepted: Vec::new(),
+            scores: ScoreDrain::default(),
+            training_counts,
+            scaler,
+            scoring: true,
         })
+    }
+
+    /// The running model's label definition: what its signals are scored by.
+    pub fn labels(&self) -> &LabelSpec {
+        &self.labels
+    }
+
+    /// The running model's input feature names, in its order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.predictor.metadata().feature_names
+    }
+
+    /// Label counts of the running model's training slice (`[long, short, neutral]`).
+    pub fn training_counts(&self) -> [u64; NUM_CLASSES] {
+        self.training_counts
+    }
+
+    /// What the signals scored since the previous call (see [`super::scoring`]); the edge
+    /// feeds it to the model's scoreboard.
+    pub fn take_scores(&mut self) -> ScoreDrain {
+        std::mem::take(&mut self.scores)
     }
 
     /// The model every signal names.
@@ -221,6 +281,16 @@ impl Pipeline {
             version: new.version.clone(),
             sha256: new.weights_sha256.clone(),
         };
+        self.training_counts = new.provenance.report.class_counts[0];
+        self.scaler = new.scaler.clone();
+        if new.labels != self.labels {
+            // Signals awaiting a label of the old definition cannot be scored by the new one.
+            self.labels = new.labels;
+            for (_, _, state) in self.intake.entries_mut() {
+                self.scores.unscored_gap += state.trail.awaiting() as u64;
+                state.trail.clear();
+            }
+        }
         self.predictor = predictor;
         Ok(())
     }
@@ -232,8 +302,11 @@ impl Pipeline {
     /// durable; the state afterwards is exactly the one `process` would leave.
     pub fn warm(&mut self, inputs: &[Input<'_>], now_ms: Option<i64>) -> Result<(), PipelineError> {
         if !self.mode.is_windowed() {
-            return self.process(inputs, now_ms).map(|_| ());
+            self.process_inner(inputs, now_ms, &mut |_| {}, false)?;
+            return Ok(());
         }
+        self.accepted.clear();
+        self.scoring = false;
         for input in inputs {
             self.batch.clear();
             self.pending.clear();
@@ -241,6 +314,7 @@ impl Pipeline {
         }
         self.batch.clear();
         self.pending.clear();
+        self.score_accepted(false);
         Ok(())
     }
 
@@ -314,6 +388,51 @@ impl Pipeline {
         now_ms: Option<i64>,
         observe: &mut dyn FnMut(Stage),
     ) -> Result<Vec<Outcome>, PipelineError> {
+        self.process_inner(inputs, now_ms, observe, true)
+    }
+
+    /// The batch, then the scoring pass; `score` is false for a warm start (its candles'
+    /// signals were published, and scored, by the run that first processed them).
+    fn process_inner(
+        &mut self,
+        inputs: &[Input<'_>],
+        now_ms: Option<i64>,
+        observe: &mut dyn FnMut(Stage),
+        score: bool,
+    ) -> Result<Vec<Outcome>, PipelineError> {
+        self.accepted.clear();
+        self.scoring = score;
+        let outcomes = self.process_batch(inputs, now_ms, observe);
+        self.score_accepted(score);
+        outcomes
+    }
+
+    /// Feeds the batch's accepted candles, in input order, to their series' score trails: a
+    /// series with several candles in one batch is scored exactly as if they came one by one.
+    fn score_accepted(&mut self, score: bool) {
+        let labels = self.labels;
+        for accepted in self.accepted.drain(..) {
+            let Some(state) = self.intake.state_mut(&accepted.series) else {
+                continue;
+            };
+            state.trail.observe(
+                accepted.close,
+                accepted.contiguous,
+                &labels,
+                &mut self.scores,
+            );
+            if let Some(p) = accepted.signal.filter(|_| score) {
+                state.trail.await_label(p, &labels, &mut self.scores);
+            }
+        }
+    }
+
+    fn process_batch(
+        &mut self,
+        inputs: &[Input<'_>],
+        now_ms: Option<i64>,
+        observe: &mut dyn FnMut(Stage),
+    ) -> Result<Vec<Outcome>, PipelineError> {
         self.batch.clear();
         self.pending.clear();
         self.batch_id = self.batch_id.wrapping_add(1);
@@ -350,6 +469,9 @@ impl Pipeline {
                     ));
                 }
                 continue;
+            }
+            if let Some(accepted) = self.accepted.get_mut(pending.accepted_index) {
+                accepted.signal = Some(p);
             }
             let decision = self.settings.decision.decide(&p);
             let signal = Signal {
@@ -492,11 +614,21 @@ impl Pipeline {
         if let SequenceOutcome::Gap { reset: true, .. } = sequence {
             state.reset();
         }
+        let accepted_index = self.accepted.len();
+        self.accepted.push(Accepted {
+            series: candle.series.clone(),
+            close: candle.close,
+            contiguous: !matches!(sequence, SequenceOutcome::Gap { .. }),
+            signal: None,
+        });
         match state.update(&Bar::from(&candle), &self.order) {
             // Values past f32's range are clamped, so only a NaN gets here: indicators whose
             // running sums overflowed. They would stay poisoned, so the series starts afresh.
             Ok(_) if !state.window.is_finite() => {
                 state.reset();
+                if let Some(accepted) = self.accepted.last_mut() {
+                    accepted.contiguous = false;
+                }
                 Outcome::Rejected(Rejection::new(
                     ErrorCode::Unscorable,
                     "a model feature is not finite (extreme prices overflowed an indicator); \
@@ -512,6 +644,18 @@ impl Pipeline {
                     }
                 };
                 state.window.extend_into(&mut self.batch);
+                if self.scoring && emit {
+                    // The newest vector of the window: what drift is measured on.
+                    let width = self.order.len();
+                    let newest = &self.batch[self.batch.len().saturating_sub(width)..];
+                    let scaler = &self.scaler;
+                    self.scores.inputs.extend(
+                        newest
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &v)| scaler.scale_bounded(i, v)),
+                    );
+                }
                 self.pending.push(Pending {
                     outcome_index: index,
                     series: candle.series.clone(),
@@ -519,6 +663,7 @@ impl Pipeline {
                     round,
                     restart,
                     emit,
+                    accepted_index,
                 });
                 Outcome::Warming {
                     series: candle.series,

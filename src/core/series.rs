@@ -4,6 +4,7 @@
 use super::Bar;
 use super::features::{FeatureError, FeatureSettings, SeriesFeatures};
 use super::recurrent::Recurrent;
+use super::scoring::ScoreTrail;
 use super::window::FeatureWindow;
 
 /// One series' features and window. The window only holds complete feature
@@ -16,6 +17,9 @@ pub struct SeriesState {
     pub window: FeatureWindow,
     /// Streaming model: recurrent state, burn-in and queued steps (unused when windowed).
     pub recurrent: Recurrent,
+    /// Signals awaiting their realised label. Not snapshotted: after a restart a series' signals
+    /// from before it are not scored (the scores are the running process's).
+    pub(crate) trail: ScoreTrail,
     /// Changed since the last checkpoint took its snapshot.
     pub(crate) changed: bool,
 }
@@ -32,6 +36,7 @@ impl SeriesState {
             features: SeriesFeatures::new(settings),
             window: FeatureWindow::new(steps, width),
             recurrent: Recurrent::new(recurrent_len),
+            trail: ScoreTrail::default(),
             changed: true,
         }
     }

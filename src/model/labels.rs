@@ -232,29 +232,48 @@ impl LabelSpec {
                 .map(|t| {
                     closes
                         .get(t + self.horizon)
-                        .map(|future| self.classify(future / closes[t] - 1.0))
+                        .and_then(|future| self.realised(closes[t], *future, None))
                 })
                 .collect(),
             LabelKind::Volatility => {
                 let sigma = rolling_sigma(closes, self.volatility_window);
-                let scale = self.volatility_k * (self.horizon as f64).sqrt();
                 (0..closes.len())
                     .map(|t| {
                         let future = closes.get(t + self.horizon)?;
-                        let sigma = sigma.get(t).copied().flatten()?;
-                        let r = (future / closes[t]).ln();
-                        let bound = scale * sigma;
-                        Some(if r > bound {
-                            Side::Long
-                        } else if r < -bound {
-                            Side::Short
-                        } else {
-                            Side::Neutral
-                        })
+                        self.realised(closes[t], *future, sigma.get(t).copied().flatten())
                     })
                     .collect()
             }
         })
+    }
+
+    /// The label of one row from its close, the close `horizon` bars later and, for volatility
+    /// labels, `σ` at the row (`None`: too little history, no label). Training and live scoring
+    /// both label through here, so a signal is scored by the rule its model was trained for.
+    pub fn realised(&self, close: f64, future: f64, sigma: Option<f64>) -> Option<Side> {
+        match self.kind {
+            LabelKind::Fixed => Some(self.classify(future / close - 1.0)),
+            LabelKind::Volatility => {
+                let bound = self.volatility_k * (self.horizon as f64).sqrt() * sigma?;
+                let r = (future / close).ln();
+                Some(if r > bound {
+                    Side::Long
+                } else if r < -bound {
+                    Side::Short
+                } else {
+                    Side::Neutral
+                })
+            }
+        }
+    }
+
+    /// Closes a row's label and baselines need up to and including the row: the previous-return
+    /// rule reads `horizon` bars back, volatility labels `volatility_window` returns back.
+    pub fn lookback(&self) -> usize {
+        match self.kind {
+            LabelKind::Fixed => self.horizon + 1,
+            LabelKind::Volatility => self.horizon.max(self.volatility_window) + 1,
+        }
     }
 
     /// One line saying how rows are labelled, for reports.
@@ -273,6 +292,20 @@ impl LabelSpec {
             ),
         }
     }
+}
+
+/// The standard deviation (n − 1) of the one-bar log returns of `closes` — the last `window + 1`
+/// closes up to a row give that row's `σ`, computed directly from exact sums (equal to
+/// [`rolling_sigma`] to rounding; tested). `None` with fewer than two returns.
+pub fn sigma_of(closes: &[f64]) -> Option<f64> {
+    if closes.len() < 3 {
+        return None;
+    }
+    let returns = closes.windows(2).map(|w| (w[1] / w[0]).ln());
+    let (sum, sum_sq) = returns.fold((0.0f64, 0.0f64), |(s, q), r| (s + r, q + r * r));
+    let n = (closes.len() - 1) as f64;
+    let mean = sum / n;
+    Some(((sum_sq - n * mean * mean) / (n - 1.0)).max(0.0).sqrt())
 }
 
 /// The standard deviation of the `window` one-bar log returns ending at each row (`None` until
@@ -398,6 +431,9 @@ mod tests {
                 "row {t}: {got} vs {}",
                 var.sqrt()
             );
+            // The live scorer's direct form, over the 21 closes ending at t.
+            let direct = sigma_of(&closes[t - 20..=t]).unwrap_or(f64::NAN);
+            assert!((got - direct).abs() < 1e-12, "row {t}: {got} vs {direct}");
         }
     }
 

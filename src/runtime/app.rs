@@ -227,11 +227,33 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                 bus::control::serve(
                     s.client.clone(),
                     subject,
-                    queue,
+                    Some(queue),
                     allowed,
                     token,
-                    move |dir| reload::handle(handler_state.clone(), dir),
+                    move |dir| reload::answer(handler_state.clone(), dir),
                 )
+                .await
+                .map_err(TaskError::from)
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("model-scores", false, move |token| {
+            let s = state.clone();
+            async move {
+                let subject = s.settings.nats.scores_subject.clone();
+                let allowed = s.settings.nats.reply_subjects.clone();
+                let scores = s.scores.clone();
+                let worker = s.settings.serve.durable.clone();
+                bus::control::serve(s.client.clone(), subject, None, allowed, token, move |_| {
+                    let answer = serde_json::json!({
+                        "deployment": worker.clone(),
+                        "pid": std::process::id(),
+                        "models": scores.reports(),
+                    });
+                    async move { Ok(answer) }
+                })
                 .await
                 .map_err(TaskError::from)
             }

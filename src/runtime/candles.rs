@@ -354,6 +354,9 @@ pub(super) async fn process_batch(
         .flush()
         .await
         .map_err(|e| crate::bus::BusError::publish("acks", e))?;
+    // Scores only once the batch's outcomes are durable: a failed batch is processed again by
+    // the restarted intake, and must not be scored twice.
+    state.scores.drain(pipeline);
     record_batch(
         pipeline,
         &outcomes,

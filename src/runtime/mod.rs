@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod eviction;
+pub mod live_scores;
 pub mod model;
 pub mod model_in_force;
 pub mod model_source;

@@ -12,6 +12,19 @@ use crate::model::ModelMetadata;
 use crate::telemetry::metrics as m;
 use std::time::Duration;
 
+/// Handles one reload request and logs its outcome once: the JSON answer, or an `ErrorReply`
+/// when the model is refused (the old one stays in force).
+pub async fn answer(state: AppState, dir: String) -> Result<serde_json::Value, ErrorReply> {
+    let result = handle(state, dir).await;
+    match &result {
+        Ok(_) => tracing::info!("model reload accepted"),
+        Err(reply) => {
+            tracing::warn!(code = %reply.error.code, reason = %reply.error.message, "model reload refused; the old model stays")
+        }
+    }
+    result
+}
+
 /// Handles one reload request: the JSON answer, or an `ErrorReply` when the
 /// model is refused (the old one stays in force).
 ///

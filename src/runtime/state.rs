@@ -21,6 +21,8 @@ pub struct AppState {
     pub models: ModelRecords,
     /// What `/readyz` reports; tasks flip it as dependencies come and go.
     pub health: Arc<Health>,
+    /// Live scores of the signals, per model (see [`super::live_scores`]).
+    pub scores: super::live_scores::LiveScores,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
         models: ModelRecords,
     ) -> Self {
         let publisher = Publisher::new(js.clone(), &settings.nats);
+        let scores = super::live_scores::LiveScores::new(settings.serve.score_window);
         Self {
             settings,
             client,
@@ -39,6 +42,7 @@ impl AppState {
             publisher,
             models,
             health: Arc::new(Health::default()),
+            scores,
         }
     }
 }

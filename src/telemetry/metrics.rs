@@ -77,6 +77,33 @@ pub const PULL_HEARTBEATS_MISSED: &str = "signal_worker_pull_heartbeats_missed_t
 /// Messages of the signal stream not trusted by the start-up read of last signals, by reason.
 pub const LAST_SIGNALS_IGNORED: &str = "signal_worker_last_signals_ignored_total";
 
+/// Signals scored by their realised label, by `model` (the route).
+pub const SCORE_SAMPLES: &str = "signal_worker_score_samples_total";
+/// Summed log-loss of the scored signals, by `model` and `predictor` (`model`,
+/// `training_prior`, `previous_return_sign`). A gauge because it is a float sum; it only grows
+/// while the model in force stays the same.
+pub const SCORE_LOG_LOSS_SUM: &str = "signal_worker_score_log_loss_sum";
+/// Correct calls among the scored signals, by `model` and `predictor`.
+pub const SCORE_CORRECT: &str = "signal_worker_score_correct_total";
+/// Signals not scored, by `model` and `reason` (`gap`: a gap, reset or label change inside the
+/// horizon; `history`: too little history for the label).
+pub const SCORE_UNSCORED: &str = "signal_worker_score_unscored_total";
+/// Mean log-loss over the rolling window (`serve.score_window` samples), by `model`, `predictor`.
+pub const SCORE_ROLLING_LOG_LOSS: &str = "signal_worker_score_rolling_log_loss";
+/// Accuracy over the rolling window, by `model` and `predictor`.
+pub const SCORE_ROLLING_ACCURACY: &str = "signal_worker_score_rolling_accuracy";
+/// Mean Brier score over the rolling window, by `model` and `predictor`.
+pub const SCORE_ROLLING_BRIER: &str = "signal_worker_score_rolling_brier";
+/// Expected calibration error (10 bins) over the rolling window, by `model` and `predictor`.
+pub const SCORE_ROLLING_ECE: &str = "signal_worker_score_rolling_ece";
+
+/// Rolling mean of each scaled model input over the score window, by `model` and `feature`
+/// (0 on the training data by construction; drift past ±0.5).
+pub const FEATURE_DRIFT_MEAN: &str = "signal_worker_feature_drift_mean";
+/// Rolling standard deviation of each scaled model input, by `model` and `feature` (1 on the
+/// training data; drift outside [0.5, 2]).
+pub const FEATURE_DRIFT_STD: &str = "signal_worker_feature_drift_std";
+
 /// Histogram buckets for durations: 50 µs to 5 s, roughly x2.5 apart.
 const SECONDS_BUCKETS: [f64; 12] = [
     5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 5.0,
@@ -91,6 +118,49 @@ pub struct MetricsError(String);
 
 /// Registers the description and unit of every metric (shown as `# HELP`).
 pub fn describe() {
+    describe_counter!(
+        SCORE_SAMPLES,
+        Unit::Count,
+        "Signals scored by their realised label, by model."
+    );
+    describe_gauge!(
+        SCORE_LOG_LOSS_SUM,
+        "Summed log-loss of scored signals, by model and predictor (model or a baseline)."
+    );
+    describe_counter!(
+        SCORE_CORRECT,
+        Unit::Count,
+        "Correct calls among scored signals, by model and predictor."
+    );
+    describe_counter!(
+        SCORE_UNSCORED,
+        Unit::Count,
+        "Signals not scored (gap or reset in the horizon, or too little history), by model and reason."
+    );
+    describe_gauge!(
+        SCORE_ROLLING_LOG_LOSS,
+        "Mean log-loss over the rolling score window, by model and predictor."
+    );
+    describe_gauge!(
+        SCORE_ROLLING_ACCURACY,
+        "Accuracy over the rolling score window, by model and predictor."
+    );
+    describe_gauge!(
+        SCORE_ROLLING_BRIER,
+        "Mean Brier score over the rolling score window, by model and predictor."
+    );
+    describe_gauge!(
+        FEATURE_DRIFT_MEAN,
+        "Rolling mean of each scaled model input (0 in training; drift past 0.5), by model and feature."
+    );
+    describe_gauge!(
+        FEATURE_DRIFT_STD,
+        "Rolling standard deviation of each scaled model input (1 in training; drift outside 0.5..2), by model and feature."
+    );
+    describe_gauge!(
+        SCORE_ROLLING_ECE,
+        "Expected calibration error over the rolling score window, by model and predictor."
+    );
     describe_counter!(
         CANDLES_RECEIVED,
         Unit::Count,

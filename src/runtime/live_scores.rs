@@ -1,0 +1,95 @@
+//! The worker's live scores: every intake (one per partition) drains its pipeline's scored
+//! signals into one scoreboard per model name after each batch, and the scoreboard's figures are
+//! exposed on `/metrics`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::contract::ModelRef;
+use crate::core::pipeline::Pipeline;
+use crate::core::scoring::{Forecaster, ScoreReport, Scoreboard};
+use crate::telemetry::metrics as m;
+
+/// One scoreboard per model name, shared by every intake of the process. A model name whose
+/// weights change (a reload) starts a new scoreboard: scores never mix two models.
+#[derive(Debug, Clone, Default)]
+pub struct LiveScores {
+    boards: Arc<Mutex<HashMap<String, (String, Scoreboard)>>>,
+    window: usize,
+}
+
+impl LiveScores {
+    /// Scoreboards with rolling windows of `window` samples.
+    pub fn new(window: usize) -> Self {
+        Self {
+            boards: Arc::default(),
+            window,
+        }
+    }
+
+    /// Takes what `pipeline` scored since the last call and updates its model's metrics.
+    pub fn drain(&self, pipeline: &mut Pipeline) {
+        let drained = pipeline.take_scores();
+        if drained.is_empty() {
+            return;
+        }
+        let model = pipeline.model();
+        let counts = pipeline.training_counts();
+        let features = pipeline.feature_names();
+        // A poisoned lock only means another intake panicked mid-update; the sums are still
+        // consistent per sample, so keep scoring.
+        let mut boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = boards.entry(model.name.clone()).or_insert_with(|| {
+            (
+                model.sha256.clone(),
+                Scoreboard::new(counts, features, self.window),
+            )
+        });
+        if entry.0 != model.sha256 {
+            *entry = (
+                model.sha256.clone(),
+                Scoreboard::new(counts, features, self.window),
+            );
+        }
+        entry.1.record(&drained);
+        export(model, &entry.1.report(&model.name));
+    }
+
+    /// Every model's scores, by name.
+    pub fn reports(&self) -> Vec<ScoreReport> {
+        let boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reports: Vec<ScoreReport> = boards
+            .iter()
+            .map(|(name, (_, board))| board.report(name))
+            .collect();
+        reports.sort_by(|a, b| a.model.cmp(&b.model));
+        reports
+    }
+}
+
+/// Sets the model's score metrics to the report's figures.
+fn export(model: &ModelRef, report: &ScoreReport) {
+    let name = model.name.clone();
+    metrics::counter!(m::SCORE_SAMPLES, "model" => name.clone()).absolute(report.samples);
+    metrics::counter!(m::SCORE_UNSCORED, "model" => name.clone(), "reason" => "gap")
+        .absolute(report.unscored_gap);
+    metrics::counter!(m::SCORE_UNSCORED, "model" => name.clone(), "reason" => "history")
+        .absolute(report.unscored_history);
+    for (forecaster, score) in Forecaster::ALL.iter().zip(&report.forecasters) {
+        let labels = [
+            ("model", name.clone()),
+            ("predictor", forecaster.name().to_owned()),
+        ];
+        metrics::gauge!(m::SCORE_LOG_LOSS_SUM, &labels).set(score.log_loss_sum);
+        metrics::counter!(m::SCORE_CORRECT, &labels).absolute(score.correct);
+        metrics::gauge!(m::SCORE_ROLLING_LOG_LOSS, &labels).set(score.rolling.log_loss);
+        metrics::gauge!(m::SCORE_ROLLING_ACCURACY, &labels).set(score.rolling.accuracy);
+        metrics::gauge!(m::SCORE_ROLLING_BRIER, &labels).set(score.rolling.brier);
+        metrics::gauge!(m::SCORE_ROLLING_ECE, &labels).set(score.rolling.ece);
+    }
+    for drift in &report.drift {
+        let labels = [("model", name.clone()), ("feature", drift.feature.clone())];
+        metrics::gauge!(m::FEATURE_DRIFT_MEAN, &labels).set(drift.mean);
+        metrics::gauge!(m::FEATURE_DRIFT_STD, &labels).set(drift.std);
+    }
+}
