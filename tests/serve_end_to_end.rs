@@ -780,7 +780,7 @@ async fn live_scores_after_replaying_a_file_equal_model_evaluate_on_that_file() 
         let labels = [("model", model), ("predictor", predictor)];
         // Same candles, same order, same code: the same float sums, bit for bit.
         assert_eq!(
-            metric_with(&worker, "signal_worker_score_log_loss_sum", &labels),
+            metric_with(&worker, "signal_worker_score_log_loss_summed", &labels),
             Some(sum),
             "{predictor}"
         );

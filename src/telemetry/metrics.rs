@@ -80,9 +80,10 @@ pub const LAST_SIGNALS_IGNORED: &str = "signal_worker_last_signals_ignored_total
 /// Signals scored by their realised label, by `model` (the route).
 pub const SCORE_SAMPLES: &str = "signal_worker_score_samples_total";
 /// Summed log-loss of the scored signals, by `model` and `predictor` (`model`,
-/// `training_prior`, `previous_return_sign`). A gauge because it is a float sum; it only grows
-/// while the model in force stays the same.
-pub const SCORE_LOG_LOSS_SUM: &str = "signal_worker_score_log_loss_sum";
+/// `training_prior`, `previous_return_sign`). A gauge because it is a float sum (it only grows
+/// while the model in force stays the same); not `_sum`, which Prometheus reserves for
+/// histograms and summaries (promtool's lint refuses it).
+pub const SCORE_LOG_LOSS_SUM: &str = "signal_worker_score_log_loss_summed";
 /// Correct calls among the scored signals, by `model` and `predictor`.
 pub const SCORE_CORRECT: &str = "signal_worker_score_correct_total";
 /// Signals not scored, by `model` and `reason` (`gap`: a gap, reset or label change inside the
