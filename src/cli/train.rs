@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::core::dataset::feature_rows;
 use crate::core::features::FEATURE_NAMES;
 use crate::model::digest::sha256_hex;
+use crate::model::train::{Fold, render_walk_forward, walk_forward};
 use crate::model::{ModelIdentity, Progress, TrainingData, train};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,11 @@ pub struct TrainArgs {
     /// Streaming only: steps after a (re)start before the model signals (override).
     #[arg(long)]
     pub burn_in: Option<usize>,
+    /// Also train and report K walk-forward folds (K >= 2): fold k trains on a prefix of the
+    /// data and is tested on the block right after it; the last fold is this run. The table goes
+    /// into REPORT.md and `walk_forward.json`.
+    #[arg(long, value_name = "K")]
+    pub walk_forward: Option<usize>,
 }
 
 /// Runs `train`.
@@ -68,6 +74,9 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
         Some("windowed") => training.streaming = None,
         Some(_) => training.streaming = Some(training.streaming.unwrap_or_default()),
         None => {}
+    }
+    if args.walk_forward.is_some_and(|k| k < 2) {
+        return Err("--walk-forward needs at least 2 folds".into());
     }
     if let Some(burn_in) = args.burn_in {
         match training.streaming.as_mut() {
@@ -127,6 +136,23 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
     };
     let trained = train(&data, &training, Some(&mut on_progress)).map_err(|e| e.to_string())?;
     progress.finish_and_clear();
+    let folds = match args.walk_forward {
+        None => None,
+        Some(k) => {
+            let last = Fold::from_report(
+                data.closes.len(),
+                &trained.report,
+                trained.split_open_times[2],
+            );
+            let mut on_fold = |i: usize, f: &Fold| {
+                eprintln!(
+                    "train: walk-forward fold {i}/{k}: {} rows, test log-loss {:.4} (prior {:.4}, previous-return sign {:.4})",
+                    f.rows, f.model_log_loss, f.prior_log_loss, f.previous_return_sign_log_loss
+                );
+            };
+            Some(walk_forward(&data, &training, k, last, &mut on_fold).map_err(|e| e.to_string())?)
+        }
+    };
     let name = args
         .out
         .file_name()
@@ -144,7 +170,14 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     artifact.save(&args.out).map_err(|e| e.to_string())?;
-    let report = super::report::render(&artifact.metadata);
+    let mut report = super::report::render(&artifact.metadata);
+    if let Some(folds) = &folds {
+        report.push('\n');
+        report.push_str(&render_walk_forward(folds, &super::time::format_utc_ms));
+        let json = serde_json::to_vec_pretty(folds).map_err(|e| e.to_string())?;
+        std::fs::write(args.out.join("walk_forward.json"), json)
+            .map_err(|e| format!("walk_forward.json: {e}"))?;
+    }
     std::fs::write(args.out.join("REPORT.md"), &report).map_err(|e| format!("REPORT.md: {e}"))?;
     println!("{report}");
     println!("saved {}", args.out.display());

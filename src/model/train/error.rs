@@ -9,6 +9,16 @@ use crate::model::split::SplitError;
 /// Why training cannot run or did not converge.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// A walk-forward fold could not be trained (too few rows for its split, most often).
+    #[error("walk-forward fold {fold} (the first {rows} rows): {reason}")]
+    Fold {
+        /// The fold, from 1 (oldest).
+        fold: usize,
+        /// Rows it had.
+        rows: usize,
+        /// Why it failed.
+        reason: String,
+    },
     /// A setting out of range.
     #[error("invalid training setting `{field}`: {reason}")]
     Setting {

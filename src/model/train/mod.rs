@@ -20,12 +20,14 @@ mod evaluate;
 mod report;
 mod settings;
 mod streaming;
+mod walk_forward;
 
 pub use data::{Prepared, TrainingData, prepare};
 pub use error::TrainError;
 use evaluate::{baselines, class_counts, evaluate, one_hot, read_scalar, sides, tensor2};
 pub use report::{ClassCounts, EpochRecord, Progress, TrainReport, TrainedModel};
 pub use settings::{NetworkSettings, StreamingSettings, TrainSettings};
+pub use walk_forward::{Fold, fold_ends, render as render_walk_forward, walk_forward};
 
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
