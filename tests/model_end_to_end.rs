@@ -791,3 +791,251 @@ fn models_sealed_before_volatility_labels_still_verify() {
     let loaded = Artifact::load(&shipped(), &names, BackendKind::Flex).expect("load");
     assert_eq!(loaded.metadata.labels.kind, LabelKind::Fixed);
 }
+
+#[test]
+fn walk_forward_folds_train_on_the_past_and_test_on_the_next_block() {
+    use signal_worker::model::train::{Fold, fold_ends, walk_forward};
+    let data = load(4_000);
+    let settings = tiny(Kind::Gru);
+    let full = train(&data, &settings, None).expect("train");
+    let last = Fold::from_report(data.closes.len(), &full.report, full.split_open_times[2]);
+    let mut heard = Vec::new();
+    let folds = walk_forward(&data, &settings, 3, last.clone(), &mut |k, f| {
+        heard.push((k, f.rows))
+    })
+    .expect("walk forward");
+    assert_eq!(folds.len(), 3);
+    assert_eq!(folds.last(), Some(&last), "the last fold is the full run");
+    let ends = fold_ends(data.closes.len(), settings.split.test, 3);
+    assert_eq!(
+        heard,
+        ends.iter()
+            .enumerate()
+            .map(|(i, &e)| (i + 1, e))
+            .collect::<Vec<_>>()
+    );
+    for pair in folds.windows(2) {
+        // Each fold is tested on the block after the previous fold's, never on what it saw.
+        assert!(
+            pair[0].test_open_times[1] < pair[1].test_open_times[0],
+            "{pair:?}"
+        );
+        assert!(pair[0].rows < pair[1].rows);
+    }
+    // A fold is exactly a training run on the data's prefix: no information from after it.
+    let end = ends[0];
+    let inputs = data.feature_names.len();
+    let prefix = TrainingData {
+        rows: data.rows[..end * inputs].to_vec(),
+        closes: data.closes[..end].to_vec(),
+        open_times: data.open_times[..end].to_vec(),
+        ..data.clone()
+    };
+    let alone = train(&prefix, &settings, None).expect("train prefix");
+    assert_eq!(
+        folds[0],
+        Fold::from_report(end, &alone.report, alone.split_open_times[2])
+    );
+}
+
+/// The PyTorch fixtures (`python/torch_export/make_fixtures.py`): LSTM and GRU, 1 and 2 layers.
+const TORCH_FIXTURES: [&str; 4] = ["lstm_1", "lstm_2", "gru_1", "gru_2"];
+
+fn torch_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/torch")
+        .join(name)
+}
+
+fn import_fixture(
+    src: &Path,
+    out: &Path,
+) -> Result<Artifact, signal_worker::model::import::ImportError> {
+    let identity = ModelIdentity {
+        name: "imported".into(),
+        version: "1".into(),
+        created_at: "2026-12-02T00:00:00Z".into(),
+    };
+    let artifact = signal_worker::model::import::import(
+        src,
+        identity,
+        DecisionConfig::default(),
+        &signal_worker::core::features::FEATURE_NAMES,
+        &BackendKind::default().device(),
+    )?;
+    artifact.save(out).unwrap();
+    Ok(artifact)
+}
+
+#[test]
+fn imported_pytorch_models_give_pytorchs_probabilities_on_every_engine_and_backend() {
+    for name in TORCH_FIXTURES {
+        let dir = tempfile::tempdir().unwrap();
+        let artifact = import_fixture(&torch_fixture(name), dir.path()).unwrap();
+        let meta = &artifact.metadata;
+        assert!(
+            meta.provenance.imported.is_some(),
+            "{name}: provenance says imported"
+        );
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(torch_fixture(name).join("expected.json")).unwrap(),
+        )
+        .unwrap();
+        // The fixture's windows are already scaled; the worker scales raw features itself, so
+        // feed it the raw values the model's scaler maps onto them.
+        let scaler = &meta.scaler;
+        let mut windows = Vec::new();
+        for window in expected["scaled"].as_array().unwrap() {
+            for step in window.as_array().unwrap() {
+                for (f, v) in step.as_array().unwrap().iter().enumerate() {
+                    let scaled = v.as_f64().unwrap() as f32;
+                    windows.push(scaled * scaler.std[f] + scaler.mean[f]);
+                }
+            }
+        }
+        let batch = expected["scaled"].as_array().unwrap().len();
+        let want = expected["probabilities"].as_array().unwrap();
+        let runs = [
+            (BackendKind::default(), InferenceEngine::Fused),
+            (BackendKind::default(), InferenceEngine::Burn),
+            #[cfg(feature = "ndarray")]
+            (BackendKind::Ndarray, InferenceEngine::Burn),
+        ];
+        for (backend, engine) in runs {
+            let mut worst = 0.0f64;
+            let mut predictor = Predictor::load_with(
+                dir.path(),
+                &signal_worker::core::features::FEATURE_NAMES,
+                backend,
+                engine,
+            )
+            .unwrap();
+            let mut out = Vec::new();
+            predictor.predict(&windows, batch, &mut out).unwrap();
+            for (b, (got, want)) in out.iter().zip(want).enumerate() {
+                for (k, w) in want.as_array().unwrap().iter().enumerate() {
+                    let w = w.as_f64().unwrap();
+                    worst = worst.max((f64::from(got[k]) - w).abs());
+                    assert!(
+                        (f64::from(got[k]) - w).abs() < 1e-5,
+                        "{name} {backend:?} {engine:?} window {b} class {k}: {} vs PyTorch {w}",
+                        got[k]
+                    );
+                }
+            }
+            eprintln!("{name} {backend:?} {engine:?}: largest difference from PyTorch {worst:.2e}");
+        }
+    }
+}
+
+/// A copy of a fixture whose weights are `edit`ed (tensors by name), the description's hash
+/// updated to match.
+fn edited_fixture(
+    name: &str,
+    edit: impl FnOnce(&mut std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)>),
+) -> tempfile::TempDir {
+    use safetensors::tensor::{Dtype, TensorView};
+    let src = torch_fixture(name);
+    let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| {
+            let values = v
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (n, (v.shape().to_vec(), values))
+        })
+        .collect();
+    edit(&mut tensors);
+    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(n, (shape, values))| {
+            (
+                n,
+                shape,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = raw
+        .iter()
+        .map(|(n, shape, data)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), data).unwrap(),
+            )
+        })
+        .collect();
+    let out = safetensors::serialize(views, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), &out).unwrap();
+    let mut description: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("model.json")).unwrap()).unwrap();
+    description["weights"]["sha256"] = sha256_hex(&out).into();
+    std::fs::write(
+        dir.path().join("model.json"),
+        serde_json::to_vec(&description).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn imports_are_refused_with_the_reason_and_nothing_written() {
+    use signal_worker::model::import::ImportError;
+    let refused = |src: &Path| {
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("m");
+        let Err(error) = import_fixture(src, &target) else {
+            panic!("{} was imported", src.display());
+        };
+        assert!(!target.exists(), "nothing written for {error}");
+        error
+    };
+    let missing = edited_fixture("lstm_2", |t| {
+        t.remove("rnn.bias_hh_l1");
+    });
+    assert!(matches!(refused(missing.path()), ImportError::Missing(n) if n == "rnn.bias_hh_l1"));
+    let extra = edited_fixture("gru_1", |t| {
+        let copy = t["rnn.weight_ih_l0"].clone();
+        t.insert("rnn.weight_ih_l0_reverse".into(), copy);
+    });
+    let error = refused(extra.path());
+    assert!(error.to_string().contains("bidirectional"), "{error}");
+    let shape = edited_fixture("gru_2", |t| {
+        let (_, values) = t.remove("head.weight").unwrap();
+        t.insert("head.weight".into(), (vec![8, 3], values));
+    });
+    assert!(matches!(refused(shape.path()), ImportError::Shape { .. }));
+    let nan = edited_fixture("lstm_1", |t| {
+        if let Some((_, values)) = t.get_mut("rnn.weight_hh_l0") {
+            values[3] = f32::NAN;
+        }
+    });
+    assert!(matches!(refused(nan.path()), ImportError::NonFinite(n) if n == "rnn.weight_hh_l0"));
+    // A description naming a feature the engine does not compute.
+    let unknown = edited_fixture("lstm_1", |_| {});
+    let path = unknown.path().join("model.json");
+    let mut description: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    description["feature_names"][0] = "order_book_imbalance".into();
+    std::fs::write(&path, serde_json::to_vec(&description).unwrap()).unwrap();
+    assert!(
+        matches!(refused(unknown.path()), ImportError::UnknownFeature(f) if f == "order_book_imbalance")
+    );
+    // Weights that are not the ones the description names.
+    let swapped = edited_fixture("lstm_1", |_| {});
+    std::fs::copy(
+        torch_fixture("lstm_2").join("model.safetensors"),
+        swapped.path().join("model.safetensors"),
+    )
+    .unwrap();
+    assert!(matches!(
+        refused(swapped.path()),
+        ImportError::WeightsHash { .. }
+    ));
+}

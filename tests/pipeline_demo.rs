@@ -620,3 +620,126 @@ fn the_shipped_cffex_model_beats_its_baselines_on_the_future_it_never_saw() {
         "{report}"
     );
 }
+
+#[test]
+fn train_walk_forward_writes_its_folds_into_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(DATA).unwrap();
+    let head: Vec<&str> = text.lines().take(3_001).collect();
+    let csv = dir.path().join("btc-head.csv");
+    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    let out_dir = dir.path().join("wf");
+    let out = bin()
+        .args(["train", "--input"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--epochs", "1", "--walk-forward", "3"])
+        .args(["--created-at", "2026-12-02T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(out_dir.join("REPORT.md")).unwrap();
+    assert!(report.contains("## Walk-forward (3 folds"), "{report}");
+    assert!(report.contains("folds.\n"), "{report}");
+    let folds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("walk_forward.json")).unwrap()).unwrap();
+    let folds = folds.as_array().unwrap();
+    assert_eq!(folds.len(), 3);
+    // The last fold is the model's own test slice, as model.json records it.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("model.json")).unwrap()).unwrap();
+    assert_eq!(
+        folds[2]["model_log_loss"],
+        meta["provenance"]["report"]["test"]["log_loss"]
+    );
+    // The model directory still verifies with the extra file in it.
+    let verify = bin()
+        .args(["model", "verify"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    // Fewer than two folds is refused.
+    let one = bin()
+        .args(["train", "--input"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("one"))
+        .args(["--walk-forward", "1"])
+        .output()
+        .unwrap();
+    assert!(!one.status.success());
+    assert!(String::from_utf8_lossy(&one.stderr).contains("at least 2 folds"));
+}
+
+#[test]
+fn an_imported_pytorch_model_is_a_first_class_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("torch-gru");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch/gru_2");
+    let import = bin()
+        .args(["model", "import", src, "--out"])
+        .arg(&out_dir)
+        .args(["--created-at", "2026-12-02T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(String::from_utf8_lossy(&import.stdout).contains("imported torch-gru v1"));
+    let verify = bin()
+        .args(["model", "verify"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    let inspect = bin()
+        .args(["model", "inspect", "--json"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        meta["provenance"]["imported"]["format"],
+        "signal-worker-torch-export"
+    );
+    let report = std::fs::read_to_string(out_dir.join("REPORT.md")).unwrap();
+    assert!(report.contains("Trained elsewhere"), "{report}");
+    // Scored like any model, over real candles (its weights are random: it should lose).
+    let evaluate = bin()
+        .args(["model", "evaluate"])
+        .arg(&out_dir)
+        .args(["--input", DATA, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        evaluate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&evaluate.stderr)
+    );
+    let scores: serde_json::Value = serde_json::from_slice(&evaluate.stdout).unwrap();
+    assert!(scores["samples"].as_u64().unwrap() > 19_000, "{scores}");
+    // Importing the same export twice gives the same files, byte for byte.
+    let again = dir.path().join("again").join("torch-gru");
+    let second = bin()
+        .args(["model", "import", src, "--out"])
+        .arg(&again)
+        .args(["--created-at", "2026-12-02T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    for file in ["model.bpk", "model.json"] {
+        assert_eq!(
+            std::fs::read(out_dir.join(file)).unwrap(),
+            std::fs::read(again.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}

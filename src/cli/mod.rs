@@ -6,6 +6,7 @@ mod config_show;
 mod demo;
 mod evaluate;
 mod features;
+mod import;
 mod load;
 mod model;
 mod progress;

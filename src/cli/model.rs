@@ -1,4 +1,4 @@
-//! `signal-worker model verify|inspect|evaluate DIR`.
+//! `signal-worker model verify|inspect|evaluate DIR` and `model import SRC`.
 
 use super::{EXIT_FINDINGS, EXIT_USAGE};
 use crate::config::Settings;
@@ -31,6 +31,21 @@ pub enum ModelAction {
         #[arg(long)]
         json: bool,
     },
+    /// Import an LSTM/GRU classifier exported from PyTorch by `python/torch_export` (a directory
+    /// with its safetensors weights and description) as a verified model directory.
+    Import {
+        /// The export directory.
+        src: PathBuf,
+        /// Output directory, e.g. models/NAME (created; its name becomes the model name).
+        #[arg(long)]
+        out: PathBuf,
+        /// Model version recorded in model.json.
+        #[arg(long, default_value = "1")]
+        version: String,
+        /// Creation time recorded in model.json (RFC 3339); pass one for byte-reproducible files.
+        #[arg(long)]
+        created_at: Option<String>,
+    },
     /// Score the model over a recorded file as the worker scores it live: log-loss, accuracy,
     /// Brier, calibration error and confusion, next to the training prior and the
     /// previous-return-sign rule.
@@ -54,6 +69,26 @@ pub fn run(args: &ModelArgs, settings: &Settings) -> ExitCode {
     let (dir, json) = match &args.action {
         ModelAction::Verify { dir } => (dir, None),
         ModelAction::Inspect { dir, json } => (dir, Some(*json)),
+        ModelAction::Import {
+            src,
+            out,
+            version,
+            created_at,
+        } => {
+            return match super::import::run_import(
+                src,
+                out,
+                version,
+                created_at.as_deref(),
+                settings,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_FINDINGS)
+                }
+            };
+        }
         ModelAction::Evaluate {
             dir,
             input,

@@ -66,6 +66,25 @@ pub fn render(meta: &ModelMetadata) -> String {
         }
     }
     let _ = writeln!(out, "- labels: {}", meta.labels.describe());
+    if let Some(imported) = &p.imported {
+        let _ = writeln!(
+            out,
+            "- imported ({}): weights {} (sha256 {}), description sha256 {}; exporter: {}",
+            imported.format,
+            imported.weights_file,
+            imported.weights_file_sha256,
+            imported.description_sha256,
+            serde_json::to_string(&imported.exporter).unwrap_or_default()
+        );
+        let _ = writeln!(out, "- weights sha256: {}\n", meta.weights_sha256);
+        let _ = writeln!(
+            out,
+            "Trained elsewhere: there is no training report or test slice here, and its training \
+             prior is unknown (scored as uniform). Measure it on data it never saw with \
+             `signal-worker model evaluate`."
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "- class balance ({}): {}",

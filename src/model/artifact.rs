@@ -178,6 +178,7 @@ impl TrainedModel {
             split_open_times: self.split_open_times,
             settings: self.settings.clone(),
             report: self.report,
+            imported: None,
         };
         let metadata = ModelMetadata {
             format_version: FORMAT_VERSION,

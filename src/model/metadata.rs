@@ -40,8 +40,13 @@ pub struct Provenance {
     pub split_open_times: [[i64; 2]; 3],
     /// The full training settings, so the run can be repeated.
     pub settings: TrainSettings,
-    /// Epochs, history, test metrics and baselines.
+    /// Epochs, history, test metrics and baselines (empty for an imported model).
     pub report: TrainReport,
+    /// Set when the model was imported rather than trained here: from what, with which hashes.
+    /// Left out of the file (and so of the hashed form) when absent, so models sealed before it
+    /// existed hash the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<super::import::Imported>,
 }
 
 /// The content of `model.json`.

@@ -16,6 +16,7 @@ pub mod decide;
 pub mod digest;
 pub mod engine;
 pub mod gru;
+pub mod import;
 pub mod inference;
 pub mod kernel;
 pub mod labels;
