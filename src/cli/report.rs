@@ -4,9 +4,10 @@ use crate::model::{CLASS_ORDER, Metrics, ModelMetadata};
 use std::fmt::Write;
 
 fn metrics_line(out: &mut String, label: &str, m: &Metrics) {
+    let ece = m.ece.map_or_else(|| "–".to_owned(), |e| format!("{e:.4}"));
     let _ = writeln!(
         out,
-        "| {label} | {} | {:.4} | {:.4} |",
+        "| {label} | {} | {:.4} | {:.4} | {ece} |",
         m.samples, m.accuracy, m.log_loss
     );
 }
@@ -110,7 +111,7 @@ pub fn render(meta: &ModelMetadata) -> String {
     );
     let _ = writeln!(
         out,
-        "| forecast | samples | accuracy | log-loss |\n|---|---|---|---|"
+        "| forecast | samples | accuracy | log-loss | ECE |\n|---|---|---|---|---|"
     );
     metrics_line(&mut out, "model", &r.test);
     metrics_line(

@@ -415,6 +415,7 @@ fn provenance(description: &Description, description_bytes: &[u8], weights: Stri
         accuracy: 0.0,
         log_loss: 0.0,
         confusion: [[0; NUM_CLASSES]; NUM_CLASSES],
+        ece: None,
     };
     let settings = TrainSettings {
         labels: description.labels,

@@ -19,6 +19,48 @@ pub struct Metrics {
     pub log_loss: f64,
     /// `confusion[actual][predicted]`, indices in [`CLASS_ORDER`](super::side::CLASS_ORDER).
     pub confusion: [[u64; NUM_CLASSES]; NUM_CLASSES],
+    /// Expected calibration error of the predicted class's probability ([`CalibrationBins`]).
+    /// Absent in models sealed before it was recorded (and so left out of their hashed form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ece: Option<f64>,
+}
+
+/// Calibration bins of the expected calibration error: equal widths over [0, 1].
+pub const CALIBRATION_BINS: usize = 10;
+
+/// Forecasts grouped by the probability given to the class called, for the expected calibration
+/// error: the sample-weighted mean over bins of |share correct − mean probability|. 0 when every
+/// "70 %" call is right 70 % of the time. Training reports and live scores both use it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CalibrationBins {
+    /// Per bin: calls, summed probability, correct calls.
+    bins: [(u64, f64, u64); CALIBRATION_BINS],
+}
+
+impl CalibrationBins {
+    /// Adds one call made with probability `confidence`.
+    pub fn add(&mut self, confidence: f64, correct: bool) {
+        let bin = ((confidence.clamp(0.0, 1.0) * CALIBRATION_BINS as f64) as usize)
+            .min(CALIBRATION_BINS - 1);
+        let slot = &mut self.bins[bin];
+        slot.0 += 1;
+        slot.1 += confidence;
+        slot.2 += u64::from(correct);
+    }
+
+    /// The expected calibration error (0 with no calls).
+    pub fn ece(&self) -> f64 {
+        let total: u64 = self.bins.iter().map(|b| b.0).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        self.bins
+            .iter()
+            .filter(|b| b.0 > 0)
+            .map(|&(_, confidence, correct)| (correct as f64 - confidence).abs())
+            .sum::<f64>()
+            / total as f64
+    }
 }
 
 /// The naive forecasts reported next to the model, on the same test samples.
@@ -44,9 +86,11 @@ impl Metrics {
         let mut confusion = [[0u64; NUM_CLASSES]; NUM_CLASSES];
         let mut loss = 0.0f64;
         let mut correct = 0usize;
+        let mut calibration = CalibrationBins::default();
         for (label, p) in labels.iter().zip(probabilities) {
             let actual = label.class_index();
             let predicted = argmax(p);
+            calibration.add(f64::from(p[predicted]), predicted == actual);
             confusion[actual][predicted] += 1;
             if predicted == actual {
                 correct += 1;
@@ -60,6 +104,7 @@ impl Metrics {
             accuracy: correct as f64 / denominator,
             log_loss: loss / denominator,
             confusion,
+            ece: Some(calibration.ece()),
         }
     }
 }
@@ -131,6 +176,22 @@ mod tests {
         assert!((m.log_loss - expected).abs() < 1e-6);
         assert_eq!(m.confusion[2][0], 1);
         assert_eq!(m.confusion[0][0], 1);
+    }
+
+    #[test]
+    fn calibration_error_is_zero_when_calls_come_true_as_often_as_said() {
+        let mut bins = CalibrationBins::default();
+        // Four 75 % calls, three right: calibrated.
+        for correct in [true, true, true, false] {
+            bins.add(0.75, correct);
+        }
+        assert!(bins.ece().abs() < 1e-12);
+        // Plus two 95 % calls, both wrong: that bin is off by 0.95, weighted 2 of 6.
+        bins.add(0.95, false);
+        bins.add(0.95, false);
+        assert!((bins.ece() - 0.95 * 2.0 / 6.0).abs() < 1e-12);
+        let m = Metrics::score(&[Side::Long], &[[0.9, 0.05, 0.05]]);
+        assert!((m.ece.unwrap_or(f64::NAN) - 0.1).abs() < 1e-6);
     }
 
     #[test]

@@ -6,11 +6,8 @@ use std::collections::VecDeque;
 use super::drift::FeatureDrift;
 use super::summary::{FeatureDriftScore, ForecasterScore, RollingScore, ScoreReport};
 use super::{ScoreDrain, ScoreSample};
-use crate::model::metrics::{PROBABILITY_FLOOR, argmax};
+use crate::model::metrics::{CalibrationBins, PROBABILITY_FLOOR, argmax};
 use crate::model::{ModelMetadata, NUM_CLASSES};
-
-/// Calibration bins of the expected calibration error: equal widths over [0, 1].
-pub const CALIBRATION_BINS: usize = 10;
 
 /// Who made a scored forecast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +55,8 @@ struct Totals {
     brier_sum: f64,
     /// `confusion[actual][called]`.
     confusion: [[u64; NUM_CLASSES]; NUM_CLASSES],
-    /// Per bin: samples, summed confidence, correct calls.
-    bins: [(u64, f64, u64); CALIBRATION_BINS],
+    /// The calls by confidence, for the calibration error.
+    bins: CalibrationBins,
 }
 
 /// Scores of one model, fed with the samples its series produce.
@@ -140,10 +137,7 @@ impl Scoreboard {
             totals.correct += u64::from(scored.correct);
             totals.brier_sum += scored.brier;
             totals.confusion[label][called] += 1;
-            let bin = &mut totals.bins[bin_of(scored.confidence)];
-            bin.0 += 1;
-            bin.1 += scored.confidence;
-            bin.2 += u64::from(scored.correct);
+            totals.bins.add(scored.confidence, scored.correct);
             let rolling = &mut self.rolling[i];
             if rolling.len() >= self.window {
                 rolling.pop_front();
@@ -210,39 +204,15 @@ fn score(p: &[f64; NUM_CLASSES], called: usize, label: usize) -> Scored {
     }
 }
 
-fn bin_of(confidence: f64) -> usize {
-    let bin = (confidence.clamp(0.0, 1.0) * CALIBRATION_BINS as f64) as usize;
-    bin.min(CALIBRATION_BINS - 1)
-}
-
-/// Expected calibration error: the sample-weighted mean of |accuracy − mean confidence| per bin.
-fn ece(bins: &[(u64, f64, u64); CALIBRATION_BINS]) -> f64 {
-    let total: u64 = bins.iter().map(|b| b.0).sum();
-    if total == 0 {
-        return 0.0;
-    }
-    bins.iter()
-        .filter(|b| b.0 > 0)
-        .map(|&(n, confidence, correct)| {
-            let n_f = n as f64;
-            (correct as f64 / n_f - confidence / n_f).abs() * n_f
-        })
-        .sum::<f64>()
-        / total as f64
-}
-
 fn summarise(forecaster: Forecaster, t: &Totals, rolling: &VecDeque<Scored>) -> ForecasterScore {
     let n = t.samples.max(1) as f64;
-    let mut bins = [(0u64, 0.0f64, 0u64); CALIBRATION_BINS];
+    let mut bins = CalibrationBins::default();
     let (mut loss, mut correct, mut brier) = (0.0f64, 0u64, 0.0f64);
     for s in rolling {
         loss += s.log_loss;
         correct += u64::from(s.correct);
         brier += s.brier;
-        let bin = &mut bins[bin_of(s.confidence)];
-        bin.0 += 1;
-        bin.1 += s.confidence;
-        bin.2 += u64::from(s.correct);
+        bins.add(s.confidence, s.correct);
     }
     let m = rolling.len().max(1) as f64;
     ForecasterScore {
@@ -252,14 +222,14 @@ fn summarise(forecaster: Forecaster, t: &Totals, rolling: &VecDeque<Scored>) -> 
         correct: t.correct,
         accuracy: t.correct as f64 / n,
         brier: t.brier_sum / n,
-        ece: ece(&t.bins),
+        ece: t.bins.ece(),
         confusion: t.confusion,
         rolling: RollingScore {
             samples: rolling.len(),
             log_loss: loss / m,
             accuracy: correct as f64 / m,
             brier: brier / m,
-            ece: ece(&bins),
+            ece: bins.ece(),
         },
     }
 }
