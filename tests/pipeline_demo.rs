@@ -311,6 +311,19 @@ fn the_demo_runs_on_the_bundled_data_and_writes_every_signal() {
         );
     }
     assert!(stdout.contains("latency") && stdout.contains("p99"));
+    // The live scores of those signals, next to both baselines, as serve computes them.
+    let scored = stdout
+        .lines()
+        .find(|l| l.starts_with("live score"))
+        .unwrap_or_else(|| panic!("no live score line in {stdout}"));
+    let samples: usize = scored.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(
+        samples + 10 > lines.len() && samples <= lines.len(),
+        "{scored}"
+    );
+    for predictor in ["model", "training_prior", "previous_return_sign"] {
+        assert!(stdout.contains(&format!("  {predictor} ")), "{stdout}");
+    }
 }
 
 #[test]

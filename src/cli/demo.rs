@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::contract::codec::{self, Encoding};
 use crate::contract::{Side, Signal};
 use crate::core::pipeline::{Input, Outcome, Pipeline};
+use crate::core::scoring::{ScoreReport, Scoreboard};
 use crate::error::ErrorCode;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -102,6 +103,12 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
         None => None,
     };
     let progress = bar("demo", bodies.len() as u64);
+    // The live scorer, as `serve` runs it: each signal scored once its horizon has passed.
+    let mut board = Scoreboard::new(
+        pipeline.training_counts(),
+        pipeline.feature_names(),
+        settings.serve.score_window,
+    );
     let mut last_signals: std::collections::VecDeque<Signal> = std::collections::VecDeque::new();
     let started = Instant::now();
     for chunk in bodies.chunks(args.batch_size) {
@@ -116,6 +123,7 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
         let t0 = Instant::now();
         let outcomes = pipeline.process(&inputs, None).map_err(|e| e.to_string())?;
         let batch_us = t0.elapsed().as_secs_f64() * 1e6;
+        board.record(&pipeline.take_scores());
         for outcome in outcomes {
             summary.candles += 1;
             summary.latencies_us.push(batch_us);
@@ -147,7 +155,30 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
         out.flush().map_err(|e| e.to_string())?;
     }
     print_summary(&summary, &pipeline, elapsed, args, &last_signals);
+    print_scores(&board.report(&pipeline.model().name));
     Ok(())
+}
+
+/// The live scores of the run's signals against both baselines, one line each.
+fn print_scores(report: &ScoreReport) {
+    println!(
+        "live score {} signals scored by their realised label ({} not: gap or reset, {} not: too little history)",
+        report.samples, report.unscored_gap, report.unscored_history
+    );
+    for f in &report.forecasters {
+        println!(
+            "  {:<22} log-loss {:.4}  accuracy {:.4}  brier {:.4}  ece {:.4}",
+            f.forecaster, f.log_loss, f.accuracy, f.brier, f.ece
+        );
+    }
+    println!(
+        "  {}",
+        if report.beats_baselines() {
+            "the model beats both baselines on log-loss here"
+        } else {
+            "the model does NOT beat both baselines on log-loss here"
+        }
+    );
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
