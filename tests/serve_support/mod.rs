@@ -194,10 +194,13 @@ pub async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
     }
 }
 
-/// Every message of a stream, in order.
+/// Every message of a stream, in order: as many as the stream's leader says it holds. (On a
+/// cluster the ordered consumer may live on a replica still catching up after a restart, whose
+/// `pending` reaches 0 early; reading up to the leader's count waits for it instead.)
 pub async fn all_messages(js: &jetstream::Context, name: &str) -> Vec<jetstream::Message> {
     let mut out = Vec::new();
-    if stream_count(js, name).await == 0 {
+    let count = stream_count(js, name).await as usize;
+    if count == 0 {
         return out;
     }
     let stream = js.get_stream(name).await.unwrap();
@@ -214,9 +217,8 @@ pub async fn all_messages(js: &jetstream::Context, name: &str) -> Vec<jetstream:
             .unwrap()
             .unwrap()
             .unwrap();
-        let pending = m.info().unwrap().pending;
         out.push(m);
-        if pending == 0 {
+        if out.len() >= count {
             return out;
         }
     }
