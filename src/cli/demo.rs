@@ -112,14 +112,7 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
     let mut last_signals: std::collections::VecDeque<Signal> = std::collections::VecDeque::new();
     let started = Instant::now();
     for chunk in bodies.chunks(args.batch_size) {
-        let inputs: Vec<Input<'_>> = chunk
-            .iter()
-            .map(|b| Input {
-                bytes: b,
-                encoding: Encoding::MessagePack,
-                subject: None,
-            })
-            .collect();
+        let inputs: Vec<Input<'_>> = chunk.iter().map(|b| Input::recorded(b)).collect();
         let t0 = Instant::now();
         let outcomes = pipeline.process(&inputs, None).map_err(|e| e.to_string())?;
         let batch_us = t0.elapsed().as_secs_f64() * 1e6;

@@ -49,14 +49,7 @@ pub fn evaluate(
         settings.serve.score_window,
     );
     for chunk in bodies.chunks(BATCH) {
-        let inputs: Vec<Input<'_>> = chunk
-            .iter()
-            .map(|b| Input {
-                bytes: b,
-                encoding: Encoding::MessagePack,
-                subject: None,
-            })
-            .collect();
+        let inputs: Vec<Input<'_>> = chunk.iter().map(|b| Input::recorded(b)).collect();
         pipeline.process(&inputs, None).map_err(|e| e.to_string())?;
         board.record(&pipeline.take_scores());
     }

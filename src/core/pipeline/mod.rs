@@ -55,6 +55,18 @@ pub struct Input<'a> {
     pub subject: Option<&'a str>,
 }
 
+impl<'a> Input<'a> {
+    /// A recorded candle re-encoded as MessagePack (what `demo` and `model evaluate` feed): no
+    /// subject, so only the body's identity counts.
+    pub fn recorded(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            encoding: Encoding::MessagePack,
+            subject: None,
+        }
+    }
+}
+
 /// What became of one input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
