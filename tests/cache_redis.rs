@@ -179,7 +179,10 @@ async fn evicted_series_lose_their_snapshot_and_index_entry() {
         std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/default")),
     )
     .unwrap();
-    let mut pipeline = signal_worker::runtime::model::build_pipeline(&all, predictor).unwrap();
+    let pipeline = signal_worker::runtime::model::build_pipeline(&all, predictor).unwrap();
+    // The intake runs a router; with `model.dir` alone, one route whose snapshot ids are the
+    // series ids.
+    let mut pipeline = signal_worker::core::routing::Router::single("default", pipeline, "candles");
     let hour = 3_600_000;
     let t0 = 1_498_906_800_000;
     let bar = |symbol: &str, i: i64| CandleMessage {
@@ -196,7 +199,7 @@ async fn evicted_series_lose_their_snapshot_and_index_entry() {
         trades: None,
         is_closed: true,
     };
-    let feed = |pipeline: &mut signal_worker::core::pipeline::Pipeline,
+    let feed = |pipeline: &mut signal_worker::core::routing::Router,
                 symbols: &[&str],
                 i: i64,
                 now: i64| {

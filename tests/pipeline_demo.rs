@@ -756,3 +756,211 @@ fn an_imported_pytorch_model_is_a_first_class_model() {
         );
     }
 }
+
+fn pipeline_of(dir: &str) -> Pipeline {
+    let predictor = Predictor::load_with(
+        format!("{}/{dir}", env!("CARGO_MANIFEST_DIR")).as_ref(),
+        &FEATURE_NAMES,
+        BackendKind::default(),
+        InferenceEngine::Fused,
+    )
+    .unwrap();
+    let settings = Settings::default();
+    Pipeline::new(
+        predictor,
+        signal_worker::runtime::model::pipeline_settings(&settings),
+    )
+    .unwrap()
+}
+
+fn csv_candles(
+    file: &str,
+    exchange: &str,
+    symbol: &str,
+    interval: &str,
+    limit: usize,
+) -> Vec<CandleMessage> {
+    let path = format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let identity = CsvIdentity {
+        exchange: exchange.into(),
+        symbol: symbol.into(),
+        interval: interval.into(),
+    };
+    read_csv(&path, std::fs::File::open(&path).unwrap(), identity)
+        .unwrap()
+        .take(limit)
+        .map(|r| r.unwrap().candle.unwrap())
+        .collect()
+}
+
+/// Encoded signals of a single-model pipeline over one series alone.
+fn alone(dir: &str, msgs: &[CandleMessage]) -> Vec<Vec<u8>> {
+    signals(&run(&mut pipeline_of(dir), &bodies(msgs), 64))
+}
+
+#[test]
+fn routes_give_each_market_its_model_and_shadows_score_the_same_candles() {
+    use signal_worker::core::routing::{Role, RouteSpec, Router};
+    let spec = |name: &str, subjects: &[&str], role| RouteSpec {
+        name: name.into(),
+        subjects: subjects.iter().map(|s| (*s).to_owned()).collect(),
+        role,
+    };
+    let specs = [
+        spec("crypto-1h", &["candles.*.*.1h"], Role::Live),
+        spec("futures-1m", &["candles.cffex.*.1m"], Role::Live),
+        spec("challenger", &["candles.coinbase.>"], Role::Shadow),
+    ];
+    let dirs = ["models/default", "models/cffex-1m", "models/streaming"];
+    let mut router = Router::new(
+        &specs,
+        dirs.iter().map(|d| pipeline_of(d)).collect(),
+        "candles",
+        "candles",
+    )
+    .unwrap();
+    let btc = csv_candles("btcusd-1h.csv", "coinbase", "BTCUSD", "1h", 700);
+    let ic = csv_candles("icl8-cffex-1m.csv", "cffex", "IC", "1m", 700);
+    // No live route covers 5-minute bars: every one is unrouted, none dead-lettered, and the
+    // shadow (all of coinbase) still scores them.
+    let five: Vec<CandleMessage> = csv_candles("btcusd-1h.csv", "coinbase", "ETHUSD", "5m", 200);
+    let subject = |m: &CandleMessage| format!("candles.{}.{}.{}", m.exchange, m.symbol, m.interval);
+    // Interleaved as a bus delivers them, each with its subject.
+    let mut mixed: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..700 {
+        for series in [&btc, &ic, &five] {
+            if let Some(m) = series.get(i) {
+                mixed.push((subject(m), codec::encode(m, Encoding::MessagePack).unwrap()));
+            }
+        }
+    }
+    let mut outcomes = Vec::new();
+    let mut shadows = Vec::new();
+    for chunk in mixed.chunks(97) {
+        let inputs: Vec<Input<'_>> = chunk
+            .iter()
+            .map(|(s, b)| Input {
+                bytes: b,
+                encoding: Encoding::MessagePack,
+                subject: Some(s),
+            })
+            .collect();
+        outcomes.extend(
+            chunk
+                .iter()
+                .map(|(s, _)| s.clone())
+                .zip(router.process(&inputs, None).unwrap()),
+        );
+        shadows.extend(router.take_shadow_signals());
+    }
+    let of = |wanted: &str| -> Vec<Outcome> {
+        outcomes
+            .iter()
+            .filter(|(s, _)| s.as_str() == wanted)
+            .map(|(_, o)| o.clone())
+            .collect()
+    };
+    // Each market's signals are exactly its own model's, as if it ran alone.
+    let btc_signals = signals(&of("candles.coinbase.BTCUSD.1h"));
+    let ic_signals = signals(&of("candles.cffex.IC.1m"));
+    assert_eq!(btc_signals, alone("models/default", &btc));
+    assert_eq!(ic_signals, alone("models/cffex-1m", &ic));
+    assert!(btc_signals.len() > 600 && ic_signals.len() > 600);
+    let unrouted = of("candles.coinbase.ETHUSD.5m");
+    assert_eq!(unrouted.len(), 200);
+    assert!(unrouted.iter().all(|o| matches!(o, Outcome::Unrouted)));
+    // The shadow keeps its own (streaming) state per series: its signals are its own model's.
+    let shadow_btc: Vec<Vec<u8>> = shadows
+        .iter()
+        .filter(|s| s.route == "challenger" && s.signal.symbol == "BTCUSD")
+        .map(|s| codec::encode(&s.signal, Encoding::MessagePack).unwrap())
+        .collect();
+    assert_eq!(shadow_btc, alone("models/streaming", &btc));
+    assert!(shadows.iter().any(|s| s.signal.interval == "5m"));
+    assert!(shadows.iter().all(|s| s.signal.exchange == "coinbase"));
+    // Each live signal names its route's model.
+    for (subject, outcome) in &outcomes {
+        if let Outcome::Signal(s) = outcome {
+            let expected = if subject.ends_with(".1h") {
+                "default"
+            } else {
+                "cffex-1m"
+            };
+            assert_eq!(s.model.name, expected);
+        }
+    }
+}
+
+#[test]
+fn overlapping_live_routes_are_refused_at_startup_with_both_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("routes.toml");
+    std::fs::write(
+        &settings,
+        r#"
+[[models]]
+name = "crypto-1h"
+dir = "models/default"
+subjects = ["candles.*.*.1h"]
+
+[[models]]
+name = "coinbase"
+dir = "models/cffex-1m"
+subjects = ["candles.coinbase.>"]
+"#,
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&settings)
+        .arg("config")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("crypto-1h") && stderr.contains("coinbase") && stderr.contains("overlap"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_routed_demo_scores_each_market_with_its_own_model() {
+    for config in [
+        None,
+        Some(format!("{}/deploy/routes.toml", env!("CARGO_MANIFEST_DIR"))),
+    ] {
+        let mut cmd = bin();
+        if let Some(path) = &config {
+            cmd.arg("--config").arg(path);
+        }
+        let out = cmd.args(["demo", "--routes"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(" 0 unrouted, 0 rejected"), "{stdout}");
+        for (route, model, min_signals) in [
+            ("crypto-1h", "default", 19_000),
+            ("futures-1m", "cffex-1m", 47_000),
+        ] {
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("route {route} (live")))
+                .unwrap_or_else(|| panic!("no line for {route}: {stdout}"));
+            assert!(line.contains(&format!("model {model} v")), "{line}");
+            let signals: u64 = line
+                .rsplit(", ")
+                .next()
+                .and_then(|s| s.strip_suffix(" signals"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(signals >= min_signals, "{line}");
+        }
+        assert_eq!(stdout.matches("live score ").count(), 2, "{stdout}");
+        assert_eq!(stdout.matches("training_prior").count(), 2, "{stdout}");
+    }
+}

@@ -814,3 +814,436 @@ async fn live_scores_after_replaying_a_file_equal_model_evaluate_on_that_file() 
         "one entry per model input"
     );
 }
+
+/// The first `rows` candles of a bundled data file, as a CSV file in `dir`.
+fn data_head(dir: &std::path::Path, file: &str, rows: usize) -> PathBuf {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/{file}")).unwrap();
+    let head: Vec<&str> = text.lines().take(rows + 1).collect();
+    let path = dir.join(file);
+    std::fs::write(&path, head.join("\n") + "\n").unwrap();
+    path
+}
+
+const ROUTES: &str = r#"
+[[models]]
+name = "crypto-1h"
+dir = "ROOT/models/default"
+subjects = ["candles.*.*.1h"]
+role = "live"
+
+[[models]]
+name = "futures-1m"
+dir = "ROOT/models/cffex-1m"
+subjects = ["candles.cffex.*.1m"]
+role = "live"
+
+[[models]]
+name = "challenger"
+dir = "ROOT/models/streaming"
+subjects = ["candles.coinbase.>"]
+role = "shadow"
+"#;
+
+fn decoded(
+    messages: &[async_nats::jetstream::Message],
+) -> Vec<(String, signal_worker::contract::Signal)> {
+    use signal_worker::contract::codec::{self, Encoding};
+    messages
+        .iter()
+        .map(|m| {
+            (
+                m.subject.to_string(),
+                codec::decode(&m.payload, Encoding::MessagePack).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unrouted_is_counted() {
+    use signal_worker::contract::codec::Encoding;
+    use signal_worker::core::pipeline::{Input, Outcome};
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("routes.toml");
+    std::fs::write(&config, ROUTES.replace("ROOT", ROOT)).unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let btc = data_head(dir.path(), "btcusd-1h.csv", 500);
+    let ic = data_head(dir.path(), "icl8-cffex-1m.csv", 500);
+    let series = |file: &PathBuf, e: &str, s: &str, i: &str| {
+        let path = file.to_str().unwrap().to_owned();
+        [
+            path,
+            "--exchange".into(),
+            e.into(),
+            "--symbol".into(),
+            s.into(),
+            "--interval".into(),
+            i.into(),
+            "--max".into(),
+        ]
+    };
+    let worker = Worker::start(
+        &url,
+        dir.path(),
+        "worker",
+        &[("SIGNAL_WORKER_CONFIG", &config)],
+    );
+    let (client, js) = js(&url).await;
+    wait_streams(&js).await;
+    for args in [
+        series(&btc, "coinbase", "BTCUSD", "1h"),
+        series(&ic, "cffex", "IC", "1m"),
+        // 5-minute bars: no live route covers them (the shadow does).
+        series(&btc, "coinbase", "ETHUSD", "5m"),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        replay(&url, &args);
+    }
+    wait_drained(&js, &worker).await;
+
+    // What the pure router makes of the stored candles, in stream order.
+    let candles = all_messages(&js, "CANDLES").await;
+    let settings = signal_worker::config::Settings::from_sources(
+        Some(("routes.toml", &ROUTES.replace("ROOT", ROOT))),
+        Vec::<(String, String)>::new(),
+    )
+    .unwrap();
+    let pipelines = settings
+        .models
+        .iter()
+        .map(|route| {
+            let predictor = signal_worker::runtime::model::load_predictor(
+                &settings,
+                std::path::Path::new(&route.dir),
+            )
+            .unwrap();
+            signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap()
+        })
+        .collect();
+    let specs: Vec<_> = settings.models.iter().map(|m| m.spec()).collect();
+    let mut router =
+        signal_worker::core::routing::Router::new(&specs, pipelines, "candles", "candles").unwrap();
+    let inputs: Vec<Input<'_>> = candles
+        .iter()
+        .map(|m| Input {
+            bytes: &m.payload,
+            encoding: Encoding::MessagePack,
+            subject: Some(m.subject.as_str()),
+        })
+        .collect();
+    let outcomes = router.process(&inputs, Some(i64::MAX / 4)).unwrap();
+    let shadows = router.take_shadow_signals();
+    let live: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Signal(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let unrouted = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Unrouted))
+        .count();
+    assert_eq!(unrouted, 500);
+
+    // SIGNALS: exactly the live routes' signals, each naming its market's model.
+    let mut stored: Vec<_> = decoded(&all_messages(&js, "SIGNALS").await)
+        .into_iter()
+        .map(|(subject, s)| {
+            assert!(subject.starts_with("signals."), "{subject}");
+            s
+        })
+        .collect();
+    let key =
+        |s: &signal_worker::contract::Signal| (s.symbol.clone(), s.interval.clone(), s.open_time);
+    stored.sort_by_key(key);
+    let mut live_sorted = live.clone();
+    live_sorted.sort_by_key(key);
+    assert_eq!(stored.len(), live_sorted.len(), "{}", worker.log());
+    assert!(
+        stored == live_sorted,
+        "SIGNALS differ from the pure router's live signals"
+    );
+    for s in &stored {
+        let model = if s.interval == "1h" {
+            "default"
+        } else {
+            "cffex-1m"
+        };
+        assert_eq!((s.model.name.as_str(), s.interval != "5m"), (model, true));
+    }
+    assert!(stored.iter().filter(|s| s.interval == "1m").count() > 400);
+    assert!(stored.iter().filter(|s| s.interval == "1h").count() > 400);
+
+    // SHADOW: the challenger's signals on its own subjects, in its own stream.
+    let shadow_stored = decoded(&all_messages(&js, "SHADOW").await);
+    assert_eq!(shadow_stored.len(), shadows.len(), "{}", worker.log());
+    assert!(!shadows.is_empty());
+    for (subject, signal) in &shadow_stored {
+        let expected = format!(
+            "shadow.challenger.coinbase.{}.{}",
+            signal.symbol, signal.interval
+        );
+        assert_eq!(subject, &expected);
+        assert_eq!(signal.model.name, "streaming");
+    }
+    let mut shadow_sorted: Vec<_> = shadow_stored.into_iter().map(|(_, s)| s).collect();
+    shadow_sorted.sort_by_key(key);
+    let mut expected_shadows: Vec<_> = shadows.into_iter().map(|s| s.signal).collect();
+    expected_shadows.sort_by_key(key);
+    assert!(
+        shadow_sorted == expected_shadows,
+        "SHADOW differs from the pure router's shadow"
+    );
+    assert_eq!(stream_count(&js, "DLQ").await, 0);
+
+    // Unrouted counted; every route scored under its own name; the exposition lints clean.
+    assert_eq!(
+        metric_sum(&worker, "signal_worker_candles_unrouted_total"),
+        500.0
+    );
+    for route in ["crypto-1h", "futures-1m", "challenger"] {
+        let samples = metric_with(
+            &worker,
+            "signal_worker_score_samples_total",
+            &[("model", route)],
+        );
+        assert!(samples.is_some_and(|n| n > 100.0), "{route}: {samples:?}");
+    }
+    let exposition = http_get(worker.metrics_port, "/metrics");
+    let findings = common::promtool_findings(&exposition);
+    assert!(findings.is_empty(), "promtool: {findings}");
+    // A reload is refused: routed models change with the routing settings.
+    let reply = reload_model(
+        &client,
+        std::path::Path::new(&format!("{ROOT}/models/default")),
+    )
+    .await;
+    assert!(reply.to_string().contains("[[models]]"), "{reply}");
+    drop(nats);
+}
+
+const PROMOTABLE: &str = r#"
+[[models]]
+name = "crypto-1h"
+dir = "ROOT/models/default"
+subjects = ["candles.*.*.1h"]
+
+[[models]]
+name = "challenger"
+dir = "ROOT/models/streaming"
+subjects = ["candles.*.*.1h"]
+role = "shadow"
+"#;
+
+async fn request_json(client: &async_nats::Client, subject: &str, body: &str) -> serde_json::Value {
+    let reply = tokio::time::timeout(
+        WAIT,
+        client.request(subject.to_owned(), body.to_owned().into()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    serde_json::from_slice(&reply.payload).unwrap()
+}
+
+/// Each model's signals over the whole candle stream, run alone, by open time.
+fn alone_by_time(
+    candles: &[async_nats::jetstream::Message],
+    dir: &str,
+) -> std::collections::BTreeMap<i64, signal_worker::contract::Signal> {
+    use signal_worker::contract::codec::Encoding;
+    use signal_worker::core::pipeline::{Input, Outcome};
+    let settings = signal_worker::config::Settings::default();
+    let predictor =
+        signal_worker::runtime::model::load_predictor(&settings, std::path::Path::new(dir))
+            .unwrap();
+    let mut pipeline = signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
+    let inputs: Vec<Input<'_>> = candles
+        .iter()
+        .map(|m| Input {
+            bytes: &m.payload,
+            encoding: Encoding::MessagePack,
+            subject: Some(m.subject.as_str()),
+        })
+        .collect();
+    pipeline
+        .process(&inputs, Some(i64::MAX / 4))
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| match o {
+            Outcome::Signal(s) => Some((s.open_time, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promoting_a_shadow_under_load_loses_and_repeats_nothing_and_survives_a_restart() {
+    let _serial = serial();
+    let nats = ServerProcess::start(ServerKind::Nats).unwrap();
+    let redis = ServerProcess::start(ServerKind::Redis).unwrap();
+    let (url, redis_url) = (nats.url(), redis.url());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("routes.toml");
+    std::fs::write(&config, PROMOTABLE.replace("ROOT", ROOT)).unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    // Snapshots on: each route's series state is kept under its own key and resumed.
+    let env = [
+        ("SIGNAL_WORKER_CONFIG", config.as_str()),
+        ("SIGNAL_WORKER_SERVE_MODEL_POLL_MS", "50"),
+        ("SIGNAL_WORKER_REDIS_ENABLED", "true"),
+        ("SIGNAL_WORKER_REDIS_URL", redis_url.as_str()),
+    ];
+    let (first, _) = btc_rows(dir.path(), "first.csv", 1, 600);
+    let (second, _) = btc_rows(dir.path(), "second.csv", 601, 1400);
+    let (third, _) = btc_rows(dir.path(), "third.csv", 1401, 1700);
+    let mut worker = Worker::start(&url, dir.path(), "worker", &env);
+    let (client, js) = js(&url).await;
+    wait_streams(&js).await;
+    replay_btc(&url, &first);
+    wait_drained(&js, &worker).await;
+    let before = stream_count(&js, "SIGNALS").await;
+    // Under load: the second part goes out at 500 candles/s while the promotion lands.
+    let paced = {
+        let (url, path) = (url.clone(), second.to_str().unwrap().to_owned());
+        std::thread::spawn(move || {
+            replay(
+                &url,
+                &[
+                    &path,
+                    "--exchange",
+                    "coinbase",
+                    "--symbol",
+                    "BTCUSD",
+                    "--interval",
+                    "1h",
+                    "--speed",
+                    "1800000",
+                ],
+            )
+        })
+    };
+    wait_signals_above(&js, before + 100).await;
+    let answer = request_json(&client, "control.model.promote", "challenger").await;
+    assert_eq!(answer["promoted"], "challenger", "{answer}");
+    assert_eq!(
+        answer["demoted"],
+        serde_json::json!(["crypto-1h"]),
+        "{answer}"
+    );
+    let again = request_json(&client, "control.model.promote", "challenger").await;
+    assert!(again.to_string().contains("live already"), "{again}");
+    paced.join().unwrap();
+    wait_drained(&js, &worker).await;
+    // A restart keeps the promotion (the roles are the deployment's record, not the settings').
+    worker.sigterm();
+    assert!(
+        worker.wait_exit(WAIT).is_some_and(|s| s.success()),
+        "{}",
+        worker.log()
+    );
+    replay_btc(&url, &third);
+    let worker = Worker::start(&url, dir.path(), "worker-2", &env);
+    wait_drained(&js, &worker).await;
+    // Both routes' series resumed from their snapshots (crypto-1h/… and challenger/…).
+    assert!(
+        without_colours(&worker.log()).contains("resumed_series=2"),
+        "{}",
+        worker.log()
+    );
+
+    let candles = all_messages(&js, "CANDLES").await;
+    let (old, new) = (
+        alone_by_time(&candles, &format!("{ROOT}/models/default")),
+        alone_by_time(&candles, &format!("{ROOT}/models/streaming")),
+    );
+    let live = decoded(&all_messages(&js, "SIGNALS").await);
+    let mut times: Vec<i64> = live.iter().map(|(_, s)| s.open_time).collect();
+    times.sort_unstable();
+    times.dedup();
+    assert_eq!(times.len(), live.len(), "a candle signalled twice");
+    // No candle lost: every candle from the first signal on has its one signal.
+    let first_signal = *old.keys().next().unwrap();
+    let due: Vec<i64> = candles
+        .iter()
+        .map(|m| {
+            signal_worker::contract::codec::decode::<signal_worker::contract::CandleMessage>(
+                &m.payload,
+                signal_worker::contract::codec::Encoding::MessagePack,
+            )
+            .unwrap()
+            .open_time
+        })
+        .filter(|t| *t >= first_signal)
+        .collect();
+    assert_eq!(times, due, "{}", worker.log());
+    // One switch, old model then new, each signal exactly what its model gives with its state
+    // kept across the switch (no warm-up gap).
+    let mut by_time: Vec<_> = live.iter().map(|(_, s)| s.clone()).collect();
+    by_time.sort_by_key(|s| s.open_time);
+    let switch = by_time
+        .iter()
+        .position(|s| s.model.name == "streaming")
+        .unwrap();
+    assert!(switch > 500, "promoted at {switch}");
+    assert!(
+        by_time[switch..]
+            .iter()
+            .all(|s| s.model.name == "streaming")
+    );
+    assert!(
+        by_time.len() - switch > 300,
+        "{} after the switch",
+        by_time.len() - switch
+    );
+    for s in &by_time[..switch] {
+        assert_eq!(Some(s), old.get(&s.open_time));
+    }
+    for s in &by_time[switch..] {
+        assert_eq!(Some(s), new.get(&s.open_time));
+    }
+    // The demoted model goes on as the shadow, on its own subjects.
+    let shadow = decoded(&all_messages(&js, "SHADOW").await);
+    let switched_at = by_time[switch].open_time;
+    for (subject, s) in &shadow {
+        let route = if s.model.name == "streaming" {
+            "challenger"
+        } else {
+            "crypto-1h"
+        };
+        assert_eq!(subject, &format!("shadow.{route}.coinbase.BTCUSD.1h"));
+        assert_eq!(
+            s.open_time < switched_at,
+            route == "challenger",
+            "{subject} {}",
+            s.open_time
+        );
+    }
+    assert!(shadow.iter().any(|(_, s)| s.model.name == "default"));
+    assert_eq!(stream_count(&js, "DLQ").await, 0);
+    drop(redis);
+    drop(nats);
+}
+
+/// A log without its ANSI colour codes.
+fn without_colours(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ … m
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

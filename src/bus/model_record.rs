@@ -6,9 +6,14 @@
 //! runs. So a restart keeps the reloaded model, every worker of a partitioned deployment ends up
 //! on the same weights, and a model updated in place under the same path is told apart by its
 //! hash, never by its path. The first value is the settings' `model.dir`.
+//!
+//! With `[[models]]` routes, the bucket records the routes' roles instead (key
+//! `<deployment>.routes`, first value the settings' roles): a promotion writes it and every
+//! intake follows it, so a promoted shadow stays live across restarts and on every worker.
 
 use super::BusError;
 use crate::config::NatsSettings;
+use crate::core::routing::Roles;
 use async_nats::jetstream::{self, kv};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +118,67 @@ impl ModelRecords {
             }
             Err(e) => Err(BusError::publish(&self.key, e)),
         }
+    }
+
+    /// The key of the deployment's route roles (a promotion's record).
+    fn roles_key(&self) -> String {
+        format!("{}.routes", self.key)
+    }
+
+    /// The route roles recorded for the deployment, or `first` (the settings') stored now when
+    /// none is: every worker of the deployment, and every restart, follows one record.
+    pub async fn roles_or(&self, first: &Roles) -> Result<Roles, BusError> {
+        let key = self.roles_key();
+        super::retry::through_elections("read the route roles", self.bound, || async {
+            if let Some(roles) = self.roles().await? {
+                return Ok(roles);
+            }
+            let body = serde_json::to_vec(first).map_err(|e| BusError::Encode {
+                subject: key.clone(),
+                message: e.to_string(),
+            })?;
+            match self.store.create(&key, body.into()).await {
+                Ok(_) => Ok(first.clone()),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    Ok(self.roles().await?.unwrap_or_else(|| first.clone()))
+                }
+                Err(e) => Err(BusError::publish(&key, e)),
+            }
+        })
+        .await
+    }
+
+    /// The route roles recorded, if any (an undecodable record counts as none, and is logged).
+    pub async fn roles(&self) -> Result<Option<Roles>, BusError> {
+        let key = self.roles_key();
+        let value = self
+            .store
+            .get(key.clone())
+            .await
+            .map_err(|e| BusError::read(&key, e))?;
+        Ok(
+            value.and_then(|bytes| match serde_json::from_slice(&bytes) {
+                Ok(roles) => Some(roles),
+                Err(e) => {
+                    tracing::error!(key = %key, error = %e, "route roles undecodable; ignored");
+                    None
+                }
+            }),
+        )
+    }
+
+    /// Records `roles` for the deployment (a promotion).
+    pub async fn put_roles(&self, roles: &Roles) -> Result<(), BusError> {
+        let key = self.roles_key();
+        let body = serde_json::to_vec(roles).map_err(|e| BusError::Encode {
+            subject: key.clone(),
+            message: e.to_string(),
+        })?;
+        self.store
+            .put(&key, body.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| BusError::publish(&key, e))
     }
 
     /// Makes `record` the model in force.

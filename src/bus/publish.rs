@@ -45,6 +45,7 @@ pub struct Timing {
 pub struct Publisher {
     js: jetstream::Context,
     signal_prefix: String,
+    shadow_prefix: String,
     dlq_prefix: String,
     hash_prefix_len: usize,
     dlq_max_body_bytes: usize,
@@ -57,6 +58,7 @@ impl Publisher {
         Self {
             js,
             signal_prefix: nats.signal_subject_prefix.clone(),
+            shadow_prefix: nats.shadow_subject_prefix.clone(),
             dlq_prefix: nats.dlq_subject_prefix.clone(),
             hash_prefix_len: nats.msg_id_hash_prefix_len,
             dlq_max_body_bytes: nats.dlq_max_body_bytes,
@@ -73,6 +75,33 @@ impl Publisher {
             &signal.symbol,
             &signal.interval,
         );
+        self.send_signal(subject, signal, timing).await
+    }
+
+    /// Sends a shadow route's signal on `<shadow prefix>.<route>.<exchange>.<symbol>.<interval>`
+    /// (the shadow stream; never a subject the signal stream captures), with the same body,
+    /// headers and `Nats-Msg-Id` rule as a live signal.
+    pub async fn shadow_signal(
+        &self,
+        route: &str,
+        signal: &Signal,
+        timing: Timing,
+    ) -> Result<Unconfirmed, BusError> {
+        let subject = series_subject(
+            &format!("{}.{route}", self.shadow_prefix),
+            &signal.exchange,
+            &signal.symbol,
+            &signal.interval,
+        );
+        self.send_signal(subject, signal, timing).await
+    }
+
+    async fn send_signal(
+        &self,
+        subject: String,
+        signal: &Signal,
+        timing: Timing,
+    ) -> Result<Unconfirmed, BusError> {
         let body = codec::encode(signal, self.encoding).map_err(|e| BusError::Encode {
             subject: subject.clone(),
             message: e.to_string(),

@@ -120,6 +120,33 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
     ]
 }
 
+/// The stream of shadow routes' signals (`<shadow_subject_prefix>.>`), with the signal stream's
+/// limits; created only by a worker that runs a shadow route (the server reserves a stream's
+/// `max_bytes` of its storage).
+pub fn shadow_spec(settings: &NatsSettings) -> StreamSpec {
+    StreamSpec {
+        name: settings.shadow_stream.clone(),
+        subjects: vec![format!("{}.>", settings.shadow_subject_prefix)],
+        no_ack: false,
+        transform: None,
+        replicas: settings.replicas,
+        max_age: Duration::from_millis(settings.signals_max_age_ms),
+        max_bytes: bytes_limit(settings.signals_max_bytes),
+        max_msg_size: size_limit(settings.signals_max_msg_bytes),
+        settings: "nats.signals",
+    }
+}
+
+/// Creates the shadow stream if missing and checks it if found, like [`ensure_streams`].
+pub async fn ensure_shadow_stream(
+    js: &jetstream::Context,
+    settings: &NatsSettings,
+) -> Result<(), BusError> {
+    let bound = std::time::Duration::from_millis(settings.request_timeout_ms.saturating_mul(6));
+    let spec = shadow_spec(settings);
+    super::retry::through_elections("ensure stream", bound, || ensure(js, settings, &spec)).await
+}
+
 /// A byte limit as the server keeps it: 0 (no limit) is -1.
 fn bytes_limit(bytes: u64) -> i64 {
     match bytes {

@@ -42,6 +42,10 @@ pub struct DemoArgs {
     /// How many of the last signals to print.
     #[arg(long, default_value_t = 5)]
     pub last: usize,
+    /// Route two bundled markets (hourly BTC/USD, CFFEX 1-minute IC) through the settings'
+    /// `[[models]]` (default: each market's shipped model) and print every route's live scores.
+    #[arg(long, conflicts_with_all = ["input", "model", "output"])]
+    pub routes: bool,
 }
 
 /// Counts for the summary.
@@ -71,6 +75,9 @@ pub fn run(args: &DemoArgs, settings: &Settings) -> ExitCode {
 fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
     if args.batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
+    }
+    if args.routes {
+        return super::demo_routes::run(settings, args.batch_size);
     }
     let mut pipeline = super::load::pipeline(
         settings,
@@ -137,6 +144,8 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
                 Outcome::Warming { .. } => summary.warming += 1,
                 Outcome::Duplicate(_) => summary.duplicates += 1,
                 Outcome::NotClosed(_) => summary.not_closed += 1,
+                // One model on every candle: nothing is unrouted.
+                Outcome::Unrouted => {}
                 Outcome::Rejected(r) => *summary.rejected.entry(r.code).or_default() += 1,
             }
         }
@@ -153,7 +162,7 @@ fn demo(args: &DemoArgs, settings: &Settings) -> Result<(), String> {
 }
 
 /// The live scores of the run's signals against both baselines, one line each.
-fn print_scores(report: &ScoreReport) {
+pub(super) fn print_scores(report: &ScoreReport) {
     println!(
         "live score {} signals scored by their realised label ({} not: gap or reset, {} not: too little history)",
         report.samples, report.unscored_gap, report.unscored_history

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod config_show;
 mod demo;
+mod demo_routes;
 mod evaluate;
 mod features;
 mod import;

@@ -4,6 +4,7 @@
 
 mod error;
 mod merge;
+pub mod routes;
 pub mod secret;
 pub mod sections;
 
@@ -35,6 +36,9 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Model location and backend.
     pub model: ModelSettings,
+    /// Several models, each bound to candle subjects (`[[models]]`); empty: `model.dir` scores
+    /// every candle.
+    pub models: Vec<routes::ModelRouteSettings>,
     /// Logging.
     pub log: LogSettings,
     /// Candle validation limits.
@@ -112,6 +116,12 @@ impl Settings {
         self.nats
             .validate_security()
             .map_err(ConfigError::Invalid)?;
+        // Overlapping live routes, bad names or filters are refused here, at start, naming them.
+        if !self.models.is_empty() {
+            let specs: Vec<_> = self.models.iter().map(|m| m.spec()).collect();
+            crate::core::routing::RoutingTable::new(&specs, &self.nats.candle_subject_prefix)
+                .map_err(|e| ConfigError::Invalid(format!("models: {e}")))?;
+        }
         self.redis
             .validate_security()
             .map_err(ConfigError::Invalid)?;
@@ -163,9 +173,14 @@ impl Settings {
                 &self.nats.signal_subject_prefix,
             ),
             ("nats.dlq_subject_prefix", &self.nats.dlq_subject_prefix),
+            (
+                "nats.shadow_subject_prefix",
+                &self.nats.shadow_subject_prefix,
+            ),
             ("nats.backtest_subject", &self.nats.backtest_subject),
             ("nats.control_subject", &self.nats.control_subject),
             ("nats.scores_subject", &self.nats.scores_subject),
+            ("nats.promote_subject", &self.nats.promote_subject),
         ] {
             if prefix.is_empty()
                 || prefix.contains(['*', '>', ' '])
@@ -174,6 +189,28 @@ impl Settings {
             {
                 return Err(ConfigError::Invalid(format!(
                     "{key} {prefix:?} is not a valid literal subject"
+                )));
+            }
+        }
+        // Shadow signals must never land in a stream the trading engine or the intake reads.
+        let shadow = &self.nats.shadow_subject_prefix;
+        let captures = |a: &str, b: &str| {
+            a == b || b.starts_with(&format!("{a}.")) || a.starts_with(&format!("{b}."))
+        };
+        for (key, other) in [
+            (
+                "nats.signal_subject_prefix",
+                &self.nats.signal_subject_prefix,
+            ),
+            (
+                "nats.candle_subject_prefix",
+                &self.nats.candle_subject_prefix,
+            ),
+            ("nats.dlq_subject_prefix", &self.nats.dlq_subject_prefix),
+        ] {
+            if captures(shadow, other) {
+                return Err(ConfigError::Invalid(format!(
+                    "nats.shadow_subject_prefix {shadow:?} overlaps {key} {other:?}: shadow signals would reach that stream"
                 )));
             }
         }

@@ -19,6 +19,9 @@ pub struct NatsSettings {
     pub signal_subject_prefix: String,
     /// First token of dead-letter subjects: `<prefix>.<reason>`.
     pub dlq_subject_prefix: String,
+    /// First token of shadow routes' signals: `<prefix>.<route>.<exchange>.<symbol>.<interval>`,
+    /// never a subject the signal stream captures.
+    pub shadow_subject_prefix: String,
     /// Subject on which backtest requests arrive.
     pub backtest_subject: String,
     /// How long to wait for the initial connection (ms).
@@ -33,6 +36,9 @@ pub struct NatsSettings {
     pub signals_stream: String,
     /// Name of the stream holding dead letters (`<dlq_subject_prefix>.>`).
     pub dlq_stream: String,
+    /// Name of the stream holding shadow routes' signals (`<shadow_subject_prefix>.>`), with the
+    /// signal stream's limits.
+    pub shadow_stream: String,
     /// Name of the stream persisting backtest requests (`backtest_subject`).
     pub backtest_stream: String,
     /// JetStream duplicate window of every stream (ms): a message whose
@@ -80,6 +86,9 @@ pub struct NatsSettings {
     /// Subject of live-score requests: every worker answers with the scores and feature drift
     /// of the signals it made (see README "Live scores").
     pub scores_subject: String,
+    /// Promotion requests: the body names a shadow route, which becomes live for its subjects
+    /// (one worker of the deployment records it; every worker follows).
+    pub promote_subject: String,
     /// Key-value bucket recording the model in force per deployment (key: `serve.durable`), so a
     /// reload reaches every worker and outlives a restart.
     pub model_bucket: String,
@@ -174,6 +183,7 @@ impl Default for NatsSettings {
             candle_subject_prefix: "candles".into(),
             signal_subject_prefix: "signals".into(),
             dlq_subject_prefix: "dlq".into(),
+            shadow_subject_prefix: "shadow".into(),
             backtest_subject: "backtest.requests".into(),
             connect_timeout_ms: 5_000,
             msg_id_hash_prefix_len: 12,
@@ -181,6 +191,7 @@ impl Default for NatsSettings {
             candles_stream: "CANDLES".into(),
             signals_stream: "SIGNALS".into(),
             dlq_stream: "DLQ".into(),
+            shadow_stream: "SHADOW".into(),
             backtest_stream: "BACKTEST".into(),
             duplicate_window_ms: 120_000,
             candles_max_age_ms: 0,
@@ -193,6 +204,7 @@ impl Default for NatsSettings {
             backtest_max_bytes: 64 * MIB,
             control_subject: "control.model.reload".into(),
             scores_subject: "control.model.scores".into(),
+            promote_subject: "control.model.promote".into(),
             model_bucket: "signal-worker-models".into(),
             replicas: 1,
             candles_max_msg_bytes: 65_536,

@@ -11,6 +11,7 @@ pub mod intake;
 pub mod pipeline;
 pub mod recurrent;
 pub mod rejection;
+pub mod routing;
 pub mod scoring;
 pub mod sequence;
 pub mod series;

@@ -69,6 +69,9 @@ pub enum SnapshotError {
     /// The feature part is invalid.
     #[error(transparent)]
     Features(#[from] FeatureError),
+    /// Kept under a route this worker does not run (the routing settings changed).
+    #[error("snapshot {0:?} belongs to no route of this worker")]
+    UnknownRoute(String),
 }
 
 impl SeriesSnapshot {

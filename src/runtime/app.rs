@@ -49,14 +49,21 @@ pub enum StartError {
 /// allow-list holds for the first model as for every reload. The hash read here is the one the
 /// intake verifies against the weights when it loads them.
 fn check_model_allowed(settings: &Settings) -> Result<(), StartError> {
-    if settings.model.allowed_sha256.is_empty() {
+    // With routes, every route's model must be readable (and allowed) before anything starts.
+    if settings.model.allowed_sha256.is_empty() && settings.models.is_empty() {
         return Ok(());
     }
-    let dir = std::path::Path::new(&settings.model.dir);
-    let metadata = crate::model::artifact::read_unverified_metadata(dir)
-        .map_err(|e| StartError::Model(e.to_string()))?;
-    super::model_source::check_allowed(&settings.model, &metadata.weights_sha256)
-        .map_err(|r| StartError::Model(r.reason))
+    let dirs: Vec<&str> = match settings.models.is_empty() {
+        true => vec![settings.model.dir.as_str()],
+        false => settings.models.iter().map(|m| m.dir.as_str()).collect(),
+    };
+    for dir in dirs {
+        let metadata = crate::model::artifact::read_unverified_metadata(std::path::Path::new(dir))
+            .map_err(|e| StartError::Model(format!("{dir}: {e}")))?;
+        super::model_source::check_allowed(&settings.model, &metadata.weights_sha256)
+            .map_err(|r| StartError::Model(format!("{dir}: {}", r.reason)))?;
+    }
+    Ok(())
 }
 
 /// Runs the worker until a stop signal or a fatal failure.
@@ -75,6 +82,9 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
     let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
     let js = bus::connect::jetstream(client.clone(), &settings.nats);
     bus::streams::ensure_streams(&js, &settings.nats).await?;
+    if super::routes::has_shadow(&settings) {
+        bus::streams::ensure_shadow_stream(&js, &settings.nats).await?;
+    }
     let models =
         bus::model_record::ModelRecords::open(&js, &settings.nats, &settings.serve.durable).await?;
     let state = AppState::new(settings.clone(), client.clone(), js, models);
@@ -231,6 +241,29 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                     allowed,
                     token,
                     move |dir| reload::answer(handler_state.clone(), dir),
+                )
+                .await
+                .map_err(TaskError::from)
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        supervisor.spawn("model-promote", false, move |token| {
+            let s = state.clone();
+            async move {
+                let subject = s.settings.nats.promote_subject.clone();
+                let handler_state = s.clone();
+                let allowed = s.settings.nats.reply_subjects.clone();
+                // One worker of the deployment records the promotion; every worker follows it.
+                let queue = s.settings.serve.durable.clone();
+                bus::control::serve(
+                    s.client.clone(),
+                    subject,
+                    Some(queue),
+                    allowed,
+                    token,
+                    move |route| super::promote::answer(handler_state.clone(), route),
                 )
                 .await
                 .map_err(TaskError::from)

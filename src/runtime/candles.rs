@@ -10,7 +10,6 @@
 
 use super::checkpoint::{Checkpoints, Resumed};
 use super::eviction::Eviction;
-use super::model::build_pipeline;
 use super::model_in_force::ModelFollower;
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError, clock};
@@ -19,7 +18,8 @@ use crate::bus::history::{self, Covered, History, covered_key};
 use crate::bus::intake::CandleIntake;
 use crate::bus::publish::{Timing, Unconfirmed};
 use crate::contract::codec::Encoding;
-use crate::core::pipeline::{Input, Outcome, Pipeline, Stage};
+use crate::core::pipeline::{Input, Outcome, Stage};
+use crate::core::routing::Router;
 use crate::telemetry::health::Dependency;
 use crate::telemetry::metrics as m;
 use async_nats::jetstream::{AckKind, Message};
@@ -32,13 +32,10 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     // Every attempt (a restart after a failure too) counts as progress for /healthz.
     state.health.beat();
     let settings = state.settings.clone();
-    let record = super::model_in_force::current(&state).await?;
-    let predictor = tokio::task::block_in_place(|| super::model_in_force::load(&settings, &record))
-        .map_err(TaskError::ModelInForce)?;
-    let mut pipeline = build_pipeline(&settings, predictor)?;
+    let mut pipeline = super::routes::open_router(&state, &settings).await?;
     let mut follower = ModelFollower::new(settings.serve.model_poll_ms);
     state.health.set(Dependency::Model, true);
-    report_model(&pipeline);
+    super::routes::report_models(&pipeline);
     let intake = CandleIntake::open(&state.js, &settings.nats, &settings.serve).await?;
     let mut covered = history::last_signals(
         &state.js,
@@ -133,7 +130,7 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
 /// published). Returns the count.
 pub(super) async fn warm_start(
     state: &AppState,
-    pipeline: &mut Pipeline,
+    pipeline: &mut Router,
     filter: Option<String>,
     after: u64,
     ack_floor: u64,
@@ -178,11 +175,11 @@ pub(super) async fn warm_start(
     Ok(count)
 }
 
-/// What the start-up read of last signals believes: signals of the model in force (and of the
+/// What the start-up read of last signals believes: signals of the routes' models (and of the
 /// allow-listed models) for candles that have opened by now.
-pub(super) fn trust(settings: &crate::config::Settings, pipeline: &Pipeline) -> history::Trust {
+pub(super) fn trust(settings: &crate::config::Settings, pipeline: &Router) -> history::Trust {
     let mut model_hashes = settings.model.allowed_sha256.clone();
-    model_hashes.push(pipeline.model().sha256.clone());
+    model_hashes.extend(pipeline.all_models().map(|m| m.sha256.clone()));
     history::Trust {
         model_hashes,
         now_ms: clock::now_ms(),
@@ -218,7 +215,7 @@ fn sequence(message: &Message) -> Option<u64> {
 /// rather than delivered by the durable consumer). Returns the new `processed_through`.
 pub(super) async fn process_batch(
     state: &AppState,
-    pipeline: &mut Pipeline,
+    pipeline: &mut Router,
     covered: &mut Covered,
     batch: &[Message],
     processed_through: u64,
@@ -316,8 +313,26 @@ pub(super) async fn process_batch(
                 }
                 dead += 1;
             }
-            Outcome::Warming { .. } | Outcome::Duplicate(_) | Outcome::NotClosed(_) => {}
+            Outcome::Warming { .. }
+            | Outcome::Duplicate(_)
+            | Outcome::NotClosed(_)
+            | Outcome::Unrouted => {}
         }
+    }
+    // Shadow routes' signals go to the shadow stream only; durable before the batch is acked,
+    // deduplicated by message id like live ones (a redelivered candle repeats them).
+    for shadow in pipeline.take_shadow_signals() {
+        let timing = Timing {
+            produced_at_ms: clock::now_ms(),
+            latency_us: received.elapsed().as_micros() as u64,
+        };
+        unconfirmed.push(
+            state
+                .publisher
+                .shadow_signal(&shadow.route, &shadow.signal, timing)
+                .await?,
+        );
+        metrics::counter!(m::SHADOW_SIGNALS_PUBLISHED, "model" => shadow.route).increment(1);
     }
     for pending in unconfirmed {
         pending.confirm().await?;
@@ -385,7 +400,7 @@ fn unstorable(rejection: &crate::core::Rejection, error: &crate::bus::BusError) 
 
 /// Counts a batch whose outcomes are all durable and acked.
 fn record_batch(
-    pipeline: &Pipeline,
+    pipeline: &Router,
     outcomes: &[Outcome],
     terminated: &[bool],
     received: usize,
@@ -407,6 +422,7 @@ fn record_batch(
             Outcome::Warming { .. } => metrics::counter!(m::CANDLES_ACCEPTED).increment(1),
             Outcome::Duplicate(_) => metrics::counter!(m::CANDLES_DUPLICATE).increment(1),
             Outcome::NotClosed(_) => {}
+            Outcome::Unrouted => metrics::counter!(m::CANDLES_UNROUTED).increment(1),
             Outcome::Rejected(r) => {
                 metrics::counter!(m::CANDLES_REJECTED, "reason" => r.code.as_str()).increment(1);
                 if !terminated {
@@ -415,11 +431,6 @@ fn record_batch(
             }
         }
     }
-}
-
-/// Publishes the loaded model as the `model_info` gauge (one labelled series).
-pub fn report_model(pipeline: &Pipeline) {
-    model_gauge(pipeline.model(), 1.0);
 }
 
 /// Sets the `model_info` gauge of `model` (1: in force, 0: replaced).

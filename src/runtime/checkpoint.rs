@@ -13,7 +13,7 @@
 use super::clock;
 use crate::cache::snapshots::SnapshotStore;
 use crate::config::RedisSettings;
-use crate::core::pipeline::Pipeline;
+use crate::core::routing::Router;
 use crate::core::series_snapshot::SeriesSnapshot;
 use crate::telemetry::metrics as m;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ pub struct Checkpoints {
     writing: Option<JoinHandle<Result<usize, String>>>,
     /// The previous write failed (or the model changed): the next checkpoint writes every series.
     write_all: bool,
-    /// Weights hash of the model the last checkpoint was taken with.
+    /// Weights hashes of the routes' models the last checkpoint was taken with.
     model: String,
     /// Evicted series (ids) whose snapshots and index entries the next write removes first.
     evicted: Vec<String>,
@@ -67,7 +67,7 @@ impl Checkpoints {
     /// Resumes every series Redis holds a usable snapshot of. Snapshots are never trusted over
     /// completeness: if any indexed series cannot be resumed, or Redis cannot be read, the
     /// replay starts from the first stored candle (resumed series then skip what they have).
-    pub async fn resume(&mut self, pipeline: &mut Pipeline, ack_floor: u64) -> Resumed {
+    pub async fn resume(&mut self, pipeline: &mut Router, ack_floor: u64) -> Resumed {
         let from_start = Resumed {
             series: 0,
             replay_after: 0,
@@ -87,7 +87,7 @@ impl Checkpoints {
             let outcome = match bytes {
                 None => Err(("missing", "indexed but not stored".to_owned())),
                 Some(bytes) => {
-                    tokio::task::block_in_place(|| resume_one(pipeline, bytes, ack_floor))
+                    tokio::task::block_in_place(|| resume_one(pipeline, id, bytes, ack_floor))
                 }
             };
             match outcome {
@@ -106,7 +106,7 @@ impl Checkpoints {
         // Resumed series are what Redis holds: only a failed write makes the next checkpoint
         // write everything.
         self.write_all = !complete;
-        self.model = pipeline.model().sha256.clone();
+        self.model = pipeline.fingerprint();
         Resumed {
             series,
             replay_after: if complete && series > 0 {
@@ -119,7 +119,7 @@ impl Checkpoints {
 
     /// Between batches: when a checkpoint is due and the previous write has finished, snapshots
     /// the series changed since (every series after a failure) and writes them in the background.
-    pub fn tick(&mut self, pipeline: &mut Pipeline, processed_through: u64) {
+    pub fn tick(&mut self, pipeline: &mut Router, processed_through: u64) {
         if self.last.elapsed() >= self.every {
             self.checkpoint_now(pipeline, processed_through);
         }
@@ -130,20 +130,20 @@ impl Checkpoints {
     /// a restart does not bring them back. Taken at once when no write is in flight.
     pub fn forget(
         &mut self,
-        pipeline: &mut Pipeline,
+        pipeline: &mut Router,
         evicted: &[crate::contract::SeriesKey],
         processed_through: u64,
     ) {
         if evicted.is_empty() {
             return;
         }
-        self.evicted.extend(evicted.iter().map(|k| k.id()));
+        self.evicted.extend(pipeline.snapshot_ids_of(evicted));
         self.checkpoint_now(pipeline, processed_through);
     }
 
     /// On a clean stop: waits for the write in flight, then writes a last checkpoint and waits
     /// for it (bounded by the Redis command deadlines), so the next start replays nothing.
-    pub async fn finish(&mut self, pipeline: &mut Pipeline, processed_through: u64) {
+    pub async fn finish(&mut self, pipeline: &mut Router, processed_through: u64) {
         self.wait().await;
         self.checkpoint_now(pipeline, processed_through);
         self.wait().await;
@@ -151,24 +151,24 @@ impl Checkpoints {
 
     /// Takes a checkpoint now (when no write is in flight): after a history replay, whose
     /// rebuilt state should not be rebuilt again by the next start.
-    pub fn checkpoint_now(&mut self, pipeline: &mut Pipeline, processed_through: u64) {
+    pub fn checkpoint_now(&mut self, pipeline: &mut Router, processed_through: u64) {
         if self.previous_done() {
             self.start(pipeline, processed_through);
         }
     }
 
-    fn start(&mut self, pipeline: &mut Pipeline, processed_through: u64) {
+    fn start(&mut self, pipeline: &mut Router, processed_through: u64) {
         self.last = Instant::now();
-        let model = pipeline.model().sha256.clone();
+        let model = pipeline.fingerprint();
         let all = self.write_all || model != self.model;
         self.model = model;
         let (ids, snapshots) = tokio::task::block_in_place(|| {
             let snapshots: Vec<(String, Vec<u8>)> = pipeline
                 .checkpoint(processed_through, all)
-                .iter()
-                .filter_map(|s| encode(s).map(|bytes| (s.series.id(), bytes)))
+                .into_iter()
+                .filter_map(|(id, s)| encode(&s).map(|bytes| (id, bytes)))
                 .collect();
-            let ids: Vec<String> = pipeline.series_keys().iter().map(|k| k.id()).collect();
+            let ids: Vec<String> = pipeline.snapshot_ids();
             (ids, snapshots)
         });
         if snapshots.is_empty() && self.evicted.is_empty() {
@@ -255,7 +255,8 @@ impl Drop for Checkpoints {
 
 /// Resumes one series; its snapshot's sequence, or why it was refused.
 fn resume_one(
-    pipeline: &mut Pipeline,
+    pipeline: &mut Router,
+    id: &str,
     bytes: &[u8],
     ack_floor: u64,
 ) -> Result<u64, (&'static str, String)> {
@@ -270,7 +271,7 @@ fn resume_one(
         ));
     }
     pipeline
-        .resume(&snapshot)
+        .resume(id, &snapshot)
         .map_err(|e| ("incompatible", e.to_string()))?;
     Ok(snapshot.through_sequence)
 }

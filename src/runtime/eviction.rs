@@ -8,7 +8,7 @@
 use super::clock;
 use crate::bus::history::Covered;
 use crate::contract::SeriesKey;
-use crate::core::pipeline::Pipeline;
+use crate::core::routing::Router;
 use crate::telemetry::metrics as m;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ impl Eviction {
 
     /// When due, drops the idle series from `pipeline` and `covered`; returns their keys (for
     /// the checkpoints to forget).
-    pub fn tick(&mut self, pipeline: &mut Pipeline, covered: &mut Covered) -> Vec<SeriesKey> {
+    pub fn tick(&mut self, pipeline: &mut Router, covered: &mut Covered) -> Vec<SeriesKey> {
         if self.last.elapsed() < self.every {
             return Vec::new();
         }

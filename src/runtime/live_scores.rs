@@ -1,16 +1,16 @@
-//! The worker's live scores: every intake (one per partition) drains its pipeline's scored
-//! signals into one scoreboard per model name after each batch, and the scoreboard's figures are
+//! The worker's live scores: every intake (one per partition) drains its routes' scored
+//! signals into one scoreboard per route (the model's name without routing settings) after each batch, and the scoreboard's figures are
 //! exposed on `/metrics`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::contract::ModelRef;
 use crate::core::pipeline::Pipeline;
-use crate::core::scoring::{Forecaster, ScoreReport, Scoreboard};
+use crate::core::routing::Router;
+use crate::core::scoring::{Forecaster, ScoreDrain, ScoreReport, Scoreboard};
 use crate::telemetry::metrics as m;
 
-/// One scoreboard per model name, shared by every intake of the process. A model name whose
+/// One scoreboard per route, shared by every intake of the process. A route whose
 /// weights change (a reload) starts a new scoreboard: scores never mix two models.
 #[derive(Debug, Clone, Default)]
 pub struct LiveScores {
@@ -27,19 +27,25 @@ impl LiveScores {
         }
     }
 
-    /// Takes what `pipeline` scored since the last call and updates its model's metrics.
-    pub fn drain(&self, pipeline: &mut Pipeline) {
-        let drained = pipeline.take_scores();
-        if drained.is_empty() {
-            return;
+    /// Takes what every route of `pipeline` scored since the last call and updates its
+    /// metrics, labelled with the route's name.
+    pub fn drain(&self, pipeline: &mut Router) {
+        for lane in pipeline.lanes_mut() {
+            let drained = lane.pipeline.take_scores();
+            if !drained.is_empty() {
+                self.record(&lane.name, &lane.pipeline, &drained);
+            }
         }
+    }
+
+    fn record(&self, route: &str, pipeline: &Pipeline, drained: &ScoreDrain) {
         let model = pipeline.model();
         let counts = pipeline.training_counts();
         let features = pipeline.feature_names();
         // A poisoned lock only means another intake panicked mid-update; the sums are still
         // consistent per sample, so keep scoring.
         let mut boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = boards.entry(model.name.clone()).or_insert_with(|| {
+        let entry = boards.entry(route.to_owned()).or_insert_with(|| {
             (
                 model.sha256.clone(),
                 Scoreboard::new(counts, features, self.window),
@@ -51,8 +57,8 @@ impl LiveScores {
                 Scoreboard::new(counts, features, self.window),
             );
         }
-        entry.1.record(&drained);
-        export(model, &entry.1.report(&model.name));
+        entry.1.record(drained);
+        export(route, &entry.1.report(route));
     }
 
     /// Every model's scores, by name.
@@ -68,8 +74,8 @@ impl LiveScores {
 }
 
 /// Sets the model's score metrics to the report's figures.
-fn export(model: &ModelRef, report: &ScoreReport) {
-    let name = model.name.clone();
+fn export(route: &str, report: &ScoreReport) {
+    let name = route.to_owned();
     metrics::counter!(m::SCORE_SAMPLES, "model" => name.clone()).absolute(report.samples);
     metrics::counter!(m::SCORE_UNSCORED, "model" => name.clone(), "reason" => "gap")
         .absolute(report.unscored_gap);

@@ -10,7 +10,7 @@
 use super::{AppState, TaskError};
 use crate::bus::model_record::ModelRecord;
 use crate::config::Settings;
-use crate::core::pipeline::Pipeline;
+use crate::core::routing::Router;
 use crate::model::{ArtifactError, Predictor};
 use crate::telemetry::metrics as m;
 use std::path::Path;
@@ -52,6 +52,36 @@ pub fn load(settings: &Settings, record: &ModelRecord) -> Result<Predictor, Stri
     Ok(predictor)
 }
 
+impl ModelFollower {
+    /// With routes: applies the deployment's recorded roles (a promotion) between two batches.
+    async fn follow_roles(&mut self, state: &AppState, pipeline: &mut Router) {
+        let roles = match state.models.roles().await {
+            Ok(Some(roles)) => roles,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "route roles unreadable; retried at the next tick");
+                return;
+            }
+        };
+        match pipeline.set_roles(&roles) {
+            Ok(false) => {}
+            Ok(true) => {
+                self.refused = None;
+                metrics::counter!(m::ROUTE_ROLE_CHANGES).increment(1);
+                tracing::info!(roles = ?roles, "route roles changed (a promotion); series state kept");
+            }
+            Err(e) => {
+                let seen = format!("{roles:?}");
+                if self.refused.as_ref() != Some(&seen) {
+                    metrics::counter!(m::RELOADS_REFUSED, "reason" => "roles_invalid").increment(1);
+                    tracing::error!(roles = %seen, error = %e, "recorded route roles do not fit these routes; the current roles stay");
+                    self.refused = Some(seen);
+                }
+            }
+        }
+    }
+}
+
 /// One intake's view of the model in force.
 #[derive(Debug)]
 pub struct ModelFollower {
@@ -74,11 +104,14 @@ impl ModelFollower {
     /// Between batches, when due: swaps to the recorded model if its weights differ from the
     /// pipeline's. A record that cannot be read is retried at the next tick; a model that cannot
     /// be loaded or does not fit leaves the old one in force (logged and counted once).
-    pub async fn tick(&mut self, state: &AppState, pipeline: &mut Pipeline) {
+    pub async fn tick(&mut self, state: &AppState, pipeline: &mut Router) {
         if self.last.elapsed() < self.every {
             return;
         }
         self.last = Instant::now();
+        if !pipeline.specs().is_empty() {
+            return self.follow_roles(state, pipeline).await;
+        }
         let record = match state.models.current().await {
             Ok(Some(record)) => record,
             Ok(None) => return,

@@ -19,16 +19,15 @@
 //! each series' candles are processed in order even though the server redelivers the previous
 //! owner's unacked candles only after `ack_wait`, behind newer ones.
 
-use super::candles::{model_gauge, process_batch, warm_start};
+use super::candles::{process_batch, warm_start};
 use super::checkpoint::{Checkpoints, Resumed};
-use super::model::build_pipeline;
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
 use crate::bus::history::{self, Covered, History};
 use crate::bus::partition::{self, PartitionIntake, pin_of};
 use crate::config::Settings;
 use crate::contract::subject::partition_prefix;
-use crate::core::pipeline::Pipeline;
+use crate::core::routing::Router;
 use crate::telemetry::metrics as m;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 /// What a task holds while it owns its partition.
 struct Owned {
     pin: String,
-    pipeline: Pipeline,
+    pipeline: Router,
     covered: Covered,
     checkpoints: Option<Checkpoints>,
     processed_through: u64,
@@ -192,10 +191,7 @@ async fn take_over(
 ) -> Result<Owned, TaskError> {
     let started = Instant::now();
     let partition = intake.partition;
-    let record = super::model_in_force::current(state).await?;
-    let predictor = tokio::task::block_in_place(|| super::model_in_force::load(settings, &record))
-        .map_err(TaskError::ModelInForce)?;
-    let mut pipeline = build_pipeline(settings, predictor)?;
+    let mut pipeline = super::routes::open_router(state, settings).await?;
     let position = intake.position().await?;
     let mut covered = history::last_signals(
         &state.js,
@@ -263,7 +259,7 @@ async fn take_over(
     // is checkpointed by the next scheduled checkpoint, labelled with what it reflects.)
     processed_through = processed_through.max(position.delivered);
     metrics::counter!(m::PARTITION_TAKEOVERS).increment(1);
-    model_gauge(pipeline.model(), 1.0);
+    super::routes::report_models(&pipeline);
     tracing::info!(
         partition,
         consumer = %partition::consumer_name(&settings.serve, partition),

@@ -39,6 +39,15 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
         metrics::counter!(m::RELOADS_REFUSED, "reason" => r.label).increment(1);
         refuse(r.code, format!("model refused: {}", r.reason))
     };
+    if !state.settings.models.is_empty() {
+        metrics::counter!(m::RELOADS_REFUSED, "reason" => "routed").increment(1);
+        return Err(refuse(
+            ErrorCode::Forbidden,
+            "model refused: this worker runs [[models]] routes; their models change with the \
+             routing settings (a reload swaps the model of a single-model worker)"
+                .into(),
+        ));
+    }
     let model = &state.settings.model;
     let root = model_source::root(model).map_err(refusal)?;
     let path = model_source::resolve(&root, &dir, model.max_file_bytes).map_err(refusal)?;

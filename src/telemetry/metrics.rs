@@ -16,6 +16,12 @@ pub const CANDLES_ACCEPTED: &str = "signal_worker_candles_accepted_total";
 pub const CANDLES_REJECTED: &str = "signal_worker_candles_rejected_total";
 /// Repeats of a series' last candle, skipped.
 pub const CANDLES_DUPLICATE: &str = "signal_worker_candles_duplicate_total";
+/// Candles no live route's subjects cover: skipped, never dead-lettered.
+pub const CANDLES_UNROUTED: &str = "signal_worker_candles_unrouted_total";
+/// Shadow routes' signals accepted by the SHADOW stream, by `model` (the route).
+pub const SHADOW_SIGNALS_PUBLISHED: &str = "signal_worker_shadow_signals_published_total";
+/// Route role changes (promotions) an intake applied between two batches.
+pub const ROUTE_ROLE_CHANGES: &str = "signal_worker_route_role_changes_total";
 /// Signals accepted by the SIGNALS stream, by `side`.
 pub const SIGNALS_PUBLISHED: &str = "signal_worker_signals_published_total";
 /// Dead letters accepted by the DLQ stream, by `reason`.
@@ -181,6 +187,21 @@ pub fn describe() {
         CANDLES_DUPLICATE,
         Unit::Count,
         "Repeats of a series' last candle, skipped without a signal."
+    );
+    describe_counter!(
+        CANDLES_UNROUTED,
+        Unit::Count,
+        "Candles no live route covers (routing settings), skipped without a dead letter."
+    );
+    describe_counter!(
+        SHADOW_SIGNALS_PUBLISHED,
+        Unit::Count,
+        "Shadow routes' signals accepted by the SHADOW stream, by route."
+    );
+    describe_counter!(
+        ROUTE_ROLE_CHANGES,
+        Unit::Count,
+        "Route role changes (promotions) applied by an intake between two batches."
     );
     describe_counter!(
         SIGNALS_PUBLISHED,

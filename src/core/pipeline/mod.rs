@@ -85,6 +85,9 @@ pub enum Outcome {
     NotClosed(Candle),
     /// Refused: dead-letter it with this reason.
     Rejected(Rejection),
+    /// No live route's subjects cover the candle: skipped and counted, never dead-lettered
+    /// (the routing settings, not the candle, decide it).
+    Unrouted,
 }
 
 /// Settings of the pure pipeline.
@@ -226,6 +229,11 @@ impl Pipeline {
     /// Label counts of the running model's training slice (`[long, short, neutral]`).
     pub fn training_counts(&self) -> [u64; NUM_CLASSES] {
         self.training_counts
+    }
+
+    /// The stateless candle rules (a router decodes an unsubjected input with them to route it).
+    pub fn validation_settings(&self) -> &ValidationSettings {
+        &self.settings.validation
     }
 
     /// The model every signal names.
