@@ -755,6 +755,90 @@ fn an_imported_pytorch_model_is_a_first_class_model() {
             "{file}"
         );
     }
+    imported_model_shadows_then_takes_over(&out_dir);
+}
+
+/// The imported model as a shadow next to the shipped one, then promoted: before, its shadow
+/// signals are its own; after, its live signals are, with its series state kept.
+fn imported_model_shadows_then_takes_over(imported: &std::path::Path) {
+    use signal_worker::core::routing::{Role, RouteSpec, Router, promote, settings_roles};
+    let specs = [
+        RouteSpec {
+            name: "crypto-1h".into(),
+            subjects: vec!["candles.*.*.1h".into()],
+            role: Role::Live,
+        },
+        RouteSpec {
+            name: "torch-gru".into(),
+            subjects: vec!["candles.*.*.1h".into()],
+            role: Role::Shadow,
+        },
+    ];
+    let settings = Settings::default();
+    let load = |dir: &std::path::Path| {
+        let predictor = signal_worker::runtime::model::load_predictor(&settings, dir).unwrap();
+        signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap()
+    };
+    let shipped = std::path::PathBuf::from(MODEL);
+    let mut router = Router::new(
+        &specs,
+        vec![load(&shipped), load(imported)],
+        "candles",
+        "candles",
+    )
+    .unwrap();
+    let msgs = candles(1_200);
+    let all = bodies(&msgs);
+    let by_time = |outcomes: Vec<Outcome>| -> std::collections::BTreeMap<i64, signal_worker::contract::Signal> {
+        outcomes
+            .into_iter()
+            .filter_map(|o| match o {
+                Outcome::Signal(s) => Some((s.open_time, s)),
+                _ => None,
+            })
+            .collect()
+    };
+    let alone_imported = by_time(run(&mut load(imported), &all, 64));
+    let alone_shipped = by_time(run(&mut load(&shipped), &all, 64));
+    let (before, after) = all.split_at(700);
+    let switch = msgs[700].open_time;
+    let (mut live, mut shadow) = (Vec::new(), Vec::new());
+    let mut feed = |router: &mut Router, part: &[Vec<u8>]| {
+        for chunk in part.chunks(64) {
+            let inputs: Vec<Input<'_>> = chunk.iter().map(|b| Input::recorded(b)).collect();
+            live.extend(by_time(router.process(&inputs, None).unwrap()).into_values());
+            shadow.extend(router.take_shadow_signals().into_iter().map(|s| s.signal));
+        }
+    };
+    feed(&mut router, before);
+    let (roles, demoted) =
+        promote(&specs, &settings_roles(&specs), "torch-gru", "candles").unwrap();
+    assert_eq!(demoted, ["crypto-1h"]);
+    assert!(router.set_roles(&roles).unwrap());
+    feed(&mut router, after);
+    // Live: the shipped model's signals up to the switch, the imported one's after it (its
+    // state kept: no warm-up gap); the shadow the other way round. None lost, none twice.
+    let expect =
+        |first: &std::collections::BTreeMap<i64, signal_worker::contract::Signal>,
+         then: &std::collections::BTreeMap<i64, signal_worker::contract::Signal>| {
+            first
+                .range(..switch)
+                .chain(then.range(switch..))
+                .map(|(_, s)| s.clone())
+                .collect::<Vec<_>>()
+        };
+    assert!(
+        live == expect(&alone_shipped, &alone_imported),
+        "live signals across the promotion"
+    );
+    assert!(
+        shadow == expect(&alone_imported, &alone_shipped),
+        "shadow signals across the promotion"
+    );
+    assert!(
+        live.iter().any(|s| s.model.name == "torch-gru")
+            && shadow.iter().any(|s| s.model.name == "torch-gru")
+    );
 }
 
 fn pipeline_of(dir: &str) -> Pipeline {

@@ -861,6 +861,17 @@ fn decoded(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unrouted_is_counted() {
+    routed_scenario("0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_hold_on_a_partitioned_stream_too() {
+    routed_scenario("2").await;
+}
+
+/// Three series (two markets and one no live route covers) through a routed worker with
+/// `partitions` candle-stream partitions: SIGNALS and SHADOW equal the pure router's.
+async fn routed_scenario(partitions: &str) {
     use signal_worker::contract::codec::Encoding;
     use signal_worker::core::pipeline::{Input, Outcome};
     let _serial = serial();
@@ -885,11 +896,12 @@ async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unroute
             "--max".into(),
         ]
     };
+    let partitioned = [("SIGNAL_WORKER_NATS_PARTITIONS", partitions)];
     let worker = Worker::start(
         &url,
         dir.path(),
         "worker",
-        &[("SIGNAL_WORKER_CONFIG", &config)],
+        &[("SIGNAL_WORKER_CONFIG", &config), partitioned[0]],
     );
     let (client, js) = js(&url).await;
     wait_streams(&js).await;
@@ -900,11 +912,11 @@ async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unroute
         series(&btc, "coinbase", "ETHUSD", "5m"),
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        replay(&url, &args);
+        replay_with(&url, &args, &partitioned);
     }
-    wait_drained(&js, &worker).await;
 
-    // What the pure router makes of the stored candles, in stream order.
+    // What the pure router makes of the stored candles, in stream order (routed by each body's
+    // identity: a partitioned stream's subjects carry the partition token).
     let candles = all_messages(&js, "CANDLES").await;
     let settings = signal_worker::config::Settings::from_sources(
         Some(("routes.toml", &ROUTES.replace("ROOT", ROOT))),
@@ -931,7 +943,7 @@ async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unroute
         .map(|m| Input {
             bytes: &m.payload,
             encoding: Encoding::MessagePack,
-            subject: Some(m.subject.as_str()),
+            subject: None,
         })
         .collect();
     let outcomes = router.process(&inputs, Some(i64::MAX / 4)).unwrap();
@@ -948,6 +960,12 @@ async fn routed_models_score_their_own_markets_shadows_publish_apart_and_unroute
         .filter(|o| matches!(o, Outcome::Unrouted))
         .count();
     assert_eq!(unrouted, 500);
+    wait_for("every outcome of the routed worker", WAIT, || async {
+        stream_count(&js, "SIGNALS").await == live.len() as u64
+            && stream_count(&js, "SHADOW").await == shadows.len() as u64
+            && metric_sum(&worker, "signal_worker_candles_unrouted_total") == 500.0
+    })
+    .await;
 
     // SIGNALS: exactly the live routes' signals, each naming its market's model.
     let mut stored: Vec<_> = decoded(&all_messages(&js, "SIGNALS").await)
