@@ -1047,4 +1047,39 @@ fn the_routed_demo_scores_each_market_with_its_own_model() {
         assert_eq!(stdout.matches("live score ").count(), 2, "{stdout}");
         assert_eq!(stdout.matches("training_prior").count(), 2, "{stdout}");
     }
+    // A shadow of the same model on the same subjects scores exactly the live route's candles.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shadow.toml");
+    let shipped =
+        std::fs::read_to_string(format!("{}/deploy/routes.toml", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .replace(
+                "\"models/",
+                &format!("\"{}/models/", env!("CARGO_MANIFEST_DIR")),
+            );
+    std::fs::write(
+        &config,
+        format!(
+            "{shipped}\n[[models]]\nname = \"twin\"\ndir = \"{}/models/default\"\nsubjects = [\"candles.*.*.1h\"]\nrole = \"shadow\"\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&config)
+        .args(["demo", "--routes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let tail = |route: &str| {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("route {route} (")))
+            .unwrap_or_else(|| panic!("{route}: {stdout}"));
+        line.rsplit(": ").next().unwrap().to_owned()
+    };
+    assert_eq!(tail("twin"), tail("crypto-1h"), "{stdout}");
+    assert_eq!(stdout.matches("live score ").count(), 3, "{stdout}");
 }

@@ -84,12 +84,22 @@ pub fn run(settings: &Settings, batch_size: usize) -> Result<(), String> {
                 Outcome::Rejected(_) => rejected += 1,
                 _ => {}
             }
-            if let Some(tally) = router.live_route(input).and_then(|i| tallies.get_mut(i)) {
-                tally.candles += 1;
+            let (live, shadows) = router.routes_of(input);
+            for lane in live.into_iter().chain(shadows) {
+                if let Some(tally) = tallies.get_mut(lane) {
+                    tally.candles += 1;
+                }
+            }
+            if let Some(tally) = live.and_then(|i| tallies.get_mut(i)) {
                 tally.signals += u64::from(matches!(outcome, Outcome::Signal(_)));
             }
         }
-        let _ = router.take_shadow_signals();
+        for shadow in router.take_shadow_signals() {
+            let lane = router.lanes().iter().position(|l| l.name == shadow.route);
+            if let Some(tally) = lane.and_then(|i| tallies.get_mut(i)) {
+                tally.signals += 1;
+            }
+        }
         for (lane, tally) in router.lanes_mut().iter_mut().zip(&mut tallies) {
             tally.board.record(&lane.pipeline.take_scores());
         }

@@ -306,12 +306,13 @@ impl Router {
         shares
     }
 
-    /// The live route an input goes to (`None`: unrouted); an input that cannot be routed
-    /// (malformed subject or body) goes to the first live route, which rejects it.
-    pub fn live_route(&self, input: &Input<'_>) -> Option<usize> {
+    /// The live route an input goes to (`None`: unrouted) and the shadow routes it goes to; an
+    /// input that cannot be routed (malformed subject or body) goes to the first live route,
+    /// which rejects it.
+    pub fn routes_of(&self, input: &Input<'_>) -> (Option<usize>, Vec<usize>) {
         match self.single {
-            true => Some(0),
-            false => lanes_of(self, input).0,
+            true => (Some(0), Vec::new()),
+            false => lanes_of(self, input),
         }
     }
 
