@@ -1155,6 +1155,14 @@ async fn promoting_a_shadow_under_load_loses_and_repeats_nothing_and_survives_a_
     );
     let again = request_json(&client, "control.model.promote", "challenger").await;
     assert!(again.to_string().contains("live already"), "{again}");
+    for hostile in ["nobody", &"x".repeat(100_000)] {
+        let refused = request_json(&client, "control.model.promote", hostile).await;
+        assert_eq!(refused["error"]["code"], "invalid_field", "{refused}");
+        assert!(
+            refused.to_string().len() < 1_000,
+            "a refusal never echoes the request"
+        );
+    }
     paced.join().unwrap();
     wait_drained(&js, &worker).await;
     // A restart keeps the promotion (the roles are the deployment's record, not the settings').

@@ -13,11 +13,12 @@ use crate::telemetry::metrics as m;
 /// or an `ErrorReply` saying why nothing changed.
 pub async fn answer(state: AppState, route: String) -> Result<serde_json::Value, ErrorReply> {
     let result = handle(&state, &route).await;
+    let shown: String = route.chars().take(64).collect();
     match &result {
-        Ok(answer) => tracing::info!(route = %route, %answer, "route promoted"),
+        Ok(answer) => tracing::info!(route = %shown, %answer, "route promoted"),
         Err(reply) => {
             metrics::counter!(m::RELOADS_REFUSED, "reason" => "promote_refused").increment(1);
-            tracing::warn!(route = %route, code = %reply.error.code, reason = %reply.error.message, "promotion refused; roles unchanged");
+            tracing::warn!(route = %shown, code = %reply.error.code, reason = %reply.error.message, "promotion refused; roles unchanged");
         }
     }
     result
@@ -28,6 +29,16 @@ async fn handle(state: &AppState, route: &str) -> Result<serde_json::Value, Erro
         ErrorReply::new(code, message, None, super::clock::now_ms())
     };
     let settings = &state.settings;
+    // A route name is a subject token of at most 64 characters: anything else is not echoed.
+    if route.is_empty() || route.len() > 64 {
+        return Err(refuse(
+            ErrorCode::InvalidField,
+            format!(
+                "promotion refused: the body must name a shadow route (1 to 64 characters), got {} bytes",
+                route.len()
+            ),
+        ));
+    }
     if settings.models.is_empty() {
         return Err(refuse(
             ErrorCode::Forbidden,
