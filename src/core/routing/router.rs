@@ -57,28 +57,33 @@ pub struct Router {
 
 /// Which routes an input goes to.
 fn lanes_of(router: &Router, input: &Input<'_>) -> (Option<usize>, Vec<usize>) {
-    let identity = match input.subject {
-        Some(subject) => parse_subject(&router.subject_prefix, subject).map(|t| {
-            (
-                t.exchange.to_owned(),
-                t.symbol.to_owned(),
-                t.interval.to_owned(),
-            )
-        }),
-        None => decode_candle(input.bytes, input.encoding, &router.validation)
-            .ok()
-            .map(|m| (m.exchange, m.symbol, m.interval)),
+    // A delivered candle is routed by its subject's tokens, borrowed: no allocation per candle.
+    // Only a recorded input (no subject) is decoded for its identity.
+    let decoded;
+    let (exchange, symbol, interval) = match input.subject {
+        Some(subject) => match parse_subject(&router.subject_prefix, subject) {
+            Some(t) => (t.exchange, t.symbol, t.interval),
+            None => return (Some(router.fallback), Vec::new()),
+        },
+        None => match decode_candle(input.bytes, input.encoding, &router.validation) {
+            Ok(m) => {
+                decoded = m;
+                (
+                    decoded.exchange.as_str(),
+                    decoded.symbol.as_str(),
+                    decoded.interval.as_str(),
+                )
+            }
+            Err(_) => return (Some(router.fallback), Vec::new()),
+        },
     };
-    let Some((exchange, symbol, interval)) = identity else {
-        return (Some(router.fallback), Vec::new());
-    };
-    let live = router.table.live_for(&exchange, &symbol, &interval);
+    let live = router.table.live_for(exchange, symbol, interval);
     let shadows = router
         .lanes
         .iter()
         .enumerate()
         .filter(|(i, lane)| {
-            lane.role == Role::Shadow && router.table.covers(*i, &exchange, &symbol, &interval)
+            lane.role == Role::Shadow && router.table.covers(*i, exchange, symbol, interval)
         })
         .map(|(i, _)| i)
         .collect();
