@@ -14,6 +14,7 @@ pub mod core;
 pub mod error;
 pub mod io;
 pub mod model;
+pub mod plots;
 pub mod runtime;
 pub mod telemetry;
 pub mod testkit;

@@ -1039,3 +1039,128 @@ fn imports_are_refused_with_the_reason_and_nothing_written() {
         ImportError::WeightsHash { .. }
     ));
 }
+
+/// Rows `start..start + len` of `data` as a series of their own.
+fn rows_of(data: &TrainingData, start: usize, len: usize, sha: &str) -> TrainingData {
+    let inputs = data.feature_names.len();
+    TrainingData {
+        feature_names: data.feature_names.clone(),
+        rows: data.rows[start * inputs..(start + len) * inputs].to_vec(),
+        closes: data.closes[start..start + len].to_vec(),
+        open_times: data.open_times[start..start + len].to_vec(),
+        source_sha256: sha.into(),
+    }
+}
+
+#[test]
+fn several_series_train_one_model_each_split_on_its_own_with_one_scaler() {
+    use signal_worker::model::train::{NamedSeries, Slice, prepare_series, train_series};
+    let all = load(4200);
+    // Two series over overlapping times (the second is the first 2,000 bars shifted by 700):
+    // what two markets recorded over the same months look like to training.
+    let a = rows_of(&all, 0, 2200, "a");
+    let b = rows_of(&all, 700, 2000, "b");
+    let settings = TrainSettings {
+        epochs: 1,
+        ..tiny(Kind::Lstm)
+    };
+    let series = [
+        NamedSeries {
+            name: "x.A.1h",
+            data: &a,
+        },
+        NamedSeries {
+            name: "x.B.1h",
+            data: &b,
+        },
+    ];
+    let both = prepare_series(&series, &settings).expect("prepare");
+    let alone = [
+        prepare(&a, &settings).expect("a"),
+        prepare(&b, &settings).expect("b"),
+    ];
+    // Each series is labelled and split exactly as alone: no label reads the other's closes...
+    assert_eq!(both.parts.len(), 2);
+    assert_eq!(both.parts[1].offset, a.closes.len());
+    for (part, single) in both.parts.iter().zip(&alone) {
+        assert_eq!(part.split, single.split);
+        assert_eq!(
+            both.labels[part.offset..part.offset + part.rows],
+            single.labels[..]
+        );
+    }
+    // ...every sample's window and label rows lie inside its own series...
+    let seq = settings.sample_span();
+    let horizon = settings.labels.horizon;
+    for slice in [Slice::Train, Slice::Validation, Slice::Test] {
+        let samples = both.samples(slice);
+        let expected: usize = alone.iter().map(|p| p.samples(slice).len()).sum();
+        assert_eq!(samples.len(), expected, "{slice:?}");
+        for (row, _) in samples {
+            let (_, part) = both.series_of(row).expect("a series");
+            assert!(row + 1 >= part.offset + seq && row + horizon < part.offset + part.rows);
+            assert!(both.is_sample(row, slice));
+        }
+    }
+    // ...and one scaler is fitted over both training slices, neither alone.
+    let inputs = a.feature_names.len();
+    let mut train_rows = Vec::new();
+    for (data, single) in [(&a, &alone[0]), (&b, &alone[1])] {
+        let r = &single.split.train;
+        train_rows.extend_from_slice(&data.rows[r.start * inputs..r.end * inputs]);
+    }
+    assert_eq!(
+        both.scaler,
+        signal_worker::model::Scaler::fit(&train_rows, inputs).unwrap()
+    );
+    assert_ne!(both.scaler, alone[0].scaler);
+
+    let trained = train_series(&series, &settings, None).expect("train");
+    assert_eq!(trained.rows, 4200);
+    assert_eq!(
+        trained
+            .series
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["x.A.1h", "x.B.1h"]
+    );
+    assert_eq!(trained.series[1].split, alone[1].split);
+    // The test samples of both series, interleaved by time for the report's pictures.
+    let trace = &trained.test_trace;
+    assert_eq!(trace.labels.len(), trained.report.samples[2]);
+    assert_eq!(trace.model.len(), trace.labels.len());
+    assert!(trace.open_times.windows(2).all(|p| p[0] <= p[1]));
+    // Rewriting the second series' validation and test rows leaves the weights unchanged: no
+    // row outside the training slices reaches the model, in either series.
+    let mut b_later = b.clone();
+    let cut = alone[1].split.train.end;
+    for v in &mut b_later.rows[cut * inputs..] {
+        *v = *v * 40.0 - 2.0;
+    }
+    let changed = [
+        series[0],
+        NamedSeries {
+            name: "x.B.1h",
+            data: &b_later,
+        },
+    ];
+    let again = train_series(&changed, &settings, None).expect("train");
+    let weights = |m: TrainedModel| seal(m).metadata.weights_sha256;
+    assert_ne!(again.report.test, trained.report.test);
+    assert_eq!(weights(again), weights(trained));
+    // Series with other feature columns cannot share a model.
+    let mut other = b.clone();
+    other.feature_names[0] = "something_else".into();
+    let mixed = [
+        series[0],
+        NamedSeries {
+            name: "x.C.1h",
+            data: &other,
+        },
+    ];
+    assert!(matches!(
+        train_series(&mixed, &settings, None),
+        Err(TrainError::FeatureMismatch { .. })
+    ));
+}

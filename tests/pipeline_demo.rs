@@ -690,6 +690,139 @@ fn train_walk_forward_writes_its_folds_into_the_report() {
     assert!(String::from_utf8_lossy(&one.stderr).contains("at least 2 folds"));
 }
 
+/// Reads the first `rows` data rows of a bundled CSV into `dir/name`.
+fn csv_head(dir: &std::path::Path, file: &str, rows: usize, name: &str) -> std::path::PathBuf {
+    let text =
+        std::fs::read_to_string(format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let head: Vec<&str> = text.lines().take(rows + 1).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, head.join("\n") + "\n").unwrap();
+    path
+}
+
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+#[test]
+fn train_over_several_series_records_each_and_a_manifest_gives_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    csv_head(dir.path(), "icl8-cffex-1m.csv", 2_500, "ic.csv");
+    csv_head(dir.path(), "iml8-cffex-1m.csv", 2_500, "im.csv");
+    let train = |args: &[&str], out: &std::path::Path| {
+        let out = bin()
+            .arg("train")
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .args(["--epochs", "1", "--created-at", "2026-12-02T00:00:00Z"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Both runs write a model of the same name (the directory's).
+    let repeated = dir.path().join("repeated").join("futures");
+    let (ok, stderr) = train(
+        &[
+            "--input",
+            "ic.csv@cffex/IC/1m",
+            "--input",
+            "im.csv@cffex/IM/1m",
+        ],
+        &repeated,
+    );
+    assert!(ok, "{stderr}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repeated.join("model.json")).unwrap()).unwrap();
+    let series = meta["provenance"]["series"].as_array().unwrap();
+    let names: Vec<&str> = series.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cffex.IC.1m", "cffex.IM.1m"]);
+    let rows: u64 = series.iter().map(|s| s["rows"].as_u64().unwrap()).sum();
+    assert_eq!(meta["provenance"]["rows"].as_u64(), Some(rows));
+    let report = std::fs::read_to_string(repeated.join("REPORT.md")).unwrap();
+    assert!(report.contains("- data: 2 series"), "{report}");
+    assert!(report.contains("  - cffex.IM.1m: "), "{report}");
+    // The pictures are written and linked.
+    for png in ["reliability.png", "cumulative_log_loss.png"] {
+        assert!(report.contains(&format!("]({png})")), "{report}");
+        let (w, h) = png_size(&repeated.join(png));
+        assert!(w >= 600 && h >= 400, "{png}: {w}x{h}");
+    }
+    // The same series listed in a manifest (paths relative to it) give the same model, byte for
+    // byte.
+    std::fs::write(
+        dir.path().join("series.toml"),
+        "[[series]]\ninput = \"ic.csv\"\nexchange = \"cffex\"\nsymbol = \"IC\"\ninterval = \"1m\"\n\n\
+         [[series]]\ninput = \"im.csv\"\nexchange = \"cffex\"\nsymbol = \"IM\"\ninterval = \"1m\"\n",
+    )
+    .unwrap();
+    let manifest = dir.path().join("manifest").join("futures");
+    let (ok, stderr) = train(
+        &[
+            "--manifest",
+            dir.path().join("series.toml").to_str().unwrap(),
+        ],
+        &manifest,
+    );
+    assert!(ok, "{stderr}");
+    for file in ["model.bpk", "model.json"] {
+        let bytes = |d: &std::path::Path| {
+            signal_worker::model::digest::sha256_hex(&std::fs::read(d.join(file)).unwrap())
+        };
+        assert_eq!(bytes(&repeated), bytes(&manifest), "{file}");
+    }
+    // One series given twice is refused, naming it; so is an identity that is not one.
+    let (ok, stderr) = train(
+        &[
+            "--input",
+            "ic.csv@cffex/IC/1m",
+            "--input",
+            "im.csv@cffex/IC/1m",
+        ],
+        &dir.path().join("twice"),
+    );
+    assert!(
+        !ok && stderr.contains("cffex.IC.1m is already given"),
+        "{stderr}"
+    );
+    let (ok, stderr) = train(&["--input", "ic.csv@cffex/IC"], &dir.path().join("bad"));
+    assert!(
+        !ok && stderr.contains("FILE@EXCHANGE/SYMBOL/INTERVAL"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("twice").exists() && !dir.path().join("bad").exists());
+}
+
+#[test]
+fn model_evaluate_draws_its_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_head(dir.path(), "btcusd-1h.csv", 1_500, "btc.csv");
+    let plots = dir.path().join("plots");
+    let out = bin()
+        .args(["model", "evaluate", MODEL, "--input"])
+        .arg(&csv)
+        .arg("--plot")
+        .arg(&plots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for png in ["reliability.png", "cumulative_log_loss.png"] {
+        let (w, h) = png_size(&plots.join(png));
+        assert!(w >= 600 && h >= 400, "{png}: {w}x{h}");
+    }
+}
+
 #[test]
 fn an_imported_pytorch_model_is_a_first_class_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -1027,8 +1160,8 @@ fn the_routed_demo_scores_each_market_with_its_own_model() {
         );
         assert!(stdout.contains(" 0 unrouted, 0 rejected"), "{stdout}");
         for (route, model, min_signals) in [
-            ("crypto-1h", "default", 19_000),
-            ("futures-1m", "cffex-1m", 47_000),
+            ("crypto-1h", "crypto-1h", 19_000),
+            ("futures-1m", "cffex-1m", 95_000),
         ] {
             let line = stdout
                 .lines()
@@ -1060,7 +1193,7 @@ fn the_routed_demo_scores_each_market_with_its_own_model() {
     std::fs::write(
         &config,
         format!(
-            "{shipped}\n[[models]]\nname = \"twin\"\ndir = \"{}/models/default\"\nsubjects = [\"candles.*.*.1h\"]\nrole = \"shadow\"\n",
+            "{shipped}\n[[models]]\nname = \"twin\"\ndir = \"{}/models/crypto-1h\"\nsubjects = [\"candles.*.*.1h\"]\nrole = \"shadow\"\n",
             env!("CARGO_MANIFEST_DIR")
         ),
     )

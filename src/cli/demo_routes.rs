@@ -1,10 +1,10 @@
 //! `signal-worker demo --routes`: two markets through one routed pipeline, each scored by the
 //! model bound to its subjects, with every route's live scores against both baselines.
 //!
-//! The bundled hourly BTC/USD file and the CFFEX 1-minute IC file are merged by open time (as a
-//! bus would interleave them) and routed by the settings' `[[models]]`, or, when there are none,
-//! by the shipped routes: `crypto-1h` (`models/default`, `candles.*.*.1h`) and `futures-1m`
-//! (`models/cffex-1m`, `candles.cffex.*.1m`).
+//! The bundled hourly BTC/USD file and the two CFFEX 1-minute files (IC, IM) are merged by open
+//! time (as a bus would interleave them) and routed by the settings' `[[models]]`, or, when there
+//! are none, by the shipped routes: `crypto-1h` (`models/crypto-1h`, `candles.*.*.1h`) and
+//! `futures-1m` (`models/cffex-1m`, `candles.cffex.*.1m`).
 
 use crate::config::Settings;
 use crate::config::routes::ModelRouteSettings;
@@ -17,9 +17,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The bundled files the routed demo interleaves, with their series identity.
-const MARKETS: [(&str, &str, &str, &str); 2] = [
+const MARKETS: [(&str, &str, &str, &str); 3] = [
     ("data/btcusd-1h.csv", "coinbase", "BTCUSD", "1h"),
     ("data/icl8-cffex-1m.csv", "cffex", "IC", "1m"),
+    ("data/iml8-cffex-1m.csv", "cffex", "IM", "1m"),
 ];
 
 /// The shipped routes: each bundled market's own model.
@@ -31,7 +32,7 @@ fn shipped_routes() -> Vec<ModelRouteSettings> {
         role: Role::Live,
     };
     vec![
-        route("crypto-1h", "models/default", "candles.*.*.1h"),
+        route("crypto-1h", "models/crypto-1h", "candles.*.*.1h"),
         route("futures-1m", "models/cffex-1m", "candles.cffex.*.1m"),
     ]
 }

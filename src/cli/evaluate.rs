@@ -32,6 +32,7 @@ pub fn evaluate(
     input: &Path,
     series: &SeriesArgs,
     json: bool,
+    plot: Option<&Path>,
     settings: &Settings,
 ) -> Result<(), String> {
     let mut pipeline = super::load::pipeline(settings, Some(dir), None, None)?;
@@ -48,6 +49,9 @@ pub fn evaluate(
         pipeline.feature_names(),
         settings.serve.score_window,
     );
+    if plot.is_some() {
+        board.keep_trace();
+    }
     for chunk in bodies.chunks(BATCH) {
         let inputs: Vec<Input<'_>> = chunk.iter().map(|b| Input::recorded(b)).collect();
         pipeline.process(&inputs, None).map_err(|e| e.to_string())?;
@@ -64,6 +68,13 @@ pub fn evaluate(
         beats_baselines_on_log_loss: scores.beats_baselines(),
         scores,
     };
+    if let (Some(out), Some(trace)) = (plot, board.trace()) {
+        let title = format!("{} v{} on {}", model.name, model.version, input.display());
+        let written = crate::plots::write_trace(out, &title, trace).map_err(|e| e.to_string())?;
+        for path in written {
+            eprintln!("evaluate: wrote {}", path.display());
+        }
+    }
     if json {
         let text = serde_json::to_string_pretty(&evaluation).map_err(|e| e.to_string())?;
         println!("{text}");

@@ -17,6 +17,7 @@ mod series_args;
 mod serve;
 mod time;
 mod train;
+mod train_inputs;
 
 use crate::config::{LogFormat, Settings};
 use clap::{Parser, Subcommand};

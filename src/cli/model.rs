@@ -61,6 +61,10 @@ pub enum ModelAction {
         /// Print the scores as JSON.
         #[arg(long)]
         json: bool,
+        /// Also draw the reliability diagram and the cumulative log-loss against both
+        /// baselines as PNG files into this directory.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
     },
 }
 
@@ -94,8 +98,10 @@ pub fn run(args: &ModelArgs, settings: &Settings) -> ExitCode {
             input,
             series,
             json,
+            plot,
         } => {
-            return match super::evaluate::evaluate(dir, input, series, *json, settings) {
+            let plot = plot.as_deref();
+            return match super::evaluate::evaluate(dir, input, series, *json, plot, settings) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

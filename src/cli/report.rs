@@ -97,8 +97,32 @@ pub fn render(meta: &ModelMetadata) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     );
-    let _ = writeln!(out, "- data: {} rows, sha256 {}", p.rows, p.source_sha256);
-    let _ = writeln!(out, "- split (rows): {:?}", p.split);
+    if p.series.is_empty() {
+        let _ = writeln!(out, "- data: {} rows, sha256 {}", p.rows, p.source_sha256);
+        let _ = writeln!(out, "- split (rows): {:?}", p.split);
+    } else {
+        let _ = writeln!(
+            out,
+            "- data: {} series, {} rows, combined sha256 {}; each split on its own, one scaler over all training slices:",
+            p.series.len(),
+            p.rows,
+            p.source_sha256
+        );
+        for s in &p.series {
+            let _ = writeln!(
+                out,
+                "  - {}: {} rows, sha256 {}, train {:?}, validation {:?}, test {:?} (test {} → {})",
+                s.name,
+                s.rows,
+                s.source_sha256,
+                s.split.train,
+                s.split.validation,
+                s.split.test,
+                super::time::format_utc_ms(s.split_open_times[2][0]),
+                super::time::format_utc_ms(s.split_open_times[2][1]),
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "- training: {} epochs run, best epoch {}, early stop: {}, best validation log-loss {:.4}",

@@ -4,20 +4,25 @@
 use super::EXIT_USAGE;
 use super::progress::bar;
 use crate::config::Settings;
-use crate::core::dataset::feature_rows;
-use crate::core::features::FEATURE_NAMES;
-use crate::model::digest::sha256_hex;
-use crate::model::train::{Fold, render_walk_forward, walk_forward};
-use crate::model::{ModelIdentity, Progress, TrainingData, train};
+use crate::model::train::{
+    Fold, NamedSeries, render_walk_forward, train_series, walk_forward_series,
+};
+use crate::model::{ModelIdentity, Progress};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Candle file (CSV with --exchange/--symbol/--interval, or JSONL/MessagePack).
+    /// Candle file (CSV, JSONL or MessagePack); repeat it to train one model over several
+    /// series. A CSV file's identity is `FILE@EXCHANGE/SYMBOL/INTERVAL`, or the
+    /// --exchange/--symbol/--interval flags; JSONL/MessagePack records carry their own.
+    #[arg(long, value_parser = super::train_inputs::parse_input, required_unless_present = "manifest")]
+    pub input: Vec<super::train_inputs::TrainInput>,
+    /// A TOML manifest of `[[series]]` entries (`input`, and for CSV `exchange`, `symbol`,
+    /// `interval`), paths relative to it; taken after any --input.
     #[arg(long)]
-    pub input: PathBuf,
+    pub manifest: Option<PathBuf>,
     /// Output directory, e.g. models/NAME (created; its name becomes the model name).
     #[arg(long)]
     pub out: PathBuf,
@@ -84,32 +89,19 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
             None => return Err("--burn-in needs a streaming model (--mode streaming)".into()),
         }
     }
-    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
-    let source_sha256 = sha256_hex(&bytes);
-    drop(bytes);
-    let records = args.series.open(&args.input, settings)?;
-    let mut candles = Vec::new();
-    let mut undecodable = 0u64;
-    for record in records {
-        match record.map_err(|e| e.to_string())?.candle {
-            Ok(c) => candles.push(c),
-            Err(_) => undecodable += 1,
-        }
+    let mut inputs = args.input.clone();
+    if let Some(manifest) = &args.manifest {
+        inputs.extend(super::train_inputs::read_manifest(manifest)?);
     }
-    let table = feature_rows(candles, &settings.validation, &settings.features);
-    eprintln!(
-        "train: {} feature rows ({} warm-up bars, {} rejected records)",
-        table.closes.len(),
-        table.warmup,
-        table.rejected + undecodable
-    );
-    let data = TrainingData {
-        feature_names: FEATURE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
-        rows: table.rows,
-        closes: table.closes,
-        open_times: table.open_times,
-        source_sha256,
-    };
+    let loaded = super::train_inputs::load_series(&inputs, &args.series, settings)?;
+    let series: Vec<NamedSeries<'_>> = loaded
+        .iter()
+        .map(|s| NamedSeries {
+            name: &s.name,
+            data: &s.data,
+        })
+        .collect();
+    let rows: usize = loaded.iter().map(|s| s.data.closes.len()).sum();
     let progress = bar("train", 0);
     let mut on_progress = |event: Progress| match event {
         Progress::Started {
@@ -134,23 +126,24 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
             progress.suspend(|| eprintln!("train: scoring the untouched test slice"))
         }
     };
-    let trained = train(&data, &training, Some(&mut on_progress)).map_err(|e| e.to_string())?;
+    let mut trained =
+        train_series(&series, &training, Some(&mut on_progress)).map_err(|e| e.to_string())?;
+    let trace = std::mem::take(&mut trained.test_trace);
     progress.finish_and_clear();
     let folds = match args.walk_forward {
         None => None,
         Some(k) => {
-            let last = Fold::from_report(
-                data.closes.len(),
-                &trained.report,
-                trained.split_open_times[2],
-            );
+            let last = Fold::from_report(rows, &trained.report, trained.split_open_times[2]);
             let mut on_fold = |i: usize, f: &Fold| {
                 eprintln!(
                     "train: walk-forward fold {i}/{k}: {} rows, test log-loss {:.4} (prior {:.4}, previous-return sign {:.4})",
                     f.rows, f.model_log_loss, f.prior_log_loss, f.previous_return_sign_log_loss
                 );
             };
-            Some(walk_forward(&data, &training, k, last, &mut on_fold).map_err(|e| e.to_string())?)
+            Some(
+                walk_forward_series(&series, &training, k, last, &mut on_fold)
+                    .map_err(|e| e.to_string())?,
+            )
         }
     };
     let name = args
@@ -171,6 +164,11 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     artifact.save(&args.out).map_err(|e| e.to_string())?;
     let mut report = super::report::render(&artifact.metadata);
+    let title = format!(
+        "{} v{}: test slice",
+        artifact.metadata.name, artifact.metadata.version
+    );
+    crate::plots::write_trace(&args.out, &title, &trace).map_err(|e| e.to_string())?;
     if let Some(folds) = &folds {
         report.push('\n');
         report.push_str(&render_walk_forward(folds, &super::time::format_utc_ms));
@@ -178,6 +176,7 @@ fn train_model(args: &TrainArgs, settings: &Settings) -> Result<(), String> {
         std::fs::write(args.out.join("walk_forward.json"), json)
             .map_err(|e| format!("walk_forward.json: {e}"))?;
     }
+    report.push_str(crate::plots::REPORT_PICTURES);
     std::fs::write(args.out.join("REPORT.md"), &report).map_err(|e| format!("REPORT.md: {e}"))?;
     println!("{report}");
     println!("saved {}", args.out.display());

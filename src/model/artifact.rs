@@ -178,6 +178,7 @@ impl TrainedModel {
             split_open_times: self.split_open_times,
             settings: self.settings.clone(),
             report: self.report,
+            series: self.series,
             imported: None,
         };
         let metadata = ModelMetadata {

@@ -455,6 +455,7 @@ fn provenance(description: &Description, description_bytes: &[u8], weights: Stri
             },
             beats_baselines_on_log_loss: false,
         },
+        series: Vec::new(),
         imported: Some(Imported {
             format: description.format.clone(),
             weights_file_sha256: weights,

@@ -42,11 +42,74 @@ pub struct Provenance {
     pub settings: TrainSettings,
     /// Epochs, history, test metrics and baselines (empty for an imported model).
     pub report: TrainReport,
+    /// Every series of a model trained on several (then `source_sha256` is
+    /// [`SeriesSource::combined_sha256`] of them, `rows` their sum, `split` the first one's and
+    /// `split_open_times` the span of each slice over all of them). Left out when empty, so
+    /// single-series models hash as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<SeriesSource>,
     /// Set when the model was imported rather than trained here: from what, with which hashes.
     /// Left out of the file (and so of the hashed form) when absent, so models sealed before it
     /// existed hash the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported: Option<super::import::Imported>,
+}
+
+/// One series of a multi-series training run: which data, and how it was split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesSource {
+    /// The series' identity as given to `train`.
+    pub name: String,
+    /// SHA-256 of its data file.
+    pub source_sha256: String,
+    /// Its rows.
+    pub rows: usize,
+    /// Its own split.
+    pub split: Split,
+    /// Open time of the first and last row of its train, validation and test slices.
+    pub split_open_times: [[i64; 2]; 3],
+}
+
+impl SeriesSource {
+    /// The record of one series and its split.
+    pub fn new(name: &str, data: &crate::model::TrainingData, split: Split) -> Self {
+        let time_of = |row: usize| data.open_times.get(row).copied().unwrap_or_default();
+        let span =
+            |r: &std::ops::Range<usize>| [time_of(r.start), time_of(r.end.saturating_sub(1))];
+        Self {
+            name: name.to_owned(),
+            source_sha256: data.source_sha256.clone(),
+            rows: data.closes.len(),
+            split_open_times: [
+                span(&split.train),
+                span(&split.validation),
+                span(&split.test),
+            ],
+            split,
+        }
+    }
+
+    /// Earliest start and latest end of each slice over `sources`.
+    pub fn union_spans(sources: &[SeriesSource]) -> [[i64; 2]; 3] {
+        let mut out = [[i64::MAX, i64::MIN]; 3];
+        for s in sources {
+            for (o, span) in out.iter_mut().zip(s.split_open_times) {
+                o[0] = o[0].min(span[0]);
+                o[1] = o[1].max(span[1]);
+            }
+        }
+        if sources.is_empty() { [[0; 2]; 3] } else { out }
+    }
+
+    /// One hash for several series: SHA-256 of the lines `name sha256`, in the given order.
+    pub fn combined_sha256(sources: &[SeriesSource]) -> String {
+        let lines: String = sources
+            .iter()
+            .map(|s| format!("{} {}\n", s.name, s.source_sha256))
+            .collect();
+        super::digest::sha256_hex(lines.as_bytes())
+    }
 }
 
 /// The content of `model.json`.

@@ -30,6 +30,7 @@ pub mod scaler;
 pub mod side;
 pub mod split;
 pub mod stateful;
+pub mod trace;
 pub mod train;
 pub mod windows;
 

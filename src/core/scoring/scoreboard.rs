@@ -7,6 +7,7 @@ use super::drift::FeatureDrift;
 use super::summary::{FeatureDriftScore, ForecasterScore, RollingScore, ScoreReport};
 use super::{ScoreDrain, ScoreSample};
 use crate::model::metrics::{CalibrationBins, PROBABILITY_FLOOR, argmax};
+use crate::model::trace::ForecastTrace;
 use crate::model::{ModelMetadata, NUM_CLASSES};
 
 /// Who made a scored forecast.
@@ -72,6 +73,9 @@ pub struct Scoreboard {
     unscored_history: u64,
     features: Vec<String>,
     drift: FeatureDrift,
+    /// Every sample's forecasts, when asked for (`model evaluate --plot`); never live, where it
+    /// would grow without bound.
+    trace: Option<ForecastTrace>,
 }
 
 impl Scoreboard {
@@ -97,6 +101,7 @@ impl Scoreboard {
             unscored_history: 0,
             features: features.to_vec(),
             drift: FeatureDrift::new(features.len(), window),
+            trace: None,
         }
     }
 
@@ -107,6 +112,16 @@ impl Scoreboard {
             &metadata.feature_names,
             window,
         )
+    }
+
+    /// Keeps every sample's forecasts from now on, for pictures of a recorded file's scores.
+    pub fn keep_trace(&mut self) {
+        self.trace.get_or_insert_with(ForecastTrace::default);
+    }
+
+    /// The forecasts kept since [`Self::keep_trace`].
+    pub fn trace(&self) -> Option<&ForecastTrace> {
+        self.trace.as_ref()
     }
 
     /// Adds what a batch scored, in order.
@@ -143,6 +158,14 @@ impl Scoreboard {
                 rolling.pop_front();
             }
             rolling.push_back(scored);
+        }
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(
+                sample.label,
+                sample.model,
+                self.prior.map(|p| p as f32),
+                rule_p.map(|p| p as f32),
+            );
         }
         self.rule_counts[rule][label] += 1;
     }

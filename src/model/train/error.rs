@@ -19,6 +19,27 @@ pub enum TrainError {
         /// Why it failed.
         reason: String,
     },
+    /// A training run was given no series.
+    #[error("training needs at least one series")]
+    NoSeries,
+    /// Series of one run with different feature columns.
+    #[error(
+        "series `{series}` has other feature columns than `{first}`; one model needs one input contract"
+    )]
+    FeatureMismatch {
+        /// The series that differs.
+        series: String,
+        /// The first series.
+        first: String,
+    },
+    /// One series of a multi-series run cannot be used.
+    #[error("series `{series}`: {reason}")]
+    Series {
+        /// The series.
+        series: String,
+        /// Why.
+        reason: String,
+    },
     /// A setting out of range.
     #[error("invalid training setting `{field}`: {reason}")]
     Setting {

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ClassCounts;
-use crate::model::metrics::{Baselines, Metrics, calibrate, previous_return_sign};
+use crate::model::metrics::{Baselines, Metrics, calibrate};
 use crate::model::network::{Network, ReadbackError};
 use crate::model::side::{NUM_CLASSES, Side};
 use crate::model::windows::gather_time_major;
@@ -29,20 +29,29 @@ pub(super) fn evaluate(
     Ok(out)
 }
 
-/// The baselines on the test samples, calibrated on the training samples.
+/// The baselines' probabilities on the test samples, calibrated on the training samples.
+pub(super) struct BaselineForecasts {
+    /// Their scores.
+    pub(super) scores: Baselines,
+    /// The class prior's probabilities, per test sample.
+    pub(super) prior: Vec<[f32; NUM_CLASSES]>,
+    /// The previous-return-sign rule's calibrated probabilities, per test sample.
+    pub(super) rule: Vec<[f32; NUM_CLASSES]>,
+}
+
+/// The baselines on the test samples, calibrated on the training samples; `rule(t)` is the
+/// previous-return sign at row `t` (read within its own series).
 pub(super) fn baselines(
-    closes: &[f64],
-    horizon: usize,
+    rule: &dyn Fn(usize) -> Side,
     train_set: &[(usize, Side)],
     test_set: &[(usize, Side)],
-) -> Baselines {
+) -> BaselineForecasts {
     let labels = sides(test_set);
     let prior = calibrate(train_set.iter().map(|(_, side)| (Side::Neutral, *side)));
     let neutral: Vec<[f32; NUM_CLASSES]> = test_set
         .iter()
         .map(|_| prior[Side::Neutral.class_index()])
         .collect();
-    let rule = |t: usize| previous_return_sign(closes, t, horizon);
     let table = calibrate(train_set.iter().map(|(t, side)| (rule(*t), *side)));
     let persistence: Vec<[f32; NUM_CLASSES]> = test_set
         .iter()
@@ -63,9 +72,13 @@ pub(super) fn baselines(
     let scored = Metrics::score(&labels, &hard_previous);
     previous.accuracy = scored.accuracy;
     previous.confusion = scored.confusion;
-    Baselines {
-        always_neutral,
-        previous_return_sign: previous,
+    BaselineForecasts {
+        scores: Baselines {
+            always_neutral,
+            previous_return_sign: previous,
+        },
+        prior: neutral,
+        rule: persistence,
     }
 }
 

@@ -22,18 +22,21 @@ mod settings;
 mod streaming;
 mod walk_forward;
 
-pub use data::{Prepared, TrainingData, prepare};
+pub use data::{NamedSeries, Prepared, PreparedPart, Slice, TrainingData, prepare, prepare_series};
 pub use error::TrainError;
 use evaluate::{baselines, class_counts, evaluate, one_hot, read_scalar, sides, tensor2};
 pub use report::{ClassCounts, EpochRecord, Progress, TrainReport, TrainedModel};
 pub use settings::{NetworkSettings, StreamingSettings, TrainSettings};
-pub use walk_forward::{Fold, fold_ends, render as render_walk_forward, walk_forward};
+pub use walk_forward::{
+    Fold, fold_ends, render as render_walk_forward, walk_forward, walk_forward_series,
+};
 
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 
 use super::adam::{Adam, AdamConfig};
-use super::metrics::Metrics;
+use super::metadata::SeriesSource;
+use super::metrics::{Metrics, previous_return_sign};
 use super::network::{Dropout, Network};
 use super::rng::SplitMix64;
 use super::side::{NUM_CLASSES, Side};
@@ -42,9 +45,21 @@ use super::windows::gather_time_major;
 /// Seed offset separating the data-order/dropout stream from the initialisation stream.
 const DATA_STREAM: u64 = 0xD1B5_4A32_D192_ED03;
 
-/// Train a model. `progress`, when given, receives [`Progress`] events.
+/// Train a model on one series. `progress`, when given, receives [`Progress`] events.
 pub fn train(
     data: &TrainingData,
+    settings: &TrainSettings,
+    progress: Option<&mut dyn FnMut(Progress)>,
+) -> Result<TrainedModel, TrainError> {
+    train_series(&[NamedSeries { name: "", data }], settings, progress)
+}
+
+/// Train one model on several series at once (see [`prepare_series`]): windowed mini-batches
+/// draw from every series' training samples shuffled together, streaming lanes run stretches of
+/// every series side by side, so each gradient step sees the markets at once. With one series
+/// this is exactly [`train`], and its provenance lists no series (so its hash is unchanged).
+pub fn train_series(
+    series: &[NamedSeries<'_>],
     settings: &TrainSettings,
     mut progress: Option<&mut dyn FnMut(Progress)>,
 ) -> Result<TrainedModel, TrainError> {
@@ -54,20 +69,18 @@ pub fn train(
         }
     };
     settings.validate()?;
-    let prepared = prepare(data, settings)?;
-    let inputs = data.feature_names.len();
+    let prepared = prepare_series(series, settings)?;
+    let inputs = prepared.scaler.inputs();
     let architecture = settings.architecture(inputs);
     let steps = architecture.sequence_length;
-    let train_set = prepared.samples(&prepared.split.train_samples());
-    let validation_set = prepared.samples(&prepared.split.validation_samples());
-    let test_set = prepared.samples(&prepared.split.test_samples());
+    let train_set = prepared.samples(Slice::Train);
+    let validation_set = prepared.samples(Slice::Validation);
+    let test_set = prepared.samples(Slice::Test);
     let batches = match &settings.streaming {
         None => train_set.len().div_ceil(settings.batch_size),
-        Some(s) => {
-            let stretch =
-                prepared.split.train.len() / s.lanes.min(prepared.split.train.len().max(1));
-            stretch.div_ceil(steps.max(1))
-        }
+        Some(s) => streaming::lanes(&prepared, s.lanes)
+            .1
+            .div_ceil(steps.max(1)),
     };
     report_progress(Progress::Started {
         train_samples: train_set.len(),
@@ -98,7 +111,7 @@ pub fn train(
             &eval_device,
         )
         .map_err(TrainError::from),
-        Some(_) => streaming::score(network, &architecture, &prepared.scaled, set),
+        Some(_) => streaming::score(network, &architecture, &prepared, set),
     };
     let mut best: Option<(Network, f64, usize)> = None;
     let mut since_best = 0;
@@ -183,17 +196,45 @@ pub fn train(
     let test_probabilities = score(&network, &test_set)?;
     let test_labels = sides(&test_set);
     let test = Metrics::score(&test_labels, &test_probabilities);
-    let baselines = baselines(&data.closes, settings.labels.horizon, &train_set, &test_set);
+    // Row `row` of the set, read in its own series: `(series, row within it)`.
+    let local = |row: usize| {
+        prepared
+            .series_of(row)
+            .and_then(|(i, part)| series.get(i).map(|s| (s.data, row - part.offset)))
+    };
+    let rule = |row: usize| {
+        local(row).map_or(Side::Neutral, |(data, t)| {
+            previous_return_sign(&data.closes, t, settings.labels.horizon)
+        })
+    };
+    let forecasts = baselines(&rule, &train_set, &test_set);
+    let baselines = forecasts.scores.clone();
     let beats_baselines_on_log_loss = test.log_loss < baselines.always_neutral.log_loss
         && test.log_loss < baselines.previous_return_sign.log_loss;
-    let split = prepared.split;
-    let time_of = |row: usize| data.open_times.get(row).copied().unwrap_or_default();
-    let span = |r: &std::ops::Range<usize>| [time_of(r.start), time_of(r.end.saturating_sub(1))];
-    let split_open_times = [
-        span(&split.train),
-        span(&split.validation),
-        span(&split.test),
-    ];
+    let open_time = |row: usize| {
+        local(row)
+            .and_then(|(data, t)| data.open_times.get(t).copied())
+            .unwrap_or_default()
+    };
+    let test_trace = crate::model::trace::ForecastTrace::in_time_order(
+        test_set.iter().map(|(row, _)| open_time(*row)).collect(),
+        test_labels,
+        test_probabilities,
+        forecasts.prior,
+        forecasts.rule,
+    );
+    let sources: Vec<SeriesSource> = prepared
+        .parts
+        .iter()
+        .zip(series)
+        .map(|(part, s)| SeriesSource::new(s.name, s.data, part.split.clone()))
+        .collect();
+    let split_open_times = SeriesSource::union_spans(&sources);
+    let rows = sources.iter().map(|s| s.rows).sum();
+    let (source_sha256, sources) = match sources.as_slice() {
+        [only] => (only.source_sha256.clone(), Vec::new()),
+        many => (SeriesSource::combined_sha256(many), sources),
+    };
     let report = TrainReport {
         epochs_run: history.len(),
         best_epoch,
@@ -214,14 +255,19 @@ pub fn train(
         network,
         architecture,
         mode: settings.mode(),
-        feature_names: data.feature_names.clone(),
+        feature_names: series
+            .first()
+            .map(|s| s.data.feature_names.clone())
+            .unwrap_or_default(),
         scaler: prepared.scaler,
         settings: settings.clone(),
-        split,
+        split: prepared.split,
         split_open_times,
-        source_sha256: data.source_sha256.clone(),
-        rows: data.closes.len(),
+        source_sha256,
+        rows,
+        series: sources,
         report,
+        test_trace,
     })
 }
 

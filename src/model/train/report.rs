@@ -112,8 +112,12 @@ pub struct TrainedModel {
     pub split_open_times: [[i64; 2]; 3],
     /// SHA-256 of the source data.
     pub source_sha256: String,
-    /// Rows of the training data.
+    /// Rows of the training data (of every series).
     pub rows: usize,
+    /// Every series of a multi-series run (empty for one series).
+    pub series: Vec<crate::model::metadata::SeriesSource>,
     /// Metrics and history.
     pub report: TrainReport,
+    /// The test slice's forecasts, sample by sample, for the report's pictures.
+    pub test_trace: crate::model::trace::ForecastTrace,
 }

@@ -6,6 +6,9 @@
 //! (detached, so gradients stop at the chunk boundary). The first `burn_in` steps of each stretch
 //! carry no loss, exactly as live the first `burn_in` steps after a (re)start carry no signal.
 //!
+//! Several series: each lane is a stretch of one series' training slice, and scoring restarts
+//! from a fresh state at each series' first row.
+//!
 //! Scoring: one continuous run over every row from the first, with the fused kernel's
 //! [`step`](crate::model::kernel::FusedNetwork::step) — the very code the live pipeline runs per
 //! candle — so the evaluated probabilities are the ones the worker would have published.
@@ -14,7 +17,7 @@ use burn::tensor::Device;
 use burn::tensor::activation::log_softmax;
 
 use super::evaluate::{read_scalar, tensor2};
-use super::{Prepared, Progress, StreamingSettings, TrainError};
+use super::{Prepared, Progress, Slice, StreamingSettings, TrainError};
 use crate::model::adam::Adam;
 use crate::model::architecture::Architecture;
 use crate::model::kernel::{FusedNetwork, KernelError, Scratch};
@@ -22,6 +25,28 @@ use crate::model::network::{Dropout, Network, ReadbackError};
 use crate::model::rng::SplitMix64;
 use crate::model::side::{NUM_CLASSES, Side};
 use crate::model::stateful::LayerState;
+
+/// The first row of every lane and the lanes' common length. One series: `lanes` equal
+/// stretches of its training slice. Several: stretches of one length (the training rows over
+/// `lanes`) cut from each series' training slice, so every lane stays inside one series and the
+/// series run side by side in proportion to their size.
+pub(super) fn lanes(prepared: &Prepared, lanes: usize) -> (Vec<usize>, usize) {
+    let slices = prepared.slice_rows(Slice::Train);
+    let total: usize = slices.iter().map(|r| r.len()).sum();
+    let lanes = lanes.min(total).max(1);
+    let stretch = total / lanes;
+    if stretch == 0 {
+        return (Vec::new(), 0);
+    }
+    let starts = match slices.as_slice() {
+        [only] => (0..lanes).map(|l| only.start + l * stretch).collect(),
+        many => many
+            .iter()
+            .flat_map(|r| (0..r.len() / stretch).map(move |l| r.start + l * stretch))
+            .collect(),
+    };
+    (starts, stretch)
+}
 
 /// One epoch of truncated BPTT over the training slice; returns the network after it and the
 /// summed per-sample training loss (and the number of samples it covers).
@@ -39,10 +64,8 @@ pub(super) fn epoch(
     epoch: usize,
     report: &mut dyn FnMut(Progress),
 ) -> Result<(Network, f64, usize), TrainError> {
-    let train = prepared.split.train.clone();
-    let samples = prepared.split.train_samples();
-    let lanes = streaming.lanes.min(train.len().max(1));
-    let stretch = train.len() / lanes;
+    let (starts, stretch) = lanes(prepared, streaming.lanes);
+    let lanes = starts.len();
     let chunks = stretch.div_ceil(chunk_steps.max(1));
     let mut state: Option<Vec<LayerState>> = None;
     let (mut loss_sum, mut counted) = (0.0, 0usize);
@@ -55,13 +78,15 @@ pub(super) fn epoch(
         y.clear();
         let mut weight = 0usize;
         for t in 0..steps {
-            for lane in 0..lanes {
+            for start in &starts {
                 let offset = first + t;
-                let row = train.start + lane * stretch + offset;
+                let row = start + offset;
                 x.extend_from_slice(&prepared.scaled[row * inputs..(row + 1) * inputs]);
                 let label = prepared.labels.get(row).copied().flatten();
                 match label {
-                    Some(side) if offset >= streaming.burn_in && samples.contains(&row) => {
+                    Some(side)
+                        if offset >= streaming.burn_in && prepared.is_sample(row, Slice::Train) =>
+                    {
                         let mut one_hot = [0.0; NUM_CLASSES];
                         one_hot[side.class_index()] = 1.0;
                         y.extend_from_slice(&one_hot);
@@ -110,13 +135,15 @@ pub(super) fn epoch(
 }
 
 /// Probabilities at each sample of `set` (rows in increasing order), from one continuous run of
-/// the fused kernel over every row from the first.
+/// the fused kernel over every row of each series from its first.
 pub(super) fn score(
     network: &Network,
     architecture: &Architecture,
-    scaled: &[f32],
+    prepared: &Prepared,
     set: &[(usize, Side)],
 ) -> Result<Vec<[f32; NUM_CLASSES]>, TrainError> {
+    let scaled = &prepared.scaled;
+    let starts = prepared.series_starts();
     let fused = FusedNetwork::from_network(network, architecture).map_err(kernel)?;
     let inputs = architecture.inputs;
     let last = set.last().map_or(0, |(row, _)| row + 1);
@@ -126,6 +153,10 @@ pub(super) fn score(
     let mut out = Vec::with_capacity(set.len());
     let mut wanted = set.iter().map(|(row, _)| *row).peekable();
     for (row, features) in scaled.chunks_exact(inputs).take(last).enumerate() {
+        if row > 0 && starts.contains(&row) {
+            // A new series: its run starts from a fresh state, as live after a reset.
+            state.fill(0.0);
+        }
         step_out.clear();
         fused
             .step(features, &mut state, 1, &mut scratch, &mut step_out)

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{TrainError, TrainReport, TrainSettings, TrainingData, train};
+use super::{NamedSeries, TrainError, TrainReport, TrainSettings, TrainingData, train_series};
 
 /// One fold's result on its test block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,20 +80,53 @@ pub fn walk_forward(
     last: Fold,
     on_fold: &mut dyn FnMut(usize, &Fold),
 ) -> Result<Vec<Fold>, TrainError> {
-    let ends = fold_ends(data.closes.len(), settings.split.test, folds.max(1));
-    let mut out = Vec::with_capacity(ends.len());
-    for (k, &end) in ends.iter().enumerate() {
-        let fold = if k + 1 == ends.len() {
+    walk_forward_series(
+        &[NamedSeries { name: "", data }],
+        settings,
+        folds,
+        last,
+        on_fold,
+    )
+}
+
+/// [`walk_forward`] over several series: fold `k` trains on the same share of every series
+/// (each cut by its own [`fold_ends`]), so every fold's test blocks are the next block of each
+/// series after what the fold learnt from.
+pub fn walk_forward_series(
+    series: &[NamedSeries<'_>],
+    settings: &TrainSettings,
+    folds: usize,
+    last: Fold,
+    on_fold: &mut dyn FnMut(usize, &Fold),
+) -> Result<Vec<Fold>, TrainError> {
+    let folds = folds.max(1);
+    let ends: Vec<Vec<usize>> = series
+        .iter()
+        .map(|s| fold_ends(s.data.closes.len(), settings.split.test, folds))
+        .collect();
+    let mut out = Vec::with_capacity(folds);
+    for k in 0..folds {
+        let fold = if k + 1 == folds {
             last.clone()
         } else {
-            let part = prefix(data, end);
-            let trained = train(&part, settings, None).map_err(|e| TrainError::Fold {
+            let prefixes: Vec<TrainingData> = series
+                .iter()
+                .zip(&ends)
+                .map(|(s, e)| prefix(s.data, e.get(k).copied().unwrap_or_default()))
+                .collect();
+            let rows = prefixes.iter().map(|p| p.closes.len()).sum();
+            let named: Vec<NamedSeries<'_>> = series
+                .iter()
+                .zip(&prefixes)
+                .map(|(s, data)| NamedSeries { name: s.name, data })
+                .collect();
+            let trained = train_series(&named, settings, None).map_err(|e| TrainError::Fold {
                 fold: k + 1,
-                rows: end,
+                rows,
                 reason: e.to_string(),
             })?;
             let test = trained.split_open_times[2];
-            Fold::from_report(end, &trained.report, test)
+            Fold::from_report(rows, &trained.report, test)
         };
         on_fold(k + 1, &fold);
         out.push(fold);
