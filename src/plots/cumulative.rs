@@ -32,8 +32,12 @@ pub fn cumulative_log_loss(labels: &[Side], probabilities: &[[f32; NUM_CLASSES]]
         .zip(probabilities)
         .scan(0.0f64, |total, (label, row)| {
             let p = row.get(label.class_index()).copied().map_or(0.0, f64::from);
-            // `max` before `min`: NaN.max(floor) is the floor.
-            *total -= p.max(PROBABILITY_FLOOR).min(1.0).ln();
+            let p = if p.is_nan() {
+                PROBABILITY_FLOOR
+            } else {
+                p.clamp(PROBABILITY_FLOOR, 1.0)
+            };
+            *total -= p.ln();
             Some(*total)
         })
         .collect()
@@ -79,7 +83,7 @@ fn downsample(cumulative: &[f64], max_points: usize) -> Vec<(f64, f64)> {
         .step_by(step)
         .map(point)
         .collect();
-    if (len - 1) % step != 0
+    if !(len - 1).is_multiple_of(step)
         && let Some(&last) = cumulative.last()
     {
         points.push((len as f64, last));

@@ -1,9 +1,16 @@
-//! The four streams of the contract, created when missing and checked when present.
+//! The four streams of the contract (and the shadow stream), created when missing and checked
+//! when present: what each must look like here, the check in [`check`], the creation in
+//! [`ensure`].
 
-use super::BusError;
+mod check;
+mod ensure;
+
+pub use check::{config, mismatches};
+pub use ensure::{ensure_shadow_stream, ensure_streams};
+
 use crate::config::NatsSettings;
 use crate::contract::subject::partition_transform;
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::stream;
 use std::time::Duration;
 
 /// Retention of every stream: a message stays until an age or size limit removes it. A
@@ -137,16 +144,6 @@ pub fn shadow_spec(settings: &NatsSettings) -> StreamSpec {
     }
 }
 
-/// Creates the shadow stream if missing and checks it if found, like [`ensure_streams`].
-pub async fn ensure_shadow_stream(
-    js: &jetstream::Context,
-    settings: &NatsSettings,
-) -> Result<(), BusError> {
-    let bound = std::time::Duration::from_millis(settings.request_timeout_ms.saturating_mul(6));
-    let spec = shadow_spec(settings);
-    super::retry::through_elections("ensure stream", bound, || ensure(js, settings, &spec)).await
-}
-
 /// A byte limit as the server keeps it: 0 (no limit) is -1.
 fn bytes_limit(bytes: u64) -> i64 {
     match bytes {
@@ -162,267 +159,11 @@ fn size_limit(bytes: u32) -> i32 {
         b => i32::try_from(b).unwrap_or(i32::MAX),
     }
 }
-
-/// The configuration a missing stream is created with: exactly what [`mismatches`] accepts
-/// when the stream is found again.
-pub fn config(spec: &StreamSpec, duplicate_window: Duration) -> stream::Config {
-    stream::Config {
-        name: spec.name.clone(),
-        subjects: spec.subjects.clone(),
-        retention: RETENTION,
-        storage: STORAGE,
-        discard: DISCARD,
-        num_replicas: spec.replicas,
-        no_ack: spec.no_ack,
-        duplicate_window,
-        max_age: spec.max_age,
-        max_bytes: spec.max_bytes,
-        max_messages: -1,
-        max_messages_per_subject: -1,
-        max_message_size: spec.max_msg_size,
-        allow_direct: true,
-        subject_transform: spec.transform.as_ref().map(|(source, destination)| {
-            stream::SubjectTransform {
-                source: source.clone(),
-                destination: destination.clone(),
-            }
-        }),
-        ..Default::default()
-    }
-}
-
-/// Every way an existing stream's configuration differs from `spec`, each naming the setting
-/// (or why there is none); empty when the stream fits. Retention, storage and subjects cannot
-/// be changed on a stream; limits can (`nats stream edit`), or the settings can follow the
-/// stream.
-pub fn mismatches(spec: &StreamSpec, found: &stream::Config) -> Vec<String> {
-    let mut out = Vec::new();
-    if found.retention != RETENTION {
-        out.push(format!(
-            "retention is {:?}, this worker needs {RETENTION:?}: a WorkQueue or Interest stream deletes acknowledged messages, and with them the history a restart replays (recreate the stream)",
-            found.retention
-        ));
-    }
-    if found.storage != STORAGE {
-        out.push(format!(
-            "storage is {:?}, this worker needs {STORAGE:?}: a memory stream loses everything when the server restarts (recreate the stream)",
-            found.storage
-        ));
-    }
-    let replicas = found.num_replicas.max(1);
-    if replicas != spec.replicas {
-        out.push(format!(
-            "num_replicas is {replicas}, this worker needs {} (nats.replicas)",
-            spec.replicas
-        ));
-    }
-    let mut subjects = found.subjects.clone();
-    subjects.sort();
-    let mut wanted = spec.subjects.clone();
-    wanted.sort();
-    if subjects != wanted {
-        out.push(format!(
-            "captures {subjects:?}, this worker needs {wanted:?}"
-        ));
-    }
-    if found.no_ack != spec.no_ack {
-        out.push(format!(
-            "no_ack is {}, must be {}",
-            found.no_ack, spec.no_ack
-        ));
-    }
-    let transform = found
-        .subject_transform
-        .as_ref()
-        .map(|t| (t.source.clone(), t.destination.clone()));
-    if transform != spec.transform {
-        out.push(format!(
-            "subject transform is {transform:?}, this worker needs {:?} (nats.partitions cannot change for an existing stream)",
-            spec.transform
-        ));
-    }
-    let fix = "change the setting, or edit the stream with nats stream edit";
-    if found.max_age != spec.max_age {
-        out.push(format!(
-            "max_age is {}, this worker needs {} ({}_max_age_ms: {fix})",
-            show_age(found.max_age),
-            show_age(spec.max_age),
-            spec.settings
-        ));
-    }
-    if normal(found.max_bytes) != spec.max_bytes {
-        out.push(format!(
-            "max_bytes is {}, this worker needs {} ({}_max_bytes: {fix})",
-            show_bytes(found.max_bytes),
-            show_bytes(spec.max_bytes),
-            spec.settings
-        ));
-    }
-    if normal(i64::from(found.max_message_size)) != i64::from(spec.max_msg_size) {
-        out.push(format!(
-            "max_msg_size is {}, this worker needs {} ({}_max_msg_bytes: {fix})",
-            show_bytes(i64::from(found.max_message_size)),
-            show_bytes(i64::from(spec.max_msg_size)),
-            spec.settings
-        ));
-    }
-    for (limit, value) in [
-        ("max_msgs", found.max_messages),
-        ("max_msgs_per_subject", found.max_messages_per_subject),
-    ] {
-        if normal(value) != -1 {
-            out.push(format!(
-                "{limit} is {value}, this worker needs none (there is no such setting: a count limit drops messages, a series' history among them, that the age and byte limits keep; edit the stream)"
-            ));
-        }
-    }
-    if found.discard != DISCARD {
-        out.push(format!(
-            "discard is {:?}, this worker needs {DISCARD:?}: a full stream must drop its oldest messages, not refuse signals and dead letters (edit the stream)",
-            found.discard
-        ));
-    }
-    out
-}
-
-/// A count or byte limit with every "no limit" spelling (0, any negative) as -1.
-fn normal(limit: i64) -> i64 {
-    if limit <= 0 { -1 } else { limit }
-}
-
-/// An age limit for a message: the largest unit that divides it (`30d`, `90s`), or `none`.
-fn show_age(age: Duration) -> String {
-    const UNITS: [(u128, &str); 6] = [
-        (86_400_000_000_000, "d"),
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-        (1_000_000, "ms"),
-        (1, "ns"),
-    ];
-    let nanos = age.as_nanos();
-    if nanos == 0 {
-        return "none".into();
-    }
-    let (size, unit) = UNITS
-        .iter()
-        .find(|(size, _)| nanos.is_multiple_of(*size))
-        .copied()
-        .unwrap_or((1, "ns"));
-    format!("{}{unit}", nanos / size)
-}
-
-/// A byte limit for a message: binary units when exact (`10 GiB`), or `none`.
-fn show_bytes(bytes: i64) -> String {
-    const UNITS: [(i64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    if bytes <= 0 {
-        return "none".into();
-    }
-    match UNITS.iter().find(|(size, _)| bytes % size == 0) {
-        Some((size, unit)) => format!("{} {unit}", bytes / size),
-        None => format!("{bytes} bytes"),
-    }
-}
-
-/// Creates every missing stream and checks the existing ones; a stream whose retention,
-/// storage, replicas, subjects, ack mode, transform or limits differ is an error naming each
-/// difference (changing them silently could drop or divert messages another deployment relies
-/// on, and a wrong retention deletes the history a restart needs).
-pub async fn ensure_streams(
-    js: &jetstream::Context,
-    settings: &NatsSettings,
-) -> Result<(), BusError> {
-    // Bounded by the connect timeout plus a few election rounds: a cluster that lost a node
-    // elects new leaders within seconds.
-    let bound = std::time::Duration::from_millis(settings.request_timeout_ms.saturating_mul(6));
-    for spec in specs(settings) {
-        super::retry::through_elections("ensure stream", bound, || ensure(js, settings, &spec))
-            .await?;
-    }
-    Ok(())
-}
-
-async fn ensure(
-    js: &jetstream::Context,
-    settings: &NatsSettings,
-    spec: &StreamSpec,
-) -> Result<(), BusError> {
-    match js.get_stream(&spec.name).await {
-        Ok(mut existing) => {
-            let info = existing
-                .info()
-                .await
-                .map_err(|e| BusError::api("stream info", &spec.name, e))?;
-            let problems = mismatches(spec, &info.config);
-            if !problems.is_empty() {
-                return Err(BusError::StreamMismatch {
-                    stream: spec.name.clone(),
-                    message: problems.join("; "),
-                });
-            }
-            tracing::debug!(stream = %spec.name, "stream checked");
-            Ok(())
-        }
-        Err(e) if is_not_found(&e) => {
-            let window = Duration::from_millis(settings.duplicate_window_ms);
-            js.create_stream(config(spec, window))
-                .await
-                .map_err(|e| create_error(spec, e))?;
-            tracing::info!(
-                stream = %spec.name,
-                subjects = ?spec.subjects,
-                max_age = %show_age(spec.max_age),
-                max_bytes = %show_bytes(spec.max_bytes),
-                max_msg_size = %show_bytes(i64::from(spec.max_msg_size)),
-                "stream created"
-            );
-            Ok(())
-        }
-        Err(e) => Err(BusError::api("get stream", &spec.name, e)),
-    }
-}
-
-/// A refused creation; one for want of storage names the byte limit, which the server
-/// reserves in full when the stream is created.
-fn create_error(spec: &StreamSpec, e: jetstream::context::CreateStreamError) -> BusError {
-    use jetstream::ErrorCode;
-    let short_of_storage = matches!(
-        e.kind(),
-        jetstream::context::CreateStreamErrorKind::JetStream(inner)
-            if [
-                ErrorCode::STORAGE_RESOURCES_EXCEEDED,
-                ErrorCode::ACCOUNT_RESOURCES_EXCEEDED,
-                ErrorCode::INSUFFICIENT_RESOURCES,
-            ]
-            .contains(&inner.error_code())
-    );
-    match short_of_storage {
-        true => BusError::api(
-            "create stream",
-            &spec.name,
-            format!(
-                "{e} (the server reserves a stream's max_bytes, here {}, of its JetStream storage: lower {}_max_bytes or give the server more)",
-                show_bytes(spec.max_bytes),
-                spec.settings
-            ),
-        ),
-        false => BusError::api("create stream", &spec.name, e),
-    }
-}
-
-/// Whether a get-stream failure means "no such stream" (as opposed to a dead connection).
-fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
-    matches!(
-        e.kind(),
-        jetstream::context::GetStreamErrorKind::JetStream(inner)
-            if inner.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+    use super::check::{normal, show_age, show_bytes};
     use super::*;
 
     const DAY: Duration = Duration::from_secs(86_400);
