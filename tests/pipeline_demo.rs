@@ -682,13 +682,14 @@ fn the_shipped_market_models_say_what_they_were_trained_on_and_beat_their_baseli
                 String::from_utf8_lossy(&out.stderr)
             );
             let scores: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert!(
-                scores["samples"].as_u64().unwrap() + 100 > tail,
-                "{series}: {scores}"
-            );
+            // Every candle of the tail is scored but the warm-up (features, window, σ history)
+            // and the last horizon.
+            let samples = scores["samples"].as_u64().unwrap();
+            assert!(samples + 120 >= tail, "{series}: {samples} of {tail}");
             assert_eq!(
                 scores["beats_baselines_on_log_loss"], true,
-                "{series}: {scores}"
+                "{series}: {}",
+                scores["forecasters"]
             );
         }
     }

@@ -172,3 +172,109 @@ pub(super) fn score(
 fn kernel(e: KernelError) -> TrainError {
     TrainError::Readback(ReadbackError(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::model::train::{NamedSeries, TrainSettings, TrainingData, prepare_series};
+
+    /// A random-walk series of `n` rows and two features, starting at `t0`.
+    fn walk(n: usize, t0: i64, seed: u64) -> TrainingData {
+        let mut rng = SplitMix64::new(seed);
+        let mut close = 100.0;
+        let mut closes = Vec::with_capacity(n);
+        let mut rows = Vec::with_capacity(2 * n);
+        for _ in 0..n {
+            let step = (rng.next_f64() - 0.5) * 0.02;
+            close *= 1.0 + step;
+            closes.push(close);
+            rows.extend_from_slice(&[step as f32, (rng.next_f64() - 0.5) as f32]);
+        }
+        TrainingData {
+            feature_names: vec!["a".into(), "b".into()],
+            rows,
+            closes,
+            open_times: (0..n as i64).map(|i| t0 + i * 60_000).collect(),
+            source_sha256: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_lane_stays_inside_one_series_training_slice() {
+        let settings = TrainSettings {
+            streaming: Some(StreamingSettings {
+                burn_in: 8,
+                lanes: 8,
+            }),
+            ..TrainSettings::default()
+        };
+        let (a, b) = (walk(3_000, 0, 1), walk(1_200, 30_000, 2));
+        let one = prepare_series(
+            &[NamedSeries {
+                name: "a",
+                data: &a,
+            }],
+            &settings,
+        )
+        .unwrap();
+        // One series: `lanes` equal stretches from the start of its training slice, as before
+        // several series could be trained.
+        let (starts, stretch) = lanes(&one, 8);
+        let train = one.split.train.clone();
+        assert_eq!(stretch, train.len() / 8);
+        assert_eq!(starts, (0..8).map(|l| l * stretch).collect::<Vec<_>>());
+
+        let series = [
+            NamedSeries {
+                name: "a",
+                data: &a,
+            },
+            NamedSeries {
+                name: "b",
+                data: &b,
+            },
+        ];
+        let both = prepare_series(&series, &settings).unwrap();
+        let (starts, stretch) = lanes(&both, 8);
+        let slices = both.slice_rows(Slice::Train);
+        assert!(stretch > 0 && starts.len() <= 8 && starts.len() >= 8 - slices.len());
+        for start in &starts {
+            let inside = slices
+                .iter()
+                .any(|r| r.start <= *start && start + stretch <= r.end);
+            assert!(
+                inside,
+                "lane {start}..{} crosses a boundary",
+                start + stretch
+            );
+        }
+        // Both series get lanes, in proportion to their training rows.
+        let in_b = starts
+            .iter()
+            .filter(|s| **s >= both.parts[1].offset)
+            .count();
+        assert!(in_b >= 1 && in_b < starts.len() - in_b, "{starts:?}");
+
+        // A streaming run over both trains and scores every test sample of each, each series'
+        // run starting from a fresh state.
+        let small = TrainSettings {
+            epochs: 1,
+            network: crate::model::train::NetworkSettings {
+                hidden: 4,
+                layers: 1,
+                ..settings.network
+            },
+            ..settings
+        };
+        let trained = crate::model::train::train_series(&series, &small, None).unwrap();
+        let tested: usize = both
+            .parts
+            .iter()
+            .map(|p| p.split.test_samples().len())
+            .sum();
+        assert_eq!(trained.report.samples[2], tested);
+        assert_eq!(trained.test_trace.len(), tested);
+    }
+}

@@ -12,7 +12,7 @@ use super::{NamedSeries, TrainError, TrainReport, TrainSettings, TrainingData, t
 /// One fold's result on its test block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fold {
-    /// Rows of data the fold saw (its prefix of the file).
+    /// Rows of data the fold saw (its prefix of the file; of every series, summed).
     pub rows: usize,
     /// Open times (Unix ms) of the first and last row of its test slice.
     pub test_open_times: [i64; 2],
