@@ -544,23 +544,15 @@ fn live_scores_use_the_training_labels_and_do_not_depend_on_batching() {
     assert_eq!(cut.unscored_gap, spec.horizon as u64, "{cut:?}");
 }
 
-#[test]
-fn model_evaluate_states_that_the_btc_model_does_not_beat_the_baselines_on_cffex() {
+/// `model evaluate DIR --input FILE --json` for the CSV series `exchange.symbol.interval`; the
+/// command must succeed.
+fn evaluate_json(dir: &str, input: &std::path::Path, series: &str) -> serde_json::Value {
+    let identity: Vec<&str> = series.split('.').collect();
     let out = bin()
-        .args(["model", "evaluate", MODEL, "--input"])
-        .arg(format!(
-            "{}/data/icl8-cffex-1m.csv",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .args([
-            "--exchange",
-            "cffex",
-            "--symbol",
-            "IC",
-            "--interval",
-            "1m",
-            "--json",
-        ])
+        .args(["model", "evaluate", dir, "--input"])
+        .arg(input)
+        .args(["--exchange", identity[0], "--symbol", identity[1]])
+        .args(["--interval", identity[2], "--json"])
         .output()
         .unwrap();
     assert!(
@@ -568,7 +560,13 @@ fn model_evaluate_states_that_the_btc_model_does_not_beat_the_baselines_on_cffex
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn model_evaluate_states_that_the_btc_model_does_not_beat_the_baselines_on_cffex() {
+    let cffex = format!("{}/data/icl8-cffex-1m.csv", env!("CARGO_MANIFEST_DIR"));
+    let report = evaluate_json(MODEL, std::path::Path::new(&cffex), "cffex.IC.1m");
     assert!(report["samples"].as_u64().unwrap() > 40_000, "{report}");
     let loss = |i: usize| report["forecasters"][i]["log_loss"].as_f64().unwrap();
     // Trained on BTC hourly bars with ±0.5 % over 6 bars, it is worse on 1-minute futures than
@@ -668,20 +666,7 @@ fn the_shipped_market_models_say_what_they_were_trained_on_and_beat_their_baseli
             csv.extend(&lines[lines.len() - tail as usize..]);
             let path = tmp.path().join(file);
             std::fs::write(&path, csv.join("\n") + "\n").unwrap();
-            let identity: Vec<&str> = series.split('.').collect();
-            let out = bin()
-                .args(["model", "evaluate", &dir, "--input"])
-                .arg(&path)
-                .args(["--exchange", identity[0], "--symbol", identity[1]])
-                .args(["--interval", identity[2], "--json"])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let scores: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let scores = evaluate_json(&dir, &path, series);
             // Every candle of the tail is scored but the warm-up (features, window, σ history)
             // and the last horizon.
             let samples = scores["samples"].as_u64().unwrap();

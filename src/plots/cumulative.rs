@@ -10,8 +10,8 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::{
-    BLACK, BitMapBackend, ChartBuilder, Color, DrawingArea, DrawingAreaErrorKind, DrawingBackend,
-    IntoDrawingArea, IntoFont, LineSeries, PathElement, RGBColor, SeriesLabelPosition, WHITE,
+    BitMapBackend, ChartBuilder, Color, DrawingArea, DrawingAreaErrorKind, DrawingBackend,
+    IntoDrawingArea, IntoFont, LineSeries, RGBColor, WHITE,
 };
 
 use super::font::FAMILY;
@@ -221,18 +221,9 @@ fn panel<DB: DrawingBackend>(
                 color.stroke_width(2),
             ))?
             .label(line.label.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(super::legend::mark(color));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    super::legend::draw(&mut chart)
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@
 
 pub mod cumulative;
 mod font;
+mod legend;
 pub mod reliability;
 
 use std::path::{Path, PathBuf};

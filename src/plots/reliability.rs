@@ -8,9 +8,8 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::{
-    BLACK, BitMapBackend, ChartBuilder, Circle, Color, DrawingArea, DrawingAreaErrorKind,
-    DrawingBackend, IntoDrawingArea, IntoFont, LineSeries, PathElement, RGBColor,
-    SeriesLabelPosition, Text, WHITE,
+    BitMapBackend, ChartBuilder, Circle, Color, DrawingArea, DrawingAreaErrorKind, DrawingBackend,
+    IntoDrawingArea, IntoFont, LineSeries, RGBColor, Text, WHITE,
 };
 
 use super::font::FAMILY;
@@ -153,7 +152,7 @@ fn render<DB: DrawingBackend>(
             DIAGONAL.stroke_width(2),
         ))?
         .label("perfect calibration (y = x)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], DIAGONAL.stroke_width(2)));
+        .legend(super::legend::mark(DIAGONAL));
 
     let max_count = points
         .iter()
@@ -170,9 +169,7 @@ fn render<DB: DrawingBackend>(
                 color.stroke_width(2),
             ))?
             .label(side.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(super::legend::mark(color));
         chart.draw_series(class_points.iter().map(|point| {
             Circle::new(
                 (point.mean_predicted, point.realised),
@@ -188,14 +185,7 @@ fn render<DB: DrawingBackend>(
         (FAMILY, 13).into_font().color(&NOTE),
     )))?;
 
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    super::legend::draw(&mut chart)
 }
 
 #[cfg(test)]

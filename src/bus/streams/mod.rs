@@ -131,16 +131,11 @@ pub fn specs(settings: &NatsSettings) -> [StreamSpec; 4] {
 /// limits; created only by a worker that runs a shadow route (the server reserves a stream's
 /// `max_bytes` of its storage).
 pub fn shadow_spec(settings: &NatsSettings) -> StreamSpec {
+    let [_, signals, _, _] = specs(settings);
     StreamSpec {
         name: settings.shadow_stream.clone(),
         subjects: vec![format!("{}.>", settings.shadow_subject_prefix)],
-        no_ack: false,
-        transform: None,
-        replicas: settings.replicas,
-        max_age: Duration::from_millis(settings.signals_max_age_ms),
-        max_bytes: bytes_limit(settings.signals_max_bytes),
-        max_msg_size: size_limit(settings.signals_max_msg_bytes),
-        settings: "nats.signals",
+        ..signals
     }
 }
 
