@@ -144,6 +144,40 @@ fn same_input_gives_the_same_counts_twice() {
 }
 
 #[test]
+fn a_passthrough_run_answers_every_candle_and_gives_the_workers_share() {
+    let _guard = serial();
+    let out = bench(
+        &["--passthrough", "--series", "8", "--candles", "3", "--json"],
+        &[],
+    );
+    let r = json(&out);
+    // The worker's run is unchanged by the ceiling run before it.
+    assert_eq!(r["consumer"], "worker");
+    assert_eq!(r["candles"], 8 * (WARMUP + 3 + 1));
+    assert_eq!(r["signals"], 8 * (1 + 3 + 1));
+    assert_eq!(r["stray_signals"], 0);
+    // The pass-through answers every candle, warm-up included, with one message each.
+    let ceiling = &r["passthrough"];
+    assert_eq!(ceiling["consumer"], "passthrough");
+    assert_eq!(ceiling["candles"], 8 * (WARMUP + 3 + 1));
+    assert_eq!(ceiling["signals"], ceiling["candles"]);
+    assert_eq!(ceiling["stray_signals"], 0);
+    assert!(ceiling["passthrough"].is_null());
+    assert!(f(ceiling, "rss_mb") > 0.0);
+    let share = f(&r, "sustained_share_of_passthrough");
+    let expected = f(&r, "sustained_candles_per_s") / f(ceiling, "sustained_candles_per_s");
+    assert!((share - expected).abs() < 1e-9, "{share} vs {expected}");
+    // Only against servers of its own: never combined with a server given.
+    let both = bench(&["--passthrough", "--nats-url", "nats://127.0.0.1:1"], &[]);
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("--passthrough"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}
+
+#[test]
 fn a_cluster_run_signals_every_candle_with_r3_streams() {
     let _guard = serial();
     let out = bench(

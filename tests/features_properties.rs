@@ -387,6 +387,51 @@ fn restore_into_a_smaller_window_keeps_the_newest_bars() -> TestResult {
     Ok(())
 }
 
+/// A worker that writes no snapshots retains only `FEWEST_RETAINED_BARS` bars per warm series
+/// (every bar while it warms up): every
+/// indicator and feature must be bit for bit what the default 1,000 retained bars give, over
+/// every bundled file (only snapshots read older bars).
+#[test]
+fn the_fewest_retained_bars_give_the_same_features() -> TestResult {
+    for file in FILES {
+        let bars = load_bars(file)?;
+        let reference = run(&bars)?;
+        let fewest = FeatureSettings {
+            snapshot_bars: signal_worker::core::features::FEWEST_RETAINED_BARS,
+        };
+        let mut series = SeriesFeatures::new(&fewest);
+        let lean = run_from(&mut series, &bars)?;
+        assert!(bars.len() > WARM_UP_BARS);
+        assert_eq!(
+            series.snapshot().bars.len(),
+            signal_worker::core::features::FEWEST_RETAINED_BARS
+        );
+        for (i, (a, b)) in lean
+            .indicators
+            .iter()
+            .zip(&reference.indicators)
+            .enumerate()
+        {
+            let same = a.iter().zip(b).all(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => x.to_bits() == y.to_bits(),
+                (None, None) => true,
+                _ => false,
+            });
+            assert!(same, "{file}: indicators differ at bar {i}");
+        }
+        for (i, (a, b)) in lean.features.iter().zip(&reference.features).enumerate() {
+            let same = match (a, b) {
+                (Some(a), Some(b)) => a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                (None, None) => true,
+                _ => false,
+            };
+            assert!(same, "{file}: features differ at bar {i}");
+        }
+        assert_eq!(lean.features.len(), reference.features.len());
+    }
+    Ok(())
+}
+
 #[test]
 fn restore_refuses_malformed_snapshots() -> TestResult {
     let settings = FeatureSettings::default();

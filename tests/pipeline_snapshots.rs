@@ -39,8 +39,12 @@ fn candles(symbols: &[&str], limit: usize) -> Vec<Vec<u8>> {
     out
 }
 
+/// A pipeline as a worker that writes series snapshots builds it (it retains
+/// `features.snapshot_bars` bars; without snapshots it keeps only what the features need).
 fn pipeline(model: &str) -> Pipeline {
-    let settings = Settings::default();
+    let mut settings = Settings::default();
+    settings.redis.enabled = true;
+    settings.redis.snapshots = true;
     let predictor =
         load_predictor(&settings, Path::new(&format!("{ROOT}/models/{model}"))).unwrap();
     build_pipeline(&settings, predictor).unwrap()

@@ -71,22 +71,23 @@ fn outcomes(
 }
 
 /// How many candles a series needs before (and including) its first signal:
-/// the length of the warm-up phase. `probe` is a series identity no
-/// workload series uses, so this leaves no state the later computation sees.
+/// the length of the warm-up phase, and that first signal (whose size the pass-through's
+/// messages take). `probe` is a series identity no workload series uses, so this leaves no
+/// state the later computation sees.
 pub fn warmup_len(
     pipeline: &mut Pipeline,
     prefix: &str,
     bars: &[CandleMessage],
     now_ms: i64,
-) -> Result<usize, BenchError> {
+) -> Result<(usize, crate::contract::Signal), BenchError> {
     // Warming candles cost no inference, so one candle per call is cheap,
     // and it stops right at the first signal instead of scoring the file.
     for (index, bar) in bars.iter().enumerate() {
         let mut probe = bar.clone();
         probe.exchange = "bench-probe".into();
         let outcome = outcomes(pipeline, prefix, std::slice::from_ref(&probe), now_ms)?;
-        if matches!(outcome.first(), Some(Outcome::Signal(_))) {
-            return Ok(index + 1);
+        if let Some(Outcome::Signal(signal)) = outcome.into_iter().next() {
+            return Ok((index + 1, signal));
         }
     }
     Err(BenchError::Expectation(format!(
@@ -114,6 +115,14 @@ impl Expected {
             })
             .collect::<Result<Vec<Vec<bool>>, BenchError>>()?;
         Ok(Self { flags })
+    }
+
+    /// Every candle of every slice yields one message: what the pass-through answers.
+    pub fn every_candle(workload: &Workload) -> Self {
+        let flags = (0..workload.variants())
+            .map(|_| vec![true; workload.per_series()])
+            .collect();
+        Self { flags }
     }
 
     /// Whether candle `index` of series `series` yields a signal.

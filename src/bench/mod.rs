@@ -8,13 +8,15 @@
 //! JetStream with bounded in-flight acks ([`publish`]); the worker and its
 //! server are either the bench's own children ([`worker`]) or an already
 //! running pair on 127.0.0.1. The worker's CPU time and peak RSS come from
-//! `/proc` ([`procstat`]); [`run`] sequences the phases and [`report`] turns
+//! `/proc` ([`procstat`]); with `--passthrough` the same phases also run against a minimal
+//! consumer ([`passthrough`]), the ceiling the worker is measured against; [`run`] sequences the phases and [`report`] turns
 //! the figures into a table or one JSON object. Nothing here prints.
 
 pub mod error;
 pub mod expect;
 pub mod load;
 pub mod meter;
+pub mod passthrough;
 pub mod procstat;
 pub mod publish;
 pub mod report;

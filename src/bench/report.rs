@@ -31,6 +31,8 @@ pub struct PhaseReport {
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// What consumed the candles: `worker`, or `passthrough` (the ceiling).
+    pub consumer: &'static str,
     /// Series in the workload.
     pub series: u32,
     /// Candles published over all phases.
@@ -75,6 +77,11 @@ pub struct Report {
     pub stray_signals: u64,
     /// Every phase in order.
     pub phases: Vec<PhaseReport>,
+    /// With `--passthrough`: this sustained rate over the pass-through's (1.0 = as fast as a
+    /// consumer that does no work at all).
+    pub sustained_share_of_passthrough: Option<f64>,
+    /// With `--passthrough`: the pass-through's own figures, measured in the same run.
+    pub passthrough: Option<Box<Report>>,
 }
 
 impl Report {
@@ -83,8 +90,31 @@ impl Report {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
-    /// A table for people.
+    /// A table for people: the pass-through's first when it ran, then this one's, then
+    /// their ratio.
     pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        if let Some(ceiling) = &self.passthrough {
+            out.push_str(&ceiling.to_table());
+        }
+        out.push_str(&self.own_table());
+        if let (Some(share), Some(ceiling)) =
+            (self.sustained_share_of_passthrough, &self.passthrough)
+        {
+            let _ = writeln!(
+                out,
+                "worker vs passthrough: sustained {:.0} / {:.0} candles/s = {:.1} %; burst {:.1} / {:.1} ms",
+                self.sustained_candles_per_s,
+                ceiling.sustained_candles_per_s,
+                share * 100.0,
+                self.burst_ms,
+                ceiling.burst_ms
+            );
+        }
+        out
+    }
+
+    fn own_table(&self) -> String {
         let mut out = String::new();
         let opt = |v: Option<f64>, unit: &str| match v {
             Some(v) => format!("{v:.1} {unit}"),
@@ -92,7 +122,8 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "bench: {} series, {} candles, {} signals ({} warm-up candles per series); worker {}, streams R{} (serve.batch_size {}, serve.max_wait_ms {})",
+            "bench ({}): {} series, {} candles, {} signals ({} warm-up candles per series); server {}, streams R{} (serve.batch_size {}, serve.max_wait_ms {})",
+            self.consumer,
             self.series,
             self.candles,
             self.signals,
@@ -146,7 +177,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "worker: peak RSS {}, CPU {} over the measured phases ({})",
+            "{}: peak RSS {}, CPU {} over the measured phases ({})",
+            self.consumer,
             opt(self.rss_mb, "MiB"),
             opt(self.worker_cpu_s, "s"),
             self.worker_cores

@@ -20,7 +20,7 @@ use super::meter::{self, Meter};
 use super::procstat::ProcStat;
 use super::publish::CandlePublisher;
 use super::report::{PhaseReport, Report};
-use super::worker::{self, OwnNats, OwnWorker};
+use super::worker::{self, Consumer, OwnNats, OwnWorker};
 use crate::config::Settings;
 use crate::runtime::clock;
 use futures::TryStreamExt;
@@ -61,6 +61,9 @@ pub struct BenchOptions {
     pub cluster: bool,
     /// The external worker's process id, to read its CPU and RSS.
     pub worker_pid: Option<u32>,
+    /// Run the phases against the pass-through consumer first (on a NATS of its own), and
+    /// report the worker's rates against it (without `nats_url`).
+    pub passthrough: bool,
 }
 
 /// The bench's phases: name, candle index range per series, pace.
@@ -70,32 +73,28 @@ struct Phase {
     rate: Option<f64>,
 }
 
-/// Runs the bench and returns its figures. Needs a multi-threaded runtime
-/// (model loading and process control block briefly).
+/// Runs the bench and returns its figures (with `passthrough`, the pass-through's first, then
+/// the worker's, each on a NATS of its own). Needs a multi-threaded runtime (model loading and
+/// process control block briefly).
 pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, BenchError> {
     check(options)?;
-    let own_server = match &options.nats_url {
-        Some(url) => {
-            worker::check_loopback(url)?;
-            None
-        }
-        None => Some(tokio::task::block_in_place(|| {
-            OwnNats::start(options.cluster)
-        })?),
-    };
+    if let Some(url) = &options.nats_url {
+        worker::check_loopback(url)?;
+    }
     // The bench creates the streams as its own worker will: R3 on its own cluster.
     let mut settings = settings.clone();
-    if let Some(server) = own_server.as_ref() {
-        settings.nats.replicas = server.replicas();
+    if options.nats_url.is_none() {
+        settings.nats.replicas = OwnNats::replicas_of(options.cluster);
     }
     let settings = &settings;
     let nats = &settings.nats;
     // Inputs and expectations first: a bad option fails before any server starts.
     let bars = load::read_bars(&options.data, settings.validation.max_message_bytes)?;
     let now_ms = clock::now_ms();
-    let (workload, expected, warmup) = tokio::task::block_in_place(|| {
+    let (workload, expected, warmup, signal_bytes) = tokio::task::block_in_place(|| {
         let mut pipeline = expect::pipeline(settings)?;
-        let warmup = expect::warmup_len(&mut pipeline, &nats.candle_subject_prefix, &bars, now_ms)?;
+        let (warmup, mut signal) =
+            expect::warmup_len(&mut pipeline, &nats.candle_subject_prefix, &bars, now_ms)?;
         let paced = paced_per_series(options);
         let per_series = warmup + options.candles + 1 + paced;
         let workload = Workload::new(bars, &options.exchange, options.series, per_series)?;
@@ -105,12 +104,71 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
             &workload,
             now_ms,
         )?;
-        Ok::<_, BenchError>((workload, expected, warmup))
+        // The worker's signal for a bench series, as the wire carries it.
+        signal.exchange = options.exchange.clone();
+        signal.symbol = load::symbol(0);
+        let signal_bytes =
+            crate::contract::codec::encode(&signal, crate::contract::codec::Encoding::MessagePack)
+                .map_err(|e| BenchError::Expectation(e.to_string()))?
+                .len();
+        Ok::<_, BenchError>((workload, expected, warmup, signal_bytes))
     })?;
     let phases = phases(options, warmup);
+    let ceiling = match options.passthrough {
+        true => {
+            let every = Expected::every_candle(&workload);
+            let consumer = Consumer::Passthrough {
+                payload_bytes: signal_bytes,
+            };
+            let measured = measure(options, settings, &workload, &every, &phases, consumer).await?;
+            Some(report(options, settings, warmup, consumer, measured, None))
+        }
+        false => None,
+    };
+    let measured = measure(
+        options,
+        settings,
+        &workload,
+        &expected,
+        &phases,
+        Consumer::Worker,
+    )
+    .await?;
+    Ok(report(
+        options,
+        settings,
+        warmup,
+        Consumer::Worker,
+        measured,
+        ceiling,
+    ))
+}
 
-    let mut own_server = own_server;
-    // Without a server of its own the bench was given one (checked above).
+/// What one consumer's run measured.
+struct Measured {
+    phases: Vec<PhaseReport>,
+    rss_mb: Option<f64>,
+    stray: u64,
+}
+
+/// Runs every phase against `consumer`: on a NATS the bench starts for it (and stops after),
+/// or on the given one with its already running worker.
+async fn measure(
+    options: &BenchOptions,
+    settings: &Settings,
+    workload: &Workload,
+    expected: &Expected,
+    phases: &[Phase],
+    consumer: Consumer,
+) -> Result<Measured, BenchError> {
+    let nats = &settings.nats;
+    let mut own_server = match &options.nats_url {
+        Some(_) => None,
+        None => Some(tokio::task::block_in_place(|| {
+            OwnNats::start(options.cluster)
+        })?),
+    };
+    // Without a server of its own the bench was given one (checked by the caller).
     let url = own_server.as_ref().map_or_else(
         || options.nats_url.clone().unwrap_or_default(),
         OwnNats::url,
@@ -126,7 +184,7 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
     .await?;
 
     let mut own = match own_server.take() {
-        Some(server) => Some(OwnWorker::spawn(server)?),
+        Some(server) => Some(OwnWorker::spawn(server, consumer)?),
         None => None,
     };
     match own.as_mut() {
@@ -151,12 +209,12 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
         CandlePublisher::new(js.clone(), &nats.candle_subject_prefix, options.in_flight);
     let mut reports = Vec::new();
     let mut stray = 0;
-    for phase in &phases {
+    for phase in phases {
         let cpu_before = watched.map(|w| w.cpu_seconds()).transpose()?;
         let sent = publisher
             .publish(workload.round_robin(phase.range.clone()), phase.rate)
             .await?;
-        let want = expected.signals_in(&workload, phase.range.clone());
+        let want = expected.signals_in(workload, phase.range.clone());
         let deadline = sent.first.unwrap_or_else(Instant::now) + options.phase_timeout;
         let collected = meter
             .collect(want, |k| sent.at.contains_key(k), deadline)
@@ -203,7 +261,11 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
     if let Some(w) = own {
         tokio::task::block_in_place(|| w.stop());
     }
-    Ok(report(options, settings, warmup, reports, rss_mb, stray))
+    Ok(Measured {
+        phases: reports,
+        rss_mb,
+        stray,
+    })
 }
 
 fn check(options: &BenchOptions) -> Result<(), BenchError> {
@@ -316,10 +378,15 @@ fn report(
     options: &BenchOptions,
     settings: &Settings,
     warmup: usize,
-    phases: Vec<PhaseReport>,
-    rss_mb: Option<f64>,
-    stray_signals: u64,
+    consumer: Consumer,
+    measured: Measured,
+    passthrough: Option<Report>,
 ) -> Report {
+    let Measured {
+        phases,
+        rss_mb,
+        stray: stray_signals,
+    } = measured;
     let find = |name: &str| phases.iter().find(|p| p.name == name);
     let sustained = find("sustained");
     let latency_phase = match find("paced") {
@@ -330,12 +397,14 @@ fn report(
     let measured: Vec<&PhaseReport> = phases.iter().filter(|p| p.name != "warmup").collect();
     let worker_cpu_s = measured.iter().map(|p| p.worker_cpu_s).sum::<Option<f64>>();
     let measured_wall_s = measured.iter().map(|p| p.wall_ms).sum::<f64>() / 1_000.0;
+    let sustained_candles_per_s = sustained.map_or(0.0, |p| p.candles_per_s);
     Report {
+        consumer: consumer.name(),
         series: options.series,
         candles: phases.iter().map(|p| p.candles).sum(),
         signals: phases.iter().map(|p| p.signals).sum(),
         warmup_candles_per_series: warmup,
-        sustained_candles_per_s: sustained.map_or(0.0, |p| p.candles_per_s),
+        sustained_candles_per_s,
         burst_ms: find("burst").map_or(0.0, |p| p.wall_ms),
         latency_phase,
         latency_p50_ms: latency.map_or(0.0, |l| l.p50_ms),
@@ -355,5 +424,9 @@ fn report(
         max_wait_ms: settings.serve.max_wait_ms,
         stray_signals,
         phases,
+        sustained_share_of_passthrough: passthrough
+            .as_ref()
+            .map(|p| sustained_candles_per_s / p.sustained_candles_per_s.max(1e-9)),
+        passthrough: passthrough.map(Box::new),
     }
 }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The hidden subcommand that runs the pass-through consumer.
+pub const PASSTHROUGH_COMMAND: &str = "bench-passthrough";
 /// Pause between checks while waiting for the worker.
 const POLL: Duration = Duration::from_millis(50);
 /// How long an orderly stop of the bench's own worker may take before it is killed.
@@ -70,9 +72,14 @@ impl OwnNats {
 
     /// The stream replicas this NATS takes: 1 on one server, 3 on the cluster.
     pub fn replicas(&self) -> usize {
-        match self {
-            Self::Single(_) => 1,
-            Self::Cluster(_) => CLUSTER_NODES,
+        Self::replicas_of(matches!(self, Self::Cluster(_)))
+    }
+
+    /// The stream replicas [`OwnNats::start`]`(cluster)` will take.
+    pub fn replicas_of(cluster: bool) -> usize {
+        match cluster {
+            false => 1,
+            true => CLUSTER_NODES,
         }
     }
 
@@ -80,6 +87,29 @@ impl OwnNats {
         match self {
             Self::Single(s) => s.dir(),
             Self::Cluster(c) => c.dir(),
+        }
+    }
+}
+
+/// What consumes the bench's candles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    /// `signal-worker serve`: the system under test.
+    Worker,
+    /// The pass-through (`crate::bench::passthrough`): the ceiling, publishing messages of
+    /// `payload_bytes` (a signal's size).
+    Passthrough {
+        /// Bytes per published message.
+        payload_bytes: usize,
+    },
+}
+
+impl Consumer {
+    /// `worker` or `passthrough`, as reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Worker => "worker",
+            Self::Passthrough { .. } => "passthrough",
         }
     }
 }
@@ -94,11 +124,11 @@ pub struct OwnWorker {
 }
 
 impl OwnWorker {
-    /// Starts `signal-worker serve` (this very binary) against `nats`, with its
-    /// metrics on a free loopback port so it never collides with a worker
-    /// already running here. Other `SIGNAL_WORKER_*` settings (batch size,
-    /// model, …) are inherited, so the same run can be repeated with others.
-    pub fn spawn(nats: OwnNats) -> Result<Self, BenchError> {
+    /// Starts `signal-worker serve` (this very binary), or the pass-through, against `nats`,
+    /// with its metrics on a free loopback port so it never collides with a worker already
+    /// running here. Other `SIGNAL_WORKER_*` settings (batch size, model, …) are inherited, so
+    /// the same run can be repeated with others.
+    pub fn spawn(nats: OwnNats, consumer: Consumer) -> Result<Self, BenchError> {
         let exe = std::env::current_exe()
             .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
         let log = nats.dir().join("worker.log");
@@ -106,8 +136,13 @@ impl OwnWorker {
             .map_err(|e| BenchError::Worker(format!("{}: {e}", log.display())))?;
         let metrics_port = free_port()?;
         let mut command = Command::new(exe);
+        match consumer {
+            Consumer::Worker => command.arg("serve"),
+            Consumer::Passthrough { payload_bytes } => command
+                .arg(PASSTHROUGH_COMMAND)
+                .args(["--payload-bytes", &payload_bytes.to_string()]),
+        };
         command
-            .arg("serve")
             .env("SIGNAL_WORKER_NATS_URL", nats.url())
             .env("SIGNAL_WORKER_NATS_REPLICAS", nats.replicas().to_string())
             .env(

@@ -46,6 +46,12 @@ pub struct BenchArgs {
     /// Process id of that external worker, to report its CPU and peak RSS.
     #[arg(long)]
     pub worker_pid: Option<u32>,
+    /// First run the same phases against a pass-through consumer (fetch a candle, publish a
+    /// signal-sized message with a message id, await its ack, ack the candle) on a NATS of its
+    /// own: the ceiling of these streams on this machine; the report gives the worker's share
+    /// of it. Not with --nats-url.
+    #[arg(long, conflicts_with = "nats_url")]
+    pub passthrough: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -65,6 +71,7 @@ pub fn run(args: &BenchArgs, settings: &Settings) -> ExitCode {
         nats_url: args.nats_url.clone(),
         cluster: args.cluster,
         worker_pid: args.worker_pid,
+        passthrough: args.passthrough,
     };
     // Two threads: the meter must stamp signals while the publisher is busy.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +94,35 @@ pub fn run(args: &BenchArgs, settings: &Settings) -> ExitCode {
             print!("{}", report.to_table());
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Arguments of the hidden `bench-passthrough` subcommand (started by `bench --passthrough`).
+#[derive(Debug, clap::Args)]
+pub struct PassthroughArgs {
+    /// Bytes of every message published (the size of the worker's signal).
+    #[arg(long)]
+    pub payload_bytes: usize,
+}
+
+/// Runs the pass-through consumer until SIGTERM/SIGINT; exit 0 after a stop, 2 on a failure.
+pub fn run_passthrough(args: &PassthroughArgs, settings: &Settings) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match runtime.block_on(bench::passthrough::run(settings, args.payload_bytes)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_USAGE)

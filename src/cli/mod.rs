@@ -64,6 +64,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// End-to-end load generator and meter: N series through a real NATS server and worker.
     Bench(bench::BenchArgs),
+    /// The pass-through consumer `bench --passthrough` measures the worker against.
+    #[command(name = "bench-passthrough", hide = true)]
+    BenchPassthrough(bench::PassthroughArgs),
     /// Print the effective settings (defaults, file, environment) as TOML, passwords hidden.
     Config,
 }
@@ -94,6 +97,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run(&args, &settings),
         Command::Replay(args) => replay::run(&args, &settings),
         Command::Bench(args) => bench::run(&args, &settings),
+        Command::BenchPassthrough(args) => bench::run_passthrough(&args, &settings),
         Command::Config => config_show::run(&settings),
     }
 }

@@ -45,7 +45,9 @@ struct Entry<S> {
 pub struct Intake<S = ()> {
     validation: ValidationSettings,
     sequence: SequenceSettings,
-    series: HashMap<SeriesKey, Entry<S>>,
+    /// Boxed: a series' state is kilobytes, and a hash table holds up to twice as many slots as
+    /// entries; inline, every empty slot would cost a whole state.
+    series: HashMap<SeriesKey, Box<Entry<S>>>,
 }
 
 impl<S> Intake<S> {
@@ -92,11 +94,11 @@ impl<S> Intake<S> {
     pub fn resume(&mut self, key: SeriesKey, last_open_time: i64, state: S) {
         self.series.insert(
             key,
-            Entry {
+            Box::new(Entry {
                 sequencer: Sequencer::resumed_at(last_open_time),
                 last_seen_ms: None,
                 state,
-            },
+            }),
         );
     }
 
@@ -159,11 +161,11 @@ impl<S> Intake<S> {
             }
             self.series.insert(
                 candle.series.clone(),
-                Entry {
+                Box::new(Entry {
                     sequencer: Sequencer::new(),
                     last_seen_ms: None,
                     state: make(),
-                },
+                }),
             );
         }
         let Some(entry) = self.series.get_mut(&candle.series) else {

@@ -3,7 +3,8 @@
 //! Filled in place from the feature state (no allocation per candle) and
 //! copied out oldest-first straight into the inference batch buffer.
 
-/// A fixed-capacity ring of feature vectors.
+/// A fixed-capacity ring of feature vectors, allocated by its first vector (a series that never
+/// warms up holds none).
 #[derive(Debug, Clone)]
 pub struct FeatureWindow {
     width: usize,
@@ -23,7 +24,7 @@ impl FeatureWindow {
         Self {
             width,
             steps,
-            data: vec![0.0; steps * width],
+            data: Vec::new(),
             next: 0,
             len: 0,
             tainted: 0,
@@ -35,6 +36,9 @@ impl FeatureWindow {
     pub fn push_gathered(&mut self, values: &[f32], order: &[usize]) {
         if self.steps == 0 {
             return;
+        }
+        if self.data.is_empty() {
+            self.data = vec![0.0; self.steps * self.width];
         }
         let start = self.next * self.width;
         let mut finite = true;

@@ -5,6 +5,7 @@
 //! for SIGTERM/SIGINT or a fatal failure, then stop within the deadline.
 
 pub mod app;
+mod batch;
 pub mod candles;
 pub mod checkpoint;
 pub mod clock;

@@ -1,7 +1,7 @@
 //! Loading a verified model and building the pure pipeline around it.
 
 use crate::config::Settings;
-use crate::core::features::FEATURE_NAMES;
+use crate::core::features::{FEATURE_NAMES, FEWEST_RETAINED_BARS, FeatureSettings};
 use crate::core::pipeline::{Pipeline, PipelineError, PipelineSettings};
 use crate::model::{ArtifactError, BackendKind, InferenceEngine, Predictor};
 use std::path::Path;
@@ -12,9 +12,24 @@ pub fn pipeline_settings(settings: &Settings) -> PipelineSettings {
     PipelineSettings {
         validation: settings.validation.clone(),
         sequence: settings.sequence.clone(),
-        features: settings.features.clone(),
+        features: retained_bars(settings),
         decision: settings.decision,
         candle_subject_prefix: settings.nats.candle_subject_prefix.clone(),
+    }
+}
+
+/// The feature settings with the bars a series retains: `features.snapshot_bars` only when
+/// series snapshots are written (the retained bars are what a snapshot replays); otherwise the
+/// fewest a warm series' features need ([`FEWEST_RETAINED_BARS`]), since nothing else reads
+/// older bars. The features are the same either way (`tests/features_properties.rs`); a
+/// series' memory is not (48 bytes a bar: 48 KB at the default 1,000, 1 KB at 21).
+fn retained_bars(settings: &Settings) -> FeatureSettings {
+    let snapshots = settings.redis.enabled && settings.redis.snapshots;
+    FeatureSettings {
+        snapshot_bars: match snapshots {
+            true => settings.features.snapshot_bars,
+            false => FEWEST_RETAINED_BARS,
+        },
     }
 }
 
@@ -39,4 +54,27 @@ pub fn build_pipeline(
     predictor: Predictor,
 ) -> Result<Pipeline, PipelineError> {
     Pipeline::new(predictor, pipeline_settings(settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_retain_snapshot_bars_only_when_snapshots_are_written() {
+        let mut settings = Settings::default();
+        settings.features.snapshot_bars = 700;
+        assert_eq!(
+            pipeline_settings(&settings).features.snapshot_bars,
+            FEWEST_RETAINED_BARS
+        );
+        settings.redis.enabled = true;
+        settings.redis.snapshots = false;
+        assert_eq!(
+            pipeline_settings(&settings).features.snapshot_bars,
+            FEWEST_RETAINED_BARS
+        );
+        settings.redis.snapshots = true;
+        assert_eq!(pipeline_settings(&settings).features.snapshot_bars, 700);
+    }
 }

@@ -19,7 +19,8 @@
 //! each series' candles are processed in order even though the server redelivers the previous
 //! owner's unacked candles only after `ack_wait`, behind newer ones.
 
-use super::candles::{process_batch, warm_start};
+use super::batch::process_batch;
+use super::candles::warm_start;
 use super::checkpoint::{Checkpoints, Resumed};
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};

@@ -1,6 +1,7 @@
 //! The recent bars of one series: the input of every rolling window and the
 //! material a snapshot replays to rebuild the ta-lib streams.
 
+use super::WARM_UP_BARS;
 use crate::core::bar::Bar;
 use std::collections::VecDeque;
 
@@ -16,7 +17,8 @@ use std::collections::VecDeque;
 /// uninterrupted totals bit for bit.
 #[derive(Debug, Clone)]
 pub(crate) struct BarHistory {
-    /// Retained bars, oldest first; allocated once at `capacity`.
+    /// Retained bars, oldest first; grown as bars come (nothing is held for bars not yet seen)
+    /// and never beyond `capacity`.
     bars: VecDeque<Bar>,
     /// Most bars kept (the `snapshot_bars` setting).
     capacity: usize,
@@ -42,7 +44,7 @@ impl BarHistory {
     /// An empty history that will keep up to `capacity` bars.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            bars: VecDeque::with_capacity(capacity),
+            bars: VecDeque::new(),
             capacity,
             obv_at_oldest: 0.0,
         }
@@ -59,22 +61,40 @@ impl BarHistory {
             history.obv_at_oldest = obv_at_oldest;
         }
         for bar in iter {
-            history.push(*bar);
+            // Never below the warm-up: `capacity` is a validated `snapshot_bars` here.
+            history.push(*bar, false);
         }
         history
     }
 
-    /// Appends a bar, dropping the oldest one when full.
+    /// Appends a bar, dropping the oldest ones beyond `capacity` — or beyond [`WARM_UP_BARS`]
+    /// while the series is `young` (its streams open on those bars).
     #[inline]
-    pub(crate) fn push(&mut self, bar: Bar) {
+    pub(crate) fn push(&mut self, bar: Bar, young: bool) {
+        let limit = match young {
+            true => self.capacity.max(WARM_UP_BARS),
+            false => self.capacity,
+        };
         if self.bars.is_empty() {
             // OBV's definition: the first bar's level is its volume.
             self.obv_at_oldest = bar.volume;
-        } else if self.bars.len() >= self.capacity
-            && let Some(dropped) = self.bars.pop_front()
-            && let Some(oldest) = self.bars.front()
-        {
-            self.obv_at_oldest = obv_step(self.obv_at_oldest, dropped.close, oldest);
+        } else {
+            while self.bars.len() >= limit
+                && let Some(dropped) = self.bars.pop_front()
+                && let Some(oldest) = self.bars.front()
+            {
+                self.obv_at_oldest = obv_step(self.obv_at_oldest, dropped.close, oldest);
+            }
+            if self.bars.capacity() >= 2 * limit {
+                // Warm now, and fewer bars kept than the warm-up needed: give the rest back.
+                self.bars.shrink_to(limit);
+            }
+        }
+        if self.bars.len() == self.bars.capacity() {
+            // Doubling would overshoot `limit` by up to half of it, for good, per series.
+            let wanted = (self.bars.len() * 2).max(8).min(limit);
+            self.bars
+                .reserve_exact(wanted.saturating_sub(self.bars.len()).max(1));
         }
         self.bars.push_back(bar);
     }
@@ -171,12 +191,12 @@ mod tests {
     #[test]
     fn keeps_the_newest_bars_and_steps_obv_over_dropped_ones() {
         let mut h = BarHistory::new(2);
-        h.push(bar(0, 10.0, 5.0)); // obv 5
-        h.push(bar(1, 11.0, 3.0)); // obv 8
-        h.push(bar(2, 9.0, 2.0)); // obv 6, drops bar 0
+        h.push(bar(0, 10.0, 5.0), false); // obv 5
+        h.push(bar(1, 11.0, 3.0), false); // obv 8
+        h.push(bar(2, 9.0, 2.0), false); // obv 6, drops bar 0
         assert_eq!(h.len(), 2);
         assert_eq!(h.obv_at_oldest(), 8.0);
-        h.push(bar(3, 9.0, 7.0)); // equal close: obv 6, drops bar 1
+        h.push(bar(3, 9.0, 7.0), false); // equal close: obv 6, drops bar 1
         assert_eq!(h.obv_at_oldest(), 6.0);
         assert_eq!(h.back(0).map(|b| b.open_time), Some(3));
         assert_eq!(h.back(1).map(|b| b.open_time), Some(2));
@@ -187,13 +207,35 @@ mod tests {
     }
 
     #[test]
+    fn a_young_series_keeps_the_warm_up_bars_then_only_its_capacity() {
+        let mut h = BarHistory::new(3);
+        for i in 0..(WARM_UP_BARS as i64 + 10) {
+            h.push(bar(i, 10.0 + (i % 4) as f64, 1.0), true);
+        }
+        assert_eq!(h.len(), WARM_UP_BARS);
+        let young_obv = h.obv_at_oldest();
+        h.push(bar(1_000, 12.0, 1.0), false);
+        assert_eq!(h.len(), 3);
+        assert!(h.bars.capacity() < 2 * 3 + 8, "{}", h.bars.capacity());
+        assert_eq!(h.back(0).map(|b| b.open_time), Some(1_000));
+        // OBV stepped over every dropped bar: the same level as a capacity-3 history from the start.
+        let mut plain = BarHistory::new(3);
+        for i in 0..(WARM_UP_BARS as i64 + 10) {
+            plain.push(bar(i, 10.0 + (i % 4) as f64, 1.0), false);
+        }
+        plain.push(bar(1_000, 12.0, 1.0), false);
+        assert_eq!(h.obv_at_oldest(), plain.obv_at_oldest());
+        assert_ne!(young_obv, h.obv_at_oldest());
+    }
+
+    #[test]
     fn from_parts_matches_pushing() {
         let bars: Vec<Bar> = (0..5)
             .map(|i| bar(i, 10.0 + (i % 3) as f64, 1.0 + i as f64))
             .collect();
         let mut pushed = BarHistory::new(3);
         for b in &bars {
-            pushed.push(*b);
+            pushed.push(*b, false);
         }
         let rebuilt = BarHistory::from_parts(3, bars[0].volume, &bars);
         assert_eq!(rebuilt.obv_at_oldest(), pushed.obv_at_oldest());

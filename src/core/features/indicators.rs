@@ -171,6 +171,11 @@ impl Indicators {
         Ok(())
     }
 
+    /// Whether every stream is open (the warm-up is over: older bars are no longer needed).
+    pub(crate) fn all_open(&self) -> bool {
+        self.all_open
+    }
+
     /// Opens every stream on the whole retained history (a restore).
     pub(crate) fn open_on(history: &BarHistory) -> Result<Self, FeatureError> {
         let mut me = Self {

@@ -42,3 +42,8 @@ pub use vector::{FEATURE_COUNT, FEATURE_NAMES};
 /// window (MACD 34, volatility 21, …) is ready by then. A unit test checks it
 /// against ta-lib's own lookbacks.
 pub const WARM_UP_BARS: usize = indicators::EMA_LONG as usize;
+
+/// The fewest bars a warm series must keep: its longest rolling window (20 one-bar returns,
+/// so 21 closes). What a series retains when no snapshot will replay its bars; while it warms
+/// up it keeps every bar anyway, the streams opening on them.
+pub const FEWEST_RETAINED_BARS: usize = rolling::LONGEST_WINDOW + 1;

@@ -1,6 +1,6 @@
 //! The per-series feature state: one per (exchange, symbol, interval).
 
-use super::WARM_UP_BARS;
+use super::FEWEST_RETAINED_BARS;
 use super::error::FeatureError;
 use super::history::BarHistory;
 use super::indicators::Indicators;
@@ -42,7 +42,7 @@ impl SeriesFeatures {
     pub fn new(settings: &FeatureSettings) -> Self {
         let capacity = settings
             .snapshot_bars
-            .clamp(WARM_UP_BARS, MAX_SNAPSHOT_BARS);
+            .clamp(FEWEST_RETAINED_BARS, MAX_SNAPSHOT_BARS);
         Self {
             history: BarHistory::new(capacity),
             returns: Window::new(),
@@ -84,7 +84,7 @@ impl SeriesFeatures {
         if let Some(previous) = self.history.back(0) {
             self.returns.push((bar.close / previous.close).ln());
         }
-        self.history.push(*bar);
+        self.history.push(*bar, !self.indicators.all_open());
         self.bars_seen += 1;
         if let Err(e) = self.indicators.update(bar, &self.history) {
             self.reset();
@@ -230,6 +230,7 @@ const F32_MAX: f64 = f32::MAX as f64;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::features::WARM_UP_BARS;
 
     /// Series states are moved between worker tasks and cloned for
     /// what-if evaluation; losing either property would break callers.

@@ -22,8 +22,10 @@ pub struct FeatureSettings {
     /// serialised). The slowest memory is EMA(50): a start-up error decays as
     /// (49/51)^n, ~4e-18 after 1000 bars, so restored exponential indicators
     /// match an uninterrupted run to rounding. Costs 48 bytes per bar per
-    /// series (48 KB at the default). At least [`WARM_UP_BARS`], at most
-    /// [`MAX_SNAPSHOT_BARS`].
+    /// series (48 KB at the default) once a series has seen that many. `serve` retains them
+    /// only when it writes series snapshots (`redis.snapshots`); otherwise a warm series keeps
+    /// its longest rolling window (21 bars, 1 KB), which gives the same features. At least [`WARM_UP_BARS`], at
+    /// most [`MAX_SNAPSHOT_BARS`].
     pub snapshot_bars: usize,
 }
 
