@@ -116,8 +116,11 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
                 false => intake.fetch().await.map(Some).map_err(TaskError::from),
             }
         };
-        let ((through, published), next) =
-            tokio::try_join!(started.finish(&state, &mut pipeline), fetch_next)?;
+        // Both run to their end: a failed fetch never cuts short the acks of a batch whose
+        // outcomes are already being confirmed (the batch's failure is reported first).
+        let (finished, next) = tokio::join!(started.finish(&state, &mut pipeline), fetch_next);
+        let (through, published) = finished?;
+        let next = next?;
         processed_through = through;
         prefetched = next.filter(|b| !b.is_empty());
         if let Some(cache) = cache.as_ref() {
