@@ -74,16 +74,9 @@ pub fn run(args: &BenchArgs, settings: &Settings) -> ExitCode {
         passthrough: args.passthrough,
     };
     // Two threads: the meter must stamp signals while the publisher is busy.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::multi_thread_runtime(Some(2)) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(bench::run(&options, settings)) {
         Ok(report) if args.json => {
@@ -111,15 +104,9 @@ pub struct PassthroughArgs {
 
 /// Runs the pass-through consumer until SIGTERM/SIGINT; exit 0 after a stop, 2 on a failure.
 pub fn run_passthrough(args: &PassthroughArgs, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::multi_thread_runtime(None) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(bench::passthrough::run(settings, args.payload_bytes)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -71,6 +71,21 @@ pub enum Command {
     Config,
 }
 
+/// A multi-threaded async runtime for a subcommand (`threads`: worker threads, `None`: one per
+/// core), or the exit code after saying why it cannot start.
+pub(crate) fn multi_thread_runtime(
+    threads: Option<usize>,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
 /// Parses the process arguments, loads settings and runs the subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

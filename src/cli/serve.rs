@@ -11,15 +11,9 @@ pub struct ServeArgs {}
 /// Runs the worker; exit 0 after an orderly stop, 1 after a fatal failure,
 /// 2 when it cannot start.
 pub fn run(_args: &ServeArgs, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::multi_thread_runtime(None) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(app::run(settings.clone())) {
         Ok(Stopped::Clean) => ExitCode::SUCCESS,
