@@ -13,6 +13,7 @@ use signal_worker::contract::codec::{self, Encoding};
 use signal_worker::core::features::FEATURE_NAMES;
 use signal_worker::core::features::WARM_UP_BARS;
 use signal_worker::core::pipeline::{Input, Outcome, Pipeline, PipelineSettings};
+use signal_worker::core::routing::{Role, RouteSpec, Router};
 use signal_worker::error::ErrorCode;
 use signal_worker::io::csv_file::{CsvIdentity, read_csv};
 use signal_worker::model::{BackendKind, InferenceEngine, Predictor};
@@ -1021,6 +1022,10 @@ fn imported_model_shadows_then_takes_over(imported: &std::path::Path) {
 }
 
 fn pipeline_of(dir: &str) -> Pipeline {
+    pipeline_with(dir, &Settings::default())
+}
+
+fn pipeline_with(dir: &str, settings: &Settings) -> Pipeline {
     let predictor = Predictor::load_with(
         format!("{}/{dir}", env!("CARGO_MANIFEST_DIR")).as_ref(),
         &FEATURE_NAMES,
@@ -1028,10 +1033,9 @@ fn pipeline_of(dir: &str) -> Pipeline {
         InferenceEngine::Fused,
     )
     .unwrap();
-    let settings = Settings::default();
     Pipeline::new(
         predictor,
-        signal_worker::runtime::model::pipeline_settings(&settings),
+        signal_worker::runtime::model::pipeline_settings(settings),
     )
     .unwrap()
 }
@@ -1063,7 +1067,6 @@ fn alone(dir: &str, msgs: &[CandleMessage]) -> Vec<Vec<u8>> {
 
 #[test]
 fn routes_give_each_market_its_model_and_shadows_score_the_same_candles() {
-    use signal_worker::core::routing::{Role, RouteSpec, Router};
     let spec = |name: &str, subjects: &[&str], role| RouteSpec {
         name: name.into(),
         subjects: subjects.iter().map(|s| (*s).to_owned()).collect(),
@@ -1141,6 +1144,14 @@ fn routes_give_each_market_its_model_and_shadows_score_the_same_candles() {
     assert_eq!(shadow_btc, alone("models/streaming", &btc));
     assert!(shadows.iter().any(|s| s.signal.interval == "5m"));
     assert!(shadows.iter().all(|s| s.signal.exchange == "coinbase"));
+    // Features once per series: BTCUSD is held by the live route and the shadow, but only the
+    // live route (the first covering it) computes its features.
+    let held: usize = router
+        .lanes()
+        .iter()
+        .map(|l| l.pipeline.series_count())
+        .sum();
+    assert_eq!((held, router.feature_series_count()), (4, 3));
     // Each live signal names its route's model.
     for (subject, outcome) in &outcomes {
         if let Outcome::Signal(s) = outcome {
@@ -1261,4 +1272,160 @@ fn the_routed_demo_scores_each_market_with_its_own_model() {
     };
     assert_eq!(tail("twin"), tail("crypto-1h"), "{stdout}");
     assert_eq!(stdout.matches("live score ").count(), 3, "{stdout}");
+}
+
+/// Three routes over every candle: a live model and two shadows of other kinds, keeping the
+/// bars a snapshot needs.
+fn three_routes() -> Router {
+    let mut settings = Settings::default();
+    settings.redis.enabled = true;
+    settings.redis.snapshots = true;
+    let spec = |name: &str, role| RouteSpec {
+        name: name.into(),
+        subjects: vec!["candles.>".into()],
+        role,
+    };
+    let specs = [
+        spec("crypto", Role::Live),
+        spec("futures", Role::Shadow),
+        spec("streaming", Role::Shadow),
+    ];
+    let dirs = ["models/default", "models/cffex-1m", "models/streaming"];
+    Router::new(
+        &specs,
+        dirs.iter().map(|d| pipeline_with(d, &settings)).collect(),
+        "candles",
+        "candles",
+    )
+    .unwrap()
+}
+
+/// Three series interleaved as a bus delivers them, each with its subject: bars `range` of each.
+fn three_series(range: std::ops::Range<usize>) -> Vec<(String, Vec<u8>)> {
+    let series = [
+        csv_candles("btcusd-1h.csv", "coinbase", "BTCUSD", "1h", 700),
+        csv_candles("btcusd-1h.csv", "kraken", "XBTUSD", "1h", 700),
+        csv_candles("icl8-cffex-1m.csv", "cffex", "IC", "1m", 700),
+    ];
+    let mut mixed = Vec::new();
+    for i in range {
+        for m in series.iter().filter_map(|s| s.get(i)) {
+            let subject = format!("candles.{}.{}.{}", m.exchange, m.symbol, m.interval);
+            mixed.push((subject, codec::encode(m, Encoding::MessagePack).unwrap()));
+        }
+    }
+    mixed
+}
+
+fn subjected(chunk: &[(String, Vec<u8>)]) -> Vec<Input<'_>> {
+    chunk
+        .iter()
+        .map(|(s, b)| Input {
+            bytes: b,
+            encoding: Encoding::MessagePack,
+            subject: Some(s),
+        })
+        .collect()
+}
+
+/// Every signal the router makes over `mixed`, live and shadow, as `(route, series, bytes)`.
+fn routed_signals(
+    router: &mut Router,
+    mixed: &[(String, Vec<u8>)],
+) -> Vec<(String, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for chunk in mixed.chunks(97) {
+        for outcome in router.process(&subjected(chunk), None).unwrap() {
+            if let Outcome::Signal(s) = outcome {
+                let bytes = codec::encode(&s, Encoding::MessagePack).unwrap();
+                out.push(("crypto".to_owned(), s.symbol.clone(), bytes));
+            }
+        }
+        for shadow in router.take_shadow_signals() {
+            let bytes = codec::encode(&shadow.signal, Encoding::MessagePack).unwrap();
+            out.push((shadow.route, shadow.signal.symbol.clone(), bytes));
+        }
+    }
+    out
+}
+
+/// The signals by route and series, each group in its order (batches split differently
+/// interleave live and shadow signals differently).
+fn grouped(mut signals: Vec<(String, String, Vec<u8>)>) -> Vec<(String, String, Vec<u8>)> {
+    signals.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    signals
+}
+
+#[test]
+fn features_are_computed_once_per_series_and_a_resume_keeps_the_routes_in_step() {
+    let mut router = three_routes();
+    let whole = routed_signals(&mut three_routes(), &three_series(0..700));
+    // Each route's signals on each series are its model's alone, though only one route
+    // computes each series' features.
+    let of = |signals: &[(String, String, Vec<u8>)], route: &str, symbol: &str| -> Vec<Vec<u8>> {
+        signals
+            .iter()
+            .filter(|(r, s, _)| r == route && s == symbol)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    };
+    let btc = csv_candles("btcusd-1h.csv", "coinbase", "BTCUSD", "1h", 700);
+    let ic = csv_candles("icl8-cffex-1m.csv", "cffex", "IC", "1m", 700);
+    for (route, dir) in [
+        ("crypto", "models/default"),
+        ("futures", "models/cffex-1m"),
+        ("streaming", "models/streaming"),
+    ] {
+        let (on_btc, on_ic) = (of(&whole, route, "BTCUSD"), of(&whole, route, "IC"));
+        assert!(on_btc.len() > 300 && on_ic.len() > 300, "{route}");
+        assert_eq!(on_btc, alone(dir, &btc), "{route} on BTCUSD");
+        assert_eq!(on_ic, alone(dir, &ic), "{route} on IC");
+    }
+    // Halfway: three routes hold three series each, with one feature state per series.
+    let first = routed_signals(&mut router, &three_series(0..350));
+    let held: usize = router
+        .lanes()
+        .iter()
+        .map(|l| l.pipeline.series_count())
+        .sum();
+    assert_eq!((held, router.feature_series_count()), (9, 3));
+    let snapshots = router.checkpoint(0, true);
+    assert_eq!(snapshots.len(), 9);
+    for (id, snapshot) in &snapshots {
+        let computes = id.starts_with("crypto/");
+        assert_eq!(snapshot.features.is_some(), computes, "{id}");
+    }
+    let rest = three_series(350..700);
+    let after = routed_signals(&mut router, &rest);
+    assert_eq!(grouped([first, after.clone()].concat()), grouped(whole));
+    // All snapshots back: the routes are in step, and go on exactly as without the restart.
+    let mut resumed = three_routes();
+    for (id, snapshot) in &snapshots {
+        resumed.resume(id, snapshot).unwrap();
+    }
+    assert_eq!(resumed.align_resumed(), 0);
+    assert_eq!(resumed.feature_series_count(), 3);
+    assert_eq!(routed_signals(&mut resumed, &rest), after);
+    // A shadow's snapshot of one series missing, and the computing route's of another: both
+    // series are dropped from every route (4 states), the history rebuilds them together, and
+    // the signals are again those of the uninterrupted run.
+    let mut partial = three_routes();
+    for (id, snapshot) in &snapshots {
+        if id != "streaming/kraken:XBTUSD:1h" && id != "crypto/coinbase:BTCUSD:1h" {
+            partial.resume(id, snapshot).unwrap();
+        }
+    }
+    assert_eq!(partial.align_resumed(), 4);
+    let held: usize = partial
+        .lanes()
+        .iter()
+        .map(|l| l.pipeline.series_count())
+        .sum();
+    assert_eq!((held, partial.feature_series_count()), (3, 1));
+    let history = three_series(0..350);
+    for chunk in history.chunks(97) {
+        partial.warm(&subjected(chunk), None).unwrap();
+    }
+    assert_eq!(partial.feature_series_count(), 3);
+    assert_eq!(routed_signals(&mut partial, &rest), after);
 }

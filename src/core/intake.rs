@@ -88,6 +88,18 @@ impl<S> Intake<S> {
             .map(|(key, e)| (key, e.sequencer.last_open_time(), &mut e.state))
     }
 
+    /// The last accepted open time of a series (`None`: not seen, or nothing accepted yet).
+    pub fn last_open_time(&self, key: &SeriesKey) -> Option<i64> {
+        self.series
+            .get(key)
+            .and_then(|e| e.sequencer.last_open_time())
+    }
+
+    /// Forgets a series (its next candle starts it afresh); whether it was there.
+    pub fn remove(&mut self, key: &SeriesKey) -> bool {
+        self.series.remove(key).is_some()
+    }
+
     /// Installs a series resumed from a snapshot (replacing any state it had): its last
     /// accepted candle opened at `last_open_time`, so older and equal candles that arrive
     /// again are judged out of order and duplicate, as if it had never stopped.

@@ -31,8 +31,10 @@ pub struct SeriesSnapshot {
     pub model_sha256: String,
     /// Open time of the last accepted candle.
     pub last_open_time: i64,
-    /// Indicator state.
-    pub features: FeatureSnapshot,
+    /// Indicator state; `None` for a route that reads another route's features (that route's
+    /// snapshot of the series holds them). Written as MessagePack nil, so a snapshot written
+    /// before routes shared features still reads as `Some`.
+    pub features: Option<FeatureSnapshot>,
     /// The model-input window, whole vectors, oldest first.
     pub window: Vec<f32>,
     /// Streaming model: recurrent state (empty for a windowed model).
@@ -121,7 +123,7 @@ impl SeriesState {
             through_sequence,
             model_sha256: model_sha256.to_owned(),
             last_open_time,
-            features: self.features.snapshot(),
+            features: self.features.as_ref().map(|f| f.snapshot()),
             window,
             recurrent: self.recurrent.state().to_vec(),
             steps_since_reset: self.recurrent.steps_since_reset(),
@@ -129,12 +131,14 @@ impl SeriesState {
         }
     }
 
-    /// Rebuilds a series from its snapshot, checking it fits the running model.
+    /// Rebuilds a series from its snapshot, checking it fits the running model; `computes`
+    /// whether this route keeps the series' features (the snapshot must then hold them).
     pub fn restore(
         snapshot: &SeriesSnapshot,
         settings: &FeatureSettings,
         shape: StateShape,
         model_sha256: &str,
+        computes: bool,
     ) -> Result<Self, SnapshotError> {
         if snapshot.model_sha256 != model_sha256 {
             return Err(SnapshotError::OtherModel {
@@ -167,8 +171,21 @@ impl SeriesState {
                     shape.width
                 ))
             })?;
-        let mut state = SeriesState::new(settings, shape.steps, shape.width, shape.recurrent_len);
-        state.features = SeriesFeatures::restore(settings, &snapshot.features)?;
+        let mut state = SeriesState::new(
+            settings,
+            shape.steps,
+            shape.width,
+            shape.recurrent_len,
+            false,
+        );
+        if computes {
+            let features = snapshot.features.as_ref().ok_or_else(|| {
+                SnapshotError::Shape(
+                    "no feature state: another route computed this series' features".into(),
+                )
+            })?;
+            state.features = Some(Box::new(SeriesFeatures::restore(settings, features)?));
+        }
         state.window = window;
         state.recurrent = Recurrent::resumed(
             snapshot.recurrent.clone(),

@@ -82,7 +82,7 @@ impl Checkpoints {
         };
         let mut complete = true;
         let mut replay_after = u64::MAX;
-        let mut series = 0;
+        let mut series: usize = 0;
         for (id, bytes) in &stored {
             let outcome = match bytes {
                 None => Err(("missing", "indexed but not stored".to_owned())),
@@ -101,6 +101,18 @@ impl Checkpoints {
                     tracing::warn!(series = %id, reason, detail = %detail, "series snapshot refused; rebuilding it from history");
                 }
             }
+        }
+        // Routes sharing a series' features must hold it at the same point; where one does
+        // not, the series is dropped from all of them and the whole history rebuilds it.
+        let dropped = pipeline.align_resumed();
+        if dropped > 0 {
+            complete = false;
+            series = series.saturating_sub(dropped);
+            refused("out_of_step", dropped as u64);
+            tracing::warn!(
+                dropped,
+                "series whose routes resumed at different points dropped; rebuilding them from the whole history"
+            );
         }
         metrics::counter!(m::SNAPSHOTS_RESTORED).increment(series as u64);
         // Resumed series are what Redis holds: only a failed write makes the next checkpoint

@@ -107,6 +107,11 @@ impl SeriesFeatures {
         self.ready.then_some(&self.vector[..])
     }
 
+    /// [`features`](Self::features) as a fixed-size vector (what routes sharing the series copy).
+    pub fn vector(&self) -> Option<&[f32; FEATURE_COUNT]> {
+        self.ready.then_some(&self.vector)
+    }
+
     /// The same features at full precision, for CSV output and for tests
     /// that compare runs tighter than f32 can express.
     pub fn features_f64(&self) -> Option<&[f64]> {

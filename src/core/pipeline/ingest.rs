@@ -20,10 +20,13 @@ pub(super) struct Pending {
 }
 
 impl Pipeline {
-    /// Stage one for a single input: everything up to (not including) inference.
+    /// Stage one for a single input: everything up to (not including) inference. With a
+    /// `slot` (a routed batch), the input's features are computed here and recorded for the
+    /// other routes, or read from the route that computed them.
     pub(super) fn ingest(
         &mut self,
         input: &Input<'_>,
+        slot: Option<shared::Slot<'_>>,
         now_ms: Option<i64>,
         index: usize,
     ) -> Outcome {
@@ -48,8 +51,9 @@ impl Pipeline {
         };
         let (steps, width, recurrent_len) = (self.steps, self.order.len(), self.recurrent_len);
         let features = &self.settings.features;
+        let computes = slot.as_ref().is_none_or(|s| s.computes);
         let (verdict, state) = self.intake.judge_with(&msg, tokens.as_ref(), now_ms, || {
-            SeriesState::new(features, steps, width, recurrent_len)
+            SeriesState::new(features, steps, width, recurrent_len, computes)
         });
         let (candle, sequence, state) = match (verdict, state) {
             (Verdict::Accepted { candle, sequence }, Some(state)) => (candle, sequence, state),
@@ -63,6 +67,7 @@ impl Pipeline {
                 ));
             }
         };
+        state.changed = true;
         if let SequenceOutcome::Gap { reset: true, .. } = sequence {
             state.reset();
         }
@@ -73,21 +78,51 @@ impl Pipeline {
             contiguous: !matches!(sequence, SequenceOutcome::Gap { .. }),
             signal: None,
         });
-        match state.update(&Bar::from(&candle), &self.order) {
-            // Values past f32's range are clamped, so only a NaN gets here: indicators whose
-            // running sums overflowed. They would stay poisoned, so the series starts afresh.
-            Ok(_) if !state.window.is_finite() => {
+        let computed;
+        let row = match slot {
+            None => {
+                computed = state.compute(&Bar::from(&candle));
+                &computed
+            }
+            Some(shared::Slot {
+                rows,
+                index,
+                computes: true,
+            }) => {
+                rows.set(index, state.compute(&Bar::from(&candle)));
+                rows.get(index)
+            }
+            Some(shared::Slot { rows, index, .. }) => rows.get(index),
+        };
+        match row {
+            FeatureRow::Poisoned => {
                 state.reset();
                 if let Some(accepted) = self.accepted.last_mut() {
                     accepted.contiguous = false;
                 }
                 Outcome::Rejected(Rejection::new(
                     ErrorCode::Unscorable,
-                    "a model feature is not finite (extreme prices overflowed an indicator); \
+                    "a feature is not finite (extreme prices overflowed an indicator); \
                      the window is not scored and the series warms up afresh",
                 ))
             }
-            Ok(true) => {
+            FeatureRow::Failed(e) => Outcome::Rejected(Rejection::new(
+                ErrorCode::Internal,
+                format!("feature update: {e}"),
+            )),
+            FeatureRow::Refused(rejection) => Outcome::Rejected(rejection.clone()),
+            FeatureRow::Missing => Outcome::Rejected(Rejection::new(
+                ErrorCode::Internal,
+                "the candle's features were not computed: the route computing them is out of \
+                 step with this one",
+            )),
+            FeatureRow::Ready(_) | FeatureRow::Warming => {
+                if !state.take(row, &self.order) {
+                    return Outcome::Warming {
+                        series: candle.series,
+                        open_time: candle.open_time,
+                    };
+                }
                 let (round, restart, emit) = match self.mode {
                     ModelMode::Windowed => (0, false, true),
                     ModelMode::Streaming { burn_in } => {
@@ -122,14 +157,6 @@ impl Pipeline {
                     open_time: candle.open_time,
                 }
             }
-            Ok(false) => Outcome::Warming {
-                series: candle.series,
-                open_time: candle.open_time,
-            },
-            Err(e) => Outcome::Rejected(Rejection::new(
-                ErrorCode::Internal,
-                format!("feature update: {e}"),
-            )),
         }
     }
 }

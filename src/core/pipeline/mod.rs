@@ -29,7 +29,10 @@ use crate::model::{
 mod forward;
 mod ingest;
 mod scoring;
+mod shared;
 mod state;
+
+pub use shared::{FeatureRow, FeatureShare, SharedFeatures};
 
 use forward::RoundBuffers;
 use ingest::Pending;
@@ -260,7 +263,19 @@ impl Pipeline {
         now_ms: Option<i64>,
         observe: &mut dyn FnMut(Stage),
     ) -> Result<Vec<Outcome>, PipelineError> {
-        self.process_inner(inputs, now_ms, observe, true)
+        self.process_inner(inputs, None, now_ms, observe, true)
+    }
+
+    /// [`Pipeline::process_observed`] for one route's share of a routed batch: its features are
+    /// computed once per candle and series, by this route or another ([`FeatureShare`]).
+    pub fn process_shared(
+        &mut self,
+        inputs: &[Input<'_>],
+        share: FeatureShare<'_>,
+        now_ms: Option<i64>,
+        observe: &mut dyn FnMut(Stage),
+    ) -> Result<Vec<Outcome>, PipelineError> {
+        self.process_inner(inputs, Some(share), now_ms, observe, true)
     }
 
     /// The batch, then the scoring pass; `score` is false for a warm start (its candles'
@@ -268,13 +283,14 @@ impl Pipeline {
     fn process_inner(
         &mut self,
         inputs: &[Input<'_>],
+        share: Option<FeatureShare<'_>>,
         now_ms: Option<i64>,
         observe: &mut dyn FnMut(Stage),
         score: bool,
     ) -> Result<Vec<Outcome>, PipelineError> {
         self.accepted.clear();
         self.scoring = score;
-        let outcomes = self.process_batch(inputs, now_ms, observe);
+        let outcomes = self.process_batch(inputs, share, now_ms, observe);
         self.score_accepted(score);
         outcomes
     }
@@ -282,6 +298,7 @@ impl Pipeline {
     fn process_batch(
         &mut self,
         inputs: &[Input<'_>],
+        mut share: Option<FeatureShare<'_>>,
         now_ms: Option<i64>,
         observe: &mut dyn FnMut(Stage),
     ) -> Result<Vec<Outcome>, PipelineError> {
@@ -289,8 +306,12 @@ impl Pipeline {
         self.pending.clear();
         self.batch_id = self.batch_id.wrapping_add(1);
         let mut outcomes = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let outcome = self.ingest(input, now_ms, outcomes.len());
+        for (k, input) in inputs.iter().enumerate() {
+            let slot = share.as_mut().and_then(|s| s.slot(k));
+            let outcome = self.ingest(input, slot, now_ms, outcomes.len());
+            if let Some(share) = share.as_mut() {
+                share.record_refusal(k, &outcome);
+            }
             outcomes.push(outcome);
         }
         observe(Stage::Features);

@@ -55,16 +55,39 @@ impl Pipeline {
     /// run. A warm start uses it to rebuild state from candles whose outcomes are already
     /// durable; the state afterwards is exactly the one `process` would leave.
     pub fn warm(&mut self, inputs: &[Input<'_>], now_ms: Option<i64>) -> Result<(), PipelineError> {
+        self.warm_inner(inputs, None, now_ms)
+    }
+
+    /// [`Pipeline::warm`] for one route's share of a routed batch ([`FeatureShare`]).
+    pub fn warm_shared(
+        &mut self,
+        inputs: &[Input<'_>],
+        share: FeatureShare<'_>,
+        now_ms: Option<i64>,
+    ) -> Result<(), PipelineError> {
+        self.warm_inner(inputs, Some(share), now_ms)
+    }
+
+    fn warm_inner(
+        &mut self,
+        inputs: &[Input<'_>],
+        mut share: Option<FeatureShare<'_>>,
+        now_ms: Option<i64>,
+    ) -> Result<(), PipelineError> {
         if !self.mode.is_windowed() {
-            self.process_inner(inputs, now_ms, &mut |_| {}, false)?;
+            self.process_inner(inputs, share, now_ms, &mut |_| {}, false)?;
             return Ok(());
         }
         self.accepted.clear();
         self.scoring = false;
-        for input in inputs {
+        for (k, input) in inputs.iter().enumerate() {
             self.batch.clear();
             self.pending.clear();
-            let _ = self.ingest(input, now_ms, 0);
+            let slot = share.as_mut().and_then(|s| s.slot(k));
+            let outcome = self.ingest(input, slot, now_ms, 0);
+            if let Some(share) = share.as_mut() {
+                share.record_refusal(k, &outcome);
+            }
         }
         self.batch.clear();
         self.pending.clear();
@@ -81,6 +104,37 @@ impl Pipeline {
     /// clock `now_ms`, between batches; returns their keys so the edge removes their snapshots.
     pub fn evict_idle(&mut self, now_ms: i64) -> Vec<SeriesKey> {
         self.intake.evict_idle(now_ms)
+    }
+
+    /// Number of series whose features this pipeline computes (the others it reads from
+    /// another route).
+    pub fn feature_series_count(&self) -> usize {
+        self.intake
+            .keys()
+            .filter(|key| self.intake.state(key).is_some_and(|s| s.features.is_some()))
+            .count()
+    }
+
+    /// Where a series stands: its last accepted open time and whether this pipeline keeps its
+    /// features (`None`: no state for it).
+    pub fn series_position(&self, key: &SeriesKey) -> Option<(Option<i64>, bool)> {
+        let state = self.intake.state(key)?;
+        Some((self.intake.last_open_time(key), state.features.is_some()))
+    }
+
+    /// Drops a series' state (it starts afresh from its next candle); whether it had any.
+    pub fn forget(&mut self, key: &SeriesKey) -> bool {
+        self.intake.remove(key)
+    }
+
+    /// Whether `other` judges and computes features exactly as this pipeline does, so the two
+    /// can share one feature state per series.
+    pub fn computes_features_like(&self, other: &Pipeline) -> bool {
+        let (a, b) = (&self.settings, &other.settings);
+        a.validation == b.validation
+            && a.sequence == b.sequence
+            && a.features == b.features
+            && a.candle_subject_prefix == b.candle_subject_prefix
     }
 
     /// The key of every series with state.
@@ -110,13 +164,28 @@ impl Pipeline {
     /// Resumes a series from its snapshot, replacing any state it had. A snapshot of another
     /// model, format or shape is refused: the caller rebuilds that series from history.
     pub fn resume(&mut self, snapshot: &SeriesSnapshot) -> Result<(), SnapshotError> {
+        self.resume_computing(snapshot, true)
+    }
+
+    /// [`Pipeline::resume`] of a routed series: `computes` whether this route keeps its
+    /// features (the snapshot must then hold them) or reads another route's.
+    pub fn resume_computing(
+        &mut self,
+        snapshot: &SeriesSnapshot,
+        computes: bool,
+    ) -> Result<(), SnapshotError> {
         let shape = StateShape {
             steps: self.steps,
             width: self.order.len(),
             recurrent_len: self.recurrent_len,
         };
-        let mut state =
-            SeriesState::restore(snapshot, &self.settings.features, shape, &self.model.sha256)?;
+        let mut state = SeriesState::restore(
+            snapshot,
+            &self.settings.features,
+            shape,
+            &self.model.sha256,
+            computes,
+        )?;
         state.changed = false;
         self.intake
             .resume(snapshot.series.clone(), snapshot.last_open_time, state);

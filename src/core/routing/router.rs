@@ -1,19 +1,26 @@
 //! Several models in one pipeline: each candle goes to the live route of its subject (at most
 //! one) and to every shadow route covering it. Each route is a [`Pipeline`] of its own, so each
 //! model takes its own features by name, in its own order, and keeps its own window or recurrent
-//! state per series; a candle no live route covers is [`Outcome::Unrouted`].
+//! state per series; a candle no live route covers is [`Outcome::Unrouted`]. The features
+//! themselves are computed once per candle and series, by the first route covering the series
+//! (`shares`); the others read them.
 //!
 //! With one route over every candle (the settings' `model.dir` alone) nothing is looked up: the
 //! batch goes straight to that route's pipeline, so the single-model worker pays nothing.
 
 use super::promote::{Roles, with_roles};
 use super::table::{Role, RouteSpec, RoutingError, RoutingTable};
-use crate::contract::subject::parse_subject;
 use crate::contract::{ModelRef, SeriesKey, Signal};
-use crate::core::pipeline::{Input, Outcome, Pipeline, PipelineError, Stage};
-use crate::core::series_snapshot::{SeriesSnapshot, SnapshotError};
-use crate::core::validate::{ValidationSettings, decode_candle};
+use crate::core::pipeline::{
+    FeatureShare, Input, Outcome, Pipeline, PipelineError, SharedFeatures, Stage,
+};
+use crate::core::validate::ValidationSettings;
 use crate::model::Predictor;
+
+mod shares;
+mod snapshots;
+
+use shares::lanes_of;
 
 /// A signal of a shadow route: published on the shadow stream only.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,41 +60,11 @@ pub struct Router {
     /// goes, so it gets the same rejection it would get from any pipeline.
     fallback: usize,
     shadow_signals: Vec<ShadowSignal>,
-}
-
-/// Which routes an input goes to.
-fn lanes_of(router: &Router, input: &Input<'_>) -> (Option<usize>, Vec<usize>) {
-    // A delivered candle is routed by its subject's tokens, borrowed: no allocation per candle.
-    // Only a recorded input (no subject) is decoded for its identity.
-    let decoded;
-    let (exchange, symbol, interval) = match input.subject {
-        Some(subject) => match parse_subject(&router.subject_prefix, subject) {
-            Some(t) => (t.exchange, t.symbol, t.interval),
-            None => return (Some(router.fallback), Vec::new()),
-        },
-        None => match decode_candle(input.bytes, input.encoding, &router.validation) {
-            Ok(m) => {
-                decoded = m;
-                (
-                    decoded.exchange.as_str(),
-                    decoded.symbol.as_str(),
-                    decoded.interval.as_str(),
-                )
-            }
-            Err(_) => return (Some(router.fallback), Vec::new()),
-        },
-    };
-    let live = router.table.live_for(exchange, symbol, interval);
-    let shadows = router
-        .lanes
-        .iter()
-        .enumerate()
-        .filter(|(i, lane)| {
-            lane.role == Role::Shadow && router.table.covers(*i, exchange, symbol, interval)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    (live, shadows)
+    /// Every route judges and computes features alike, so each series' features are computed
+    /// once, by the first route covering it (false only for routes built with other settings).
+    sharing: bool,
+    /// The batch's feature rows, by input (reused).
+    rows: SharedFeatures,
 }
 
 impl Router {
@@ -123,6 +100,8 @@ impl Router {
             validation,
             fallback: 0,
             shadow_signals: Vec::new(),
+            sharing: false,
+            rows: SharedFeatures::default(),
         }
     }
 
@@ -160,7 +139,13 @@ impl Router {
                 "a route without a model (one pipeline per route is needed)".into(),
             ));
         }
+        let sharing = lanes.split_first().is_some_and(|(first, rest)| {
+            rest.iter()
+                .all(|l| l.pipeline.computes_features_like(&first.pipeline))
+        });
         Ok(Self {
+            sharing,
+            rows: SharedFeatures::default(),
             table,
             specs: specs.to_vec(),
             canonical_prefix: canonical_prefix.to_owned(),
@@ -264,13 +249,27 @@ impl Router {
             };
         }
         let shares = self.share(inputs);
+        self.rows.reset(inputs.len());
         let mut outcomes = vec![Outcome::Unrouted; inputs.len()];
-        for (lane, (indices, sub)) in self.lanes.iter_mut().zip(shares) {
-            if sub.is_empty() {
+        for (lane, share) in self.lanes.iter_mut().zip(shares) {
+            if share.inputs.is_empty() {
                 continue;
             }
-            let produced = lane.pipeline.process_observed(&sub, now_ms, observe)?;
-            for (index, outcome) in indices.into_iter().zip(produced) {
+            let produced = match self.sharing {
+                true => lane.pipeline.process_shared(
+                    &share.inputs,
+                    FeatureShare {
+                        rows: &mut self.rows,
+                        slots: &share.slots,
+                    },
+                    now_ms,
+                    observe,
+                ),
+                false => lane
+                    .pipeline
+                    .process_observed(&share.inputs, now_ms, observe),
+            }?;
+            for (&(index, _), outcome) in share.slots.iter().zip(produced) {
                 match lane.role {
                     Role::Live => {
                         if let Some(slot) = outcomes.get_mut(index) {
@@ -289,26 +288,6 @@ impl Router {
             }
         }
         Ok(outcomes)
-    }
-
-    /// Splits a batch by route, keeping input order within each route.
-    #[allow(clippy::type_complexity)]
-    fn share<'a>(&self, inputs: &[Input<'a>]) -> Vec<(Vec<usize>, Vec<Input<'a>>)> {
-        let mut shares: Vec<(Vec<usize>, Vec<Input<'a>>)> = self
-            .lanes
-            .iter()
-            .map(|_| (Vec::new(), Vec::new()))
-            .collect();
-        for (index, input) in inputs.iter().enumerate() {
-            let (live, shadows) = lanes_of(self, input);
-            for lane in live.into_iter().chain(shadows) {
-                if let Some((indices, sub)) = shares.get_mut(lane) {
-                    indices.push(index);
-                    sub.push(*input);
-                }
-            }
-        }
-        shares
     }
 
     /// The live route an input goes to (`None`: unrouted) and the shadow routes it goes to; an
@@ -335,10 +314,22 @@ impl Router {
             };
         }
         let shares = self.share(inputs);
-        for (lane, (_, sub)) in self.lanes.iter_mut().zip(shares) {
-            if !sub.is_empty() {
-                lane.pipeline.warm(&sub, now_ms)?;
+        self.rows.reset(inputs.len());
+        for (lane, share) in self.lanes.iter_mut().zip(shares) {
+            if share.inputs.is_empty() {
+                continue;
             }
+            match self.sharing {
+                true => lane.pipeline.warm_shared(
+                    &share.inputs,
+                    FeatureShare {
+                        rows: &mut self.rows,
+                        slots: &share.slots,
+                    },
+                    now_ms,
+                ),
+                false => lane.pipeline.warm(&share.inputs, now_ms),
+            }?;
         }
         Ok(())
     }
@@ -365,6 +356,15 @@ impl Router {
             .sum()
     }
 
+    /// Feature states held over every route: one per series, however many routes cover it
+    /// (what shows the features are computed once).
+    pub fn feature_series_count(&self) -> usize {
+        self.lanes
+            .iter()
+            .map(|l| l.pipeline.feature_series_count())
+            .sum()
+    }
+
     /// [`Pipeline::evict_idle`] in every route; the evicted series, each once.
     pub fn evict_idle(&mut self, now_ms: i64) -> Vec<SeriesKey> {
         let mut evicted: Vec<SeriesKey> = Vec::new();
@@ -376,76 +376,5 @@ impl Router {
             }
         }
         evicted
-    }
-
-    /// The snapshot id of `key` in lane `lane`: the series id alone for the only route (so a
-    /// single-model deployment keeps its keys), `<route>/<series id>` with routing settings.
-    fn snapshot_id(&self, lane: &Lane, key: &SeriesKey) -> String {
-        match self.single {
-            true => key.id(),
-            false => format!("{}/{}", lane.name, key.id()),
-        }
-    }
-
-    /// Every snapshot id a series may have (one per route).
-    pub fn snapshot_ids_of(&self, keys: &[SeriesKey]) -> Vec<String> {
-        keys.iter()
-            .flat_map(|key| self.lanes.iter().map(|lane| self.snapshot_id(lane, key)))
-            .collect()
-    }
-
-    /// The snapshot id of every series with state, in every route.
-    pub fn snapshot_ids(&self) -> Vec<String> {
-        self.lanes
-            .iter()
-            .flat_map(|lane| {
-                lane.pipeline
-                    .series_keys()
-                    .into_iter()
-                    .map(|key| self.snapshot_id(lane, &key))
-            })
-            .collect()
-    }
-
-    /// [`Pipeline::checkpoint`] of every route, each snapshot with its id.
-    pub fn checkpoint(
-        &mut self,
-        through_sequence: u64,
-        all: bool,
-    ) -> Vec<(String, SeriesSnapshot)> {
-        let single = self.single;
-        self.lanes
-            .iter_mut()
-            .flat_map(|lane| {
-                let name = lane.name.clone();
-                lane.pipeline
-                    .checkpoint(through_sequence, all)
-                    .into_iter()
-                    .map(move |s| {
-                        let id = match single {
-                            true => s.series.id(),
-                            false => format!("{name}/{}", s.series.id()),
-                        };
-                        (id, s)
-                    })
-            })
-            .collect()
-    }
-
-    /// Resumes the series of snapshot `id` in its route; an id of no route here is refused.
-    pub fn resume(&mut self, id: &str, snapshot: &SeriesSnapshot) -> Result<(), SnapshotError> {
-        let lane = match self.single {
-            true => self.lanes.first_mut(),
-            false => {
-                let route = id.split_once('/').map(|(route, _)| route);
-                self.lanes
-                    .iter_mut()
-                    .find(|l| Some(l.name.as_str()) == route)
-            }
-        };
-        match lane {
-            Some(lane) => lane.pipeline.resume(snapshot),
-            None => Err(SnapshotError::UnknownRoute(id.to_owned())),
-        }
     }
 }
