@@ -17,6 +17,7 @@ pub mod expect;
 pub mod load;
 pub mod meter;
 pub mod passthrough;
+mod phases;
 pub mod procstat;
 pub mod publish;
 pub mod report;

@@ -12,13 +12,12 @@
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use rayon::prelude::*;
 
 use super::architecture::Architecture;
 use super::artifact::{Artifact, ArtifactError};
 use super::backend::BackendKind;
 use super::engine::InferenceEngine;
-use super::kernel::{FusedNetwork, KernelError, Scratch};
+use super::kernel::{FusedNetwork, KernelError};
 use super::metadata::ModelMetadata;
 use super::mode::ModelMode;
 use super::network::{Network, ReadbackError};
@@ -26,6 +25,9 @@ use super::scaler::Scaler;
 use super::side::NUM_CLASSES;
 use super::stateful::{states_from_rows, states_into_rows};
 use super::windows::batch_to_time_major;
+
+mod lanes;
+use lanes::{Lane, lane_share, run_lanes, run_lanes_with};
 
 /// Smallest batch split across threads: below it one core finishes before a second is woken
 /// (measured by `benches/inference.rs`).
@@ -79,14 +81,6 @@ pub enum InferenceError {
     /// The fused kernel refused its buffers.
     #[error(transparent)]
     Kernel(#[from] KernelError),
-}
-
-/// One thread's share of a batch: its scaled input, buffers and results.
-#[derive(Debug, Default, Clone)]
-struct Lane {
-    input: Vec<f32>,
-    scratch: Scratch,
-    out: Vec<[f32; NUM_CLASSES]>,
 }
 
 /// A loaded model ready to score; owns its buffers so steady-state calls reuse them.
@@ -333,72 +327,4 @@ impl Predictor {
         }
         Ok(())
     }
-}
-
-/// Samples per lane when `batch` is split over `lanes` (everything in one lane below
-/// [`PARALLEL_MIN_BATCH`]).
-fn lane_share(batch: usize, lanes: usize) -> usize {
-    if batch < PARALLEL_MIN_BATCH || lanes <= 1 {
-        batch.max(1)
-    } else {
-        batch.div_ceil(lanes)
-    }
-}
-
-/// Runs `work(lane, first_sample, count)` over contiguous chunks of the batch, in parallel when
-/// it pays, and appends the lanes' results to `out` in sample order.
-fn run_lanes(
-    lanes: &mut [Lane],
-    batch: usize,
-    out: &mut Vec<[f32; NUM_CLASSES]>,
-    work: impl Fn(&mut Lane, usize, usize) -> Result<(), KernelError> + Sync,
-) -> Result<(), InferenceError> {
-    let mut nothing: Vec<&mut [f32]> = Vec::new();
-    run_lanes_with(lanes, &mut nothing, batch, out, |lane, _, first, count| {
-        work(lane, first, count)
-    })
-}
-
-/// [`run_lanes`] where each lane also gets its own mutable chunk of `extra` (the streaming
-/// states); an empty `extra` gives every lane an empty slice.
-fn run_lanes_with(
-    lanes: &mut [Lane],
-    extra: &mut [&mut [f32]],
-    batch: usize,
-    out: &mut Vec<[f32; NUM_CLASSES]>,
-    work: impl Fn(&mut Lane, &mut [f32], usize, usize) -> Result<(), KernelError> + Sync,
-) -> Result<(), InferenceError> {
-    let share = lane_share(batch, lanes.len());
-    let used = batch.div_ceil(share);
-    let lanes = lanes.get_mut(..used).ok_or(InferenceError::EmptyBatch)?;
-    let run = |(index, (lane, extra)): (usize, (&mut Lane, &mut [f32]))| {
-        lane.out.clear();
-        let first = index * share;
-        let count = share.min(batch - first);
-        work(lane, extra, first, count)
-    };
-    let mut empty: Vec<&mut [f32]> = Vec::new();
-    let extra: &mut [&mut [f32]] = if extra.is_empty() {
-        empty.extend((0..used).map(|_| &mut [][..]));
-        &mut empty
-    } else {
-        extra
-    };
-    if used == 1 {
-        lanes
-            .iter_mut()
-            .zip(extra.iter_mut().map(|e| &mut **e))
-            .enumerate()
-            .try_for_each(run)?;
-    } else {
-        lanes
-            .par_iter_mut()
-            .zip(extra.par_iter_mut().map(|e| &mut **e))
-            .enumerate()
-            .try_for_each(run)?;
-    }
-    for lane in lanes.iter() {
-        out.extend_from_slice(&lane.out);
-    }
-    Ok(())
 }

@@ -56,6 +56,20 @@ pub fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + exp(-2.0 * x)) - 1.0
 }
 
+/// Numerically stable softmax of one logit row (exact `exp`: three values per sample).
+pub(super) fn softmax(logits: &[f32]) -> [f32; crate::model::side::NUM_CLASSES] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut row = [0.0; crate::model::side::NUM_CLASSES];
+    for (slot, &v) in row.iter_mut().zip(logits) {
+        *slot = (v - max).exp();
+    }
+    let sum: f32 = row.iter().sum();
+    for slot in &mut row {
+        *slot /= sum;
+    }
+    row
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

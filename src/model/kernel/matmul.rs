@@ -148,6 +148,20 @@ fn rows<const R: usize, const FMA: bool>(
     }
 }
 
+/// `buffer` becomes `rows` copies of `row`.
+pub(super) fn fill_rows(buffer: &mut Vec<f32>, row: &[f32], rows: usize) {
+    buffer.clear();
+    for _ in 0..rows {
+        buffer.extend_from_slice(row);
+    }
+}
+
+/// `buffer` becomes `len` zeros.
+pub(super) fn reset(buffer: &mut Vec<f32>, len: usize) {
+    buffer.clear();
+    buffer.resize(len, 0.0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

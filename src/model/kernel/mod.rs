@@ -25,8 +25,9 @@ use burn::tensor::Tensor;
 use super::architecture::{Architecture, Kind};
 use super::network::{Network, Recurrent};
 use super::side::NUM_CLASSES;
+use activation::softmax;
 use cells::{gru_update, lstm_update};
-use matmul::matmul;
+use matmul::{fill_rows, matmul, reset};
 
 /// Why the kernel cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -381,32 +382,4 @@ fn gates_of(kind: Kind) -> usize {
         Kind::Lstm => super::lstm::LSTM_GATES,
         Kind::Gru => super::gru::GRU_GATES,
     }
-}
-
-/// `buffer` becomes `rows` copies of `row`.
-fn fill_rows(buffer: &mut Vec<f32>, row: &[f32], rows: usize) {
-    buffer.clear();
-    for _ in 0..rows {
-        buffer.extend_from_slice(row);
-    }
-}
-
-/// `buffer` becomes `len` zeros.
-fn reset(buffer: &mut Vec<f32>, len: usize) {
-    buffer.clear();
-    buffer.resize(len, 0.0);
-}
-
-/// Numerically stable softmax of one logit row (exact `exp`: three values per sample).
-fn softmax(logits: &[f32]) -> [f32; NUM_CLASSES] {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut row = [0.0; NUM_CLASSES];
-    for (slot, &v) in row.iter_mut().zip(logits) {
-        *slot = (v - max).exp();
-    }
-    let sum: f32 = row.iter().sum();
-    for slot in &mut row {
-        *slot /= sum;
-    }
-    row
 }
