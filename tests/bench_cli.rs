@@ -137,7 +137,12 @@ fn same_input_gives_the_same_counts_twice() {
         (r["candles"].clone(), r["signals"].clone(), phases)
     };
     let first = counts(&json(&bench(&args, &[])));
-    let second = counts(&json(&bench(&args, &[])));
+    // The second run with a series limit below --series: the bench's own worker still admits
+    // every series of the run (else five would be dead-lettered and never signalled).
+    let second = counts(&json(&bench(
+        &args,
+        &[("SIGNAL_WORKER_SEQUENCE_MAX_SERIES", "3")],
+    )));
     assert_eq!(first, second);
     assert_eq!(first.0, 8 * (WARMUP + 3 + 1));
     assert_eq!(first.1, 8 * (1 + 3 + 1));
@@ -213,6 +218,18 @@ fn an_unreachable_or_remote_server_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot reach NATS at {url}")),
+        "{stderr}"
+    );
+
+    // An external worker must admit every series of the run: refused before connecting.
+    let out = bench(
+        &["--nats-url", &url, "--series", "3", "--candles", "1"],
+        &[("SIGNAL_WORKER_SEQUENCE_MAX_SERIES", "2")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("more than sequence.max_series (2)"),
         "{stderr}"
     );
 

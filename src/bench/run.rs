@@ -17,6 +17,7 @@ use super::BenchError;
 use super::expect::{self, Expected};
 use super::load::{self, Workload};
 use super::meter::{self, Meter};
+use super::phases::{Phase, check, paced_per_series, phases};
 use super::procstat::ProcStat;
 use super::publish::CandlePublisher;
 use super::report::{PhaseReport, Report};
@@ -24,7 +25,7 @@ use super::worker::{self, Consumer, OwnNats, OwnWorker};
 use crate::config::Settings;
 use crate::runtime::clock;
 use futures::TryStreamExt;
-use std::ops::Range;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -66,13 +67,6 @@ pub struct BenchOptions {
     pub passthrough: bool,
 }
 
-/// The bench's phases: name, candle index range per series, pace.
-struct Phase {
-    name: &'static str,
-    range: Range<usize>,
-    rate: Option<f64>,
-}
-
 /// Runs the bench and returns its figures (with `passthrough`, the pass-through's first, then
 /// the worker's, each on a NATS of its own). Needs a multi-threaded runtime (model loading and
 /// process control block briefly).
@@ -85,6 +79,23 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
     let mut settings = settings.clone();
     if options.nats_url.is_none() {
         settings.nats.replicas = OwnNats::replicas_of(options.cluster);
+    }
+    // A bench of N series measures N series: past `sequence.max_series` every new series would
+    // be dead-lettered, and the run would measure refusals. The bench's own worker (and the
+    // expectation) admit them all; an external worker must already.
+    let wanted = options.series as usize;
+    let limit = settings.sequence.max_series;
+    if limit > 0 && limit < wanted {
+        match options.nats_url {
+            None => settings.sequence.max_series = wanted,
+            Some(_) => {
+                return Err(BenchError::Usage(format!(
+                    "--series {wanted} is more than sequence.max_series ({limit}): the worker would \
+                     dead-letter every series past it; raise SIGNAL_WORKER_SEQUENCE_MAX_SERIES for \
+                     the worker and the bench"
+                )));
+            }
+        }
     }
     let settings = &settings;
     let nats = &settings.nats;
@@ -184,7 +195,7 @@ async fn measure(
     .await?;
 
     let mut own = match own_server.take() {
-        Some(server) => Some(OwnWorker::spawn(server, consumer)?),
+        Some(server) => Some(OwnWorker::spawn(server, consumer, settings)?),
         None => None,
     };
     match own.as_mut() {
@@ -266,67 +277,6 @@ async fn measure(
         rss_mb,
         stray,
     })
-}
-
-fn check(options: &BenchOptions) -> Result<(), BenchError> {
-    if options.series == 0 || options.candles == 0 {
-        return Err(BenchError::Usage(
-            "--series and --candles must be at least 1".into(),
-        ));
-    }
-    if let Some(rate) = options.rate
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        return Err(BenchError::Usage("--rate must be a positive number".into()));
-    }
-    if !(options.paced_seconds.is_finite() && options.paced_seconds > 0.0) {
-        return Err(BenchError::Usage(
-            "--paced-seconds must be a positive number".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Candles per series in the paced phase: `rate x seconds` spread over the
-/// series, at least one each (so every series takes part).
-fn paced_per_series(options: &BenchOptions) -> usize {
-    match options.rate {
-        Some(rate) => {
-            let total = rate * options.paced_seconds;
-            ((total / f64::from(options.series)).round() as usize).max(1)
-        }
-        None => 0,
-    }
-}
-
-fn phases(options: &BenchOptions, warmup: usize) -> Vec<Phase> {
-    let sustained_end = warmup + options.candles;
-    let mut phases = vec![
-        Phase {
-            name: "warmup",
-            range: 0..warmup,
-            rate: None,
-        },
-        Phase {
-            name: "sustained",
-            range: warmup..sustained_end,
-            rate: None,
-        },
-        Phase {
-            name: "burst",
-            range: sustained_end..sustained_end + 1,
-            rate: None,
-        },
-    ];
-    if options.rate.is_some() {
-        let start = sustained_end + 1;
-        phases.push(Phase {
-            name: "paced",
-            range: start..start + paced_per_series(options),
-            rate: options.rate,
-        });
-    }
-    phases
 }
 
 /// Connects without retrying: an unreachable server is an immediate, clear error.

@@ -127,8 +127,13 @@ impl OwnWorker {
     /// Starts `signal-worker serve` (this very binary), or the pass-through, against `nats`,
     /// with its metrics on a free loopback port so it never collides with a worker already
     /// running here. Other `SIGNAL_WORKER_*` settings (batch size, model, …) are inherited, so
-    /// the same run can be repeated with others.
-    pub fn spawn(nats: OwnNats, consumer: Consumer) -> Result<Self, BenchError> {
+    /// the same run can be repeated with others; `sequence.max_series` is the bench's own
+    /// (at least `--series`), so every series of the run is admitted.
+    pub fn spawn(
+        nats: OwnNats,
+        consumer: Consumer,
+        settings: &crate::config::Settings,
+    ) -> Result<Self, BenchError> {
         let exe = std::env::current_exe()
             .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
         let log = nats.dir().join("worker.log");
@@ -145,6 +150,10 @@ impl OwnWorker {
         command
             .env("SIGNAL_WORKER_NATS_URL", nats.url())
             .env("SIGNAL_WORKER_NATS_REPLICAS", nats.replicas().to_string())
+            .env(
+                "SIGNAL_WORKER_SEQUENCE_MAX_SERIES",
+                settings.sequence.max_series.to_string(),
+            )
             .env(
                 "SIGNAL_WORKER_METRICS_ADDR",
                 format!("127.0.0.1:{metrics_port}"),
