@@ -103,7 +103,11 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
     let bars = load::read_bars(&options.data, settings.validation.max_message_bytes)?;
     let now_ms = clock::now_ms();
     let (workload, expected, warmup, signal_bytes) = tokio::task::block_in_place(|| {
-        let mut pipeline = expect::pipeline(settings)?;
+        // The prediction holds the probe series of `warmup_len` besides the run's: no series
+        // limit (the worker's was checked above), or the last series would be predicted refused.
+        let mut unlimited = settings.clone();
+        unlimited.sequence.max_series = 0;
+        let mut pipeline = expect::pipeline(&unlimited)?;
         let (warmup, mut signal) =
             expect::warmup_len(&mut pipeline, &nats.candle_subject_prefix, &bars, now_ms)?;
         let paced = paced_per_series(options);
