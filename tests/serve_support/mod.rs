@@ -456,11 +456,28 @@ pub fn model_copies(dir: &Path) -> (PathBuf, PathBuf) {
 /// Asks the worker to reload the model in `dir`; its JSON answer.
 pub async fn reload_model(client: &async_nats::Client, dir: &Path) -> serde_json::Value {
     let body = dir.to_str().unwrap().to_owned();
-    let reply = tokio::time::timeout(WAIT, client.request("control.model.reload", body.into()))
+    // The worker subscribes to control requests after it creates the streams the caller waited
+    // for: until then the server answers "no responders" at once, and the request is asked again.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let asked = tokio::time::timeout_at(
+            deadline,
+            client.request("control.model.reload", body.clone().into()),
+        )
         .await
-        .unwrap()
         .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
+        match asked {
+            Ok(reply) => return serde_json::from_slice(&reply.payload).unwrap(),
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no worker answers control requests"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("reload request: {e}"),
+        }
+    }
 }
 
 /// The sum of every sample of metric `name` (all label sets) on a worker's /metrics; 0 if none.
