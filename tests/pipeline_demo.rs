@@ -1103,14 +1103,7 @@ fn routes_give_each_market_its_model_and_shadows_score_the_same_candles() {
     let mut outcomes = Vec::new();
     let mut shadows = Vec::new();
     for chunk in mixed.chunks(97) {
-        let inputs: Vec<Input<'_>> = chunk
-            .iter()
-            .map(|(s, b)| Input {
-                bytes: b,
-                encoding: Encoding::MessagePack,
-                subject: Some(s),
-            })
-            .collect();
+        let inputs = subjected(chunk);
         outcomes.extend(
             chunk
                 .iter()

@@ -255,20 +255,13 @@ impl Router {
             if share.inputs.is_empty() {
                 continue;
             }
-            let produced = match self.sharing {
-                true => lane.pipeline.process_shared(
-                    &share.inputs,
-                    FeatureShare {
-                        rows: &mut self.rows,
-                        slots: &share.slots,
-                    },
-                    now_ms,
-                    observe,
-                ),
-                false => lane
-                    .pipeline
-                    .process_observed(&share.inputs, now_ms, observe),
-            }?;
+            let rows = FeatureShare {
+                rows: &mut self.rows,
+                slots: &share.slots,
+            };
+            let produced = lane
+                .pipeline
+                .process_shared(&share.inputs, rows, now_ms, observe)?;
             for (&(index, _), outcome) in share.slots.iter().zip(produced) {
                 match lane.role {
                     Role::Live => {
@@ -319,17 +312,11 @@ impl Router {
             if share.inputs.is_empty() {
                 continue;
             }
-            match self.sharing {
-                true => lane.pipeline.warm_shared(
-                    &share.inputs,
-                    FeatureShare {
-                        rows: &mut self.rows,
-                        slots: &share.slots,
-                    },
-                    now_ms,
-                ),
-                false => lane.pipeline.warm(&share.inputs, now_ms),
-            }?;
+            let rows = FeatureShare {
+                rows: &mut self.rows,
+                slots: &share.slots,
+            };
+            lane.pipeline.warm_shared(&share.inputs, rows, now_ms)?;
         }
         Ok(())
     }

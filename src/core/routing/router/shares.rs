@@ -60,7 +60,7 @@ pub(super) fn lanes_of(router: &Router, input: &Input<'_>) -> (Option<usize>, Ve
 
 impl Router {
     /// Splits a batch by route, keeping input order within each route; the first route an
-    /// input goes to (in settings order) computes its features.
+    /// input goes to (in settings order) computes its features (every route, without sharing).
     pub(super) fn share<'a>(&self, inputs: &[Input<'a>]) -> Vec<Share<'a>> {
         let mut shares: Vec<Share<'a>> = self.lanes.iter().map(|_| Share::default()).collect();
         for (index, input) in inputs.iter().enumerate() {
@@ -69,7 +69,9 @@ impl Router {
             for lane in live.into_iter().chain(shadows) {
                 if let Some(share) = shares.get_mut(lane) {
                     share.inputs.push(*input);
-                    share.slots.push((index, Some(lane) == first));
+                    share
+                        .slots
+                        .push((index, !self.sharing || Some(lane) == first));
                 }
             }
         }
