@@ -4,7 +4,7 @@
 //! `README.md` for the architecture and the failure model.
 
 pub mod archive;
-pub mod bench;
+pub(crate) mod bench;
 pub mod bus;
 pub mod cache;
 pub mod cli;
@@ -13,8 +13,10 @@ pub mod contract;
 pub mod core;
 pub mod error;
 pub mod io;
+#[cfg(test)]
+mod layering;
 pub mod model;
-pub mod plots;
+pub(crate) mod plots;
 pub mod runtime;
 pub mod telemetry;
 pub mod testkit;

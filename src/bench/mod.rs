@@ -25,7 +25,6 @@ pub mod run;
 pub mod worker;
 
 pub use error::BenchError;
-pub use report::Report;
 pub use run::{BenchOptions, run};
 
 /// Identifies one candle (and the signal answering it): the series' index in

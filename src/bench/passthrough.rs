@@ -11,9 +11,9 @@
 //! ratio of the two rates is what the worker's work costs.
 
 use super::BenchError;
-use crate::bus::BusError;
+use crate::bus::consumer::CandleConsumer;
 use crate::bus::headers;
-use crate::bus::intake::CandleIntake;
+use crate::bus::{BusError, Settle};
 use crate::config::Settings;
 use crate::runtime::shutdown::StopSignals;
 use async_nats::jetstream::message::PublishMessage;
@@ -28,10 +28,10 @@ pub async fn run(settings: &Settings, payload_bytes: usize) -> Result<(), BenchE
     let mut stop = StopSignals::install()
         .map_err(|e| BenchError::Worker(format!("cannot install signal handlers: {e}")))?;
     let nats = &settings.nats;
-    let client = crate::bus::connect::connect(nats, "signal-worker-passthrough").await?;
-    let js = crate::bus::connect::jetstream(client.clone(), nats);
-    crate::bus::streams::ensure_streams(&js, nats).await?;
-    let intake = CandleIntake::open(&js, nats, &settings.serve).await?;
+    let connection = crate::bus::Connection::open(nats, "signal-worker-passthrough").await?;
+    let js = connection.jetstream();
+    crate::bus::streams::ensure_streams(js, nats).await?;
+    let intake = CandleConsumer::open(&connection, nats, &settings.serve).await?;
     let payload = bytes::Bytes::from(vec![0u8; payload_bytes]);
     let candle_prefix = format!("{}.", nats.candle_subject_prefix);
     loop {
@@ -40,7 +40,8 @@ pub async fn run(settings: &Settings, payload_bytes: usize) -> Result<(), BenchE
             _ = stop.recv() => break,
         };
         let mut acks = Vec::with_capacity(batch.len());
-        for candle in &batch {
+        for delivered in &batch {
+            let candle = delivered.message();
             let series = candle
                 .subject
                 .as_str()
@@ -62,16 +63,10 @@ pub async fn run(settings: &Settings, payload_bytes: usize) -> Result<(), BenchE
                 .map_err(|e| BusError::from_publish(&subject, &e))?;
         }
         for candle in &batch {
-            candle
-                .ack()
-                .await
-                .map_err(|e| BusError::publish("ack", e))?;
+            candle.settle(Settle::Done).await?;
         }
-        client
-            .flush()
-            .await
-            .map_err(|e| BusError::publish("acks", e))?;
+        connection.flush().await?;
     }
-    let _ = client.drain().await;
+    connection.drain().await;
     Ok(())
 }

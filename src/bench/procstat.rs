@@ -29,11 +29,6 @@ impl ProcStat {
         Ok(stat)
     }
 
-    /// The process id watched.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// User plus system CPU time consumed so far by all its threads (s).
     pub fn cpu_seconds(&self) -> Result<f64, BenchError> {
         let text = self.read("stat")?;

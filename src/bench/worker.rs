@@ -119,8 +119,8 @@ impl Consumer {
 pub struct OwnWorker {
     child: Child,
     log: PathBuf,
-    /// Dropped after the worker, so the worker can finish its acks.
-    nats: OwnNats,
+    /// Held only to be dropped after the worker, so the worker can finish its acks.
+    _nats: OwnNats,
 }
 
 impl OwnWorker {
@@ -168,17 +168,16 @@ impl OwnWorker {
         let child = command
             .spawn()
             .map_err(|e| BenchError::Worker(format!("cannot start serve: {e}")))?;
-        Ok(Self { child, log, nats })
+        Ok(Self {
+            child,
+            log,
+            _nats: nats,
+        })
     }
 
     /// The worker's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// The server's URL.
-    pub fn url(&self) -> String {
-        self.nats.url()
     }
 
     /// An error if the worker has exited (with the end of its log).

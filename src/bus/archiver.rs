@@ -43,13 +43,14 @@ pub struct ArchiverConfig {
 
 /// Archives SIGNALS until `token` fires.
 pub async fn run(
-    js: jetstream::Context,
+    connection: super::Connection,
     config: ArchiverConfig,
     health: Arc<Health>,
     token: CancellationToken,
 ) -> Result<(), ArchiverError> {
     let archive = Archive::connect(&config.mongo).await?;
-    let result = archive_loop(&js, &config, &archive, &health, &token).await;
+    let js = connection.jetstream();
+    let result = archive_loop(js, &config, &archive, &health, &token).await;
     if result.is_err() {
         health.set(Dependency::Mongodb, false);
     }

@@ -25,7 +25,6 @@ use crate::contract::codec::{self, Encoding};
 use crate::contract::subject::reply_allowed;
 use crate::error::{ErrorCode, ErrorReply};
 use crate::telemetry::metrics as m;
-use async_nats::jetstream;
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
 use futures::StreamExt;
@@ -94,13 +93,13 @@ pub(super) fn refused(path: &'static str, reply_to: &str) {
 
 /// Answers persisted requests from the BACKTEST stream until `token` is cancelled.
 pub async fn serve_stream(
-    client: async_nats::Client,
-    js: jetstream::Context,
+    connection: super::Connection,
     nats: NatsSettings,
     serve: ServeSettings,
     token: CancellationToken,
     now_ms: impl Fn() -> i64,
 ) -> Result<(), BusError> {
+    let (client, js) = (connection.client().clone(), connection.jetstream().clone());
     let name = serve.backtest_durable.clone();
     let stream = js
         .get_stream(&nats.backtest_stream)
@@ -165,12 +164,13 @@ pub async fn serve_stream(
 
 /// Answers plain request/reply clients live until `token` is cancelled.
 pub async fn serve_live(
-    client: async_nats::Client,
+    connection: super::Connection,
     nats: NatsSettings,
     serve: ServeSettings,
     token: CancellationToken,
     now_ms: impl Fn() -> i64,
 ) -> Result<(), BusError> {
+    let client = connection.client().clone();
     let mut subscription = client
         .queue_subscribe(
             nats.backtest_subject.clone(),

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// answers for itself. A request whose reply subject is not in `allowed_replies` is not acted
 /// on and not answered (counted).
 pub async fn serve<F, Fut>(
-    client: async_nats::Client,
+    connection: super::Connection,
     subject: String,
     queue: Option<String>,
     allowed_replies: Vec<String>,
@@ -30,6 +30,7 @@ where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, ErrorReply>>,
 {
+    let client = connection.client().clone();
     let subscribed = match queue {
         Some(queue) => client.queue_subscribe(subject.clone(), queue).await,
         None => client.subscribe(subject.clone()).await,

@@ -2,6 +2,8 @@
 
 /// JetStream's de-duplication id.
 pub const MSG_ID: &str = "Nats-Msg-Id";
+/// The pin a partition consumer's priority group delivered a message under.
+pub const PIN_ID: &str = "Nats-Pin-Id";
 /// The body encoding (`application/msgpack` or `application/json`).
 pub const CONTENT_TYPE: &str = "Content-Type";
 /// When the signal was produced (Unix ms, UTC): wall clock, so not in the body.

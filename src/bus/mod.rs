@@ -9,15 +9,19 @@
 pub mod archiver;
 pub mod backtest;
 pub mod connect;
+pub mod connection;
+pub mod consumer;
 pub mod control;
+pub mod delivery;
 pub mod error;
 pub mod headers;
-pub mod history;
-pub mod intake;
 pub mod model_record;
 pub mod partition;
 pub mod publish;
+pub mod readback;
 pub mod retry;
 pub mod streams;
 
+pub use connection::Connection;
+pub use delivery::{Delivered, Settle};
 pub use error::BusError;

@@ -14,7 +14,7 @@
 use super::BusError;
 use crate::config::NatsSettings;
 use crate::core::routing::Roles;
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::kv;
 use serde::{Deserialize, Serialize};
 
 /// One model in force.
@@ -46,10 +46,11 @@ impl std::fmt::Debug for ModelRecords {
 impl ModelRecords {
     /// Opens (creating when missing) the bucket `nats.model_bucket`; `key` names the deployment.
     pub async fn open(
-        js: &jetstream::Context,
+        connection: &super::Connection,
         nats: &NatsSettings,
         key: &str,
     ) -> Result<Self, BusError> {
+        let js = connection.jetstream();
         let bucket = &nats.model_bucket;
         let bound = std::time::Duration::from_millis(nats.request_timeout_ms.saturating_mul(6));
         // Idempotent (get, or create the same bucket), so tried again through an election.

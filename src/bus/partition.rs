@@ -12,10 +12,11 @@
 //! straight from the stream (see `runtime::partitions`).
 
 use super::BusError;
+use super::Delivered;
 use crate::config::{NatsSettings, ServeSettings};
+use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PriorityPolicy};
-use async_nats::jetstream::{self, Message};
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
@@ -83,11 +84,12 @@ impl PartitionIntake {
     /// with the same configuration) and starts pulling in the priority group, on standby until
     /// the server pins this worker.
     pub async fn open(
-        js: &jetstream::Context,
+        connection: &super::Connection,
         nats: &NatsSettings,
         serve: &ServeSettings,
         partition: u32,
     ) -> Result<Self, BusError> {
+        let js = connection.jetstream();
         let name = consumer_name(serve, partition);
         let config = consumer::pull::Config {
             durable_name: Some(name.clone()),
@@ -165,7 +167,7 @@ impl PartitionIntake {
 
     /// The next batch: waits up to `max_wait` for one candle, then takes every candle already
     /// received, up to `batch_size` (empty: nothing arrived, or this worker is on standby).
-    pub async fn next_batch(&mut self) -> Result<Vec<Message>, BusError> {
+    pub async fn next_batch(&mut self) -> Result<Vec<Delivered>, BusError> {
         if let Some(until) = self.paused_until {
             if tokio::time::Instant::now() < until {
                 tokio::time::sleep(self.max_wait).await;
@@ -237,19 +239,10 @@ impl PartitionIntake {
 fn take(
     name: &str,
     next: Option<Result<Message, consumer::pull::MessagesError>>,
-) -> Result<Message, BusError> {
+) -> Result<Delivered, BusError> {
     match next {
-        Some(Ok(message)) => Ok(message),
+        Some(Ok(message)) => Ok(Delivered::from(message)),
         Some(Err(e)) => Err(BusError::read(name, e)),
         None => Err(BusError::read(name, "pull stream ended")),
     }
-}
-
-/// The pin a delivered message carries (`Nats-Pin-Id`), if any.
-pub fn pin_of(message: &Message) -> Option<&str> {
-    message
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(async_nats::header::NATS_PIN_ID))
-        .map(|v| v.as_str())
 }

@@ -54,9 +54,9 @@ pub struct Publisher {
 
 impl Publisher {
     /// A publisher with the subjects and message-id length of the settings.
-    pub fn new(js: jetstream::Context, nats: &NatsSettings) -> Self {
+    pub fn new(connection: &super::Connection, nats: &NatsSettings) -> Self {
         Self {
-            js,
+            js: connection.jetstream().clone(),
             signal_prefix: nats.signal_subject_prefix.clone(),
             shadow_prefix: nats.shadow_subject_prefix.clone(),
             dlq_prefix: nats.dlq_subject_prefix.clone(),
@@ -125,10 +125,11 @@ impl Publisher {
     /// make a dead letter (body plus headers) the server cannot take.
     pub async fn dead_letter(
         &self,
-        original: &jetstream::Message,
+        delivered: &super::Delivered,
         rejection: &Rejection,
         now_ms: i64,
     ) -> Result<Unconfirmed, BusError> {
+        let original = delivered.message();
         let subject = format!("{}.{}", self.dlq_prefix, rejection.code.as_str());
         let (stream, sequence) = match original.info() {
             Ok(info) => (info.stream.to_owned(), info.stream_sequence),

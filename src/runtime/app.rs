@@ -79,15 +79,13 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             addr: settings.metrics.addr.clone(),
             source,
         })?;
-    let client = bus::connect::connect(&settings.nats, "signal-worker").await?;
-    let js = bus::connect::jetstream(client.clone(), &settings.nats);
-    bus::streams::ensure_streams(&js, &settings.nats).await?;
-    if super::routes::has_shadow(&settings) {
-        bus::streams::ensure_shadow_stream(&js, &settings.nats).await?;
-    }
+    let connection = bus::Connection::open(&settings.nats, "signal-worker").await?;
+    let shadow = super::routes::has_shadow(&settings);
+    bus::streams::ensure_worker_streams(&connection, &settings.nats, shadow).await?;
     let models =
-        bus::model_record::ModelRecords::open(&js, &settings.nats, &settings.serve.durable).await?;
-    let state = AppState::new(settings.clone(), client.clone(), js, models);
+        bus::model_record::ModelRecords::open(&connection, &settings.nats, &settings.serve.durable)
+            .await?;
+    let state = AppState::new(settings.clone(), connection, models);
     tracing::info!(url = %crate::config::secret::redact_url(&settings.nats.url), "connected; streams ready");
 
     state.health.set(Dependency::Nats, true);
@@ -130,9 +128,9 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             mongo: settings.mongodb.clone(),
         };
         supervisor.spawn("archiver", false, move |token| {
-            let (js, config, health) = (state.js.clone(), config.clone(), state.health.clone());
+            let (bus, config, health) = (state.bus.clone(), config.clone(), state.health.clone());
             async move {
-                bus::archiver::run(js, config, health, token)
+                bus::archiver::run(bus, config, health, token)
                     .await
                     .map_err(TaskError::from)
             }
@@ -145,9 +143,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             async move {
                 let every = Duration::from_millis(s.settings.metrics.health_poll_ms);
                 loop {
-                    let up =
-                        s.client.connection_state() == async_nats::connection::State::Connected;
-                    s.health.set(Dependency::Nats, up);
+                    s.health.set(Dependency::Nats, s.bus.is_connected());
                     metrics::gauge!(crate::telemetry::metrics::INTAKE_IDLE_SECONDS)
                         .set(s.health.idle().as_secs_f64());
                     tokio::select! {
@@ -196,8 +192,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             let s = state.clone();
             async move {
                 bus::backtest::serve_stream(
-                    s.client.clone(),
-                    s.js.clone(),
+                    s.bus.clone(),
                     s.settings.nats.clone(),
                     s.settings.serve.clone(),
                     token,
@@ -214,7 +209,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             let s = state.clone();
             async move {
                 bus::backtest::serve_live(
-                    s.client.clone(),
+                    s.bus.clone(),
                     s.settings.nats.clone(),
                     s.settings.serve.clone(),
                     token,
@@ -235,7 +230,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                 let allowed = s.settings.nats.reply_subjects.clone();
                 let queue = s.settings.serve.durable.clone();
                 bus::control::serve(
-                    s.client.clone(),
+                    s.bus.clone(),
                     subject,
                     Some(queue),
                     allowed,
@@ -258,7 +253,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                 // One worker of the deployment records the promotion; every worker follows it.
                 let queue = s.settings.serve.durable.clone();
                 bus::control::serve(
-                    s.client.clone(),
+                    s.bus.clone(),
                     subject,
                     Some(queue),
                     allowed,
@@ -279,7 +274,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
                 let allowed = s.settings.nats.reply_subjects.clone();
                 let scores = s.scores.clone();
                 let worker = s.settings.serve.durable.clone();
-                bus::control::serve(s.client.clone(), subject, None, allowed, token, move |_| {
+                bus::control::serve(s.bus.clone(), subject, None, allowed, token, move |_| {
                     let answer = serde_json::json!({
                         "deployment": worker.clone(),
                         "pid": std::process::id(),
@@ -314,7 +309,7 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
         }
     }
     let remaining = deadline.saturating_sub(began.elapsed());
-    if tokio::time::timeout(remaining, client.drain())
+    if tokio::time::timeout(remaining, state.bus.drain())
         .await
         .is_err()
     {

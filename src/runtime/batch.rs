@@ -3,67 +3,25 @@
 //! A candle is acked only once its outcome is durable: its signal or dead letter acknowledged
 //! by its stream, or its skip decided. [`start`] processes the batch and sends every outcome;
 //! [`Started::finish`] awaits their acknowledgements and acks the candles. The two halves let
-//! the intake fetch the next batch while the server stores this one's signals.
+//! the intake fetch the next batch while the server stores this one's signals. Candles arrive as
+//! [`Delivered`] and are settled through it: no NATS type is seen here.
 
 use super::{AppState, TaskError, clock};
-use crate::bus::headers;
-use crate::bus::history::{Covered, covered_key};
 use crate::bus::publish::{Timing, Unconfirmed};
+use crate::bus::readback::{Covered, covered_key};
+use crate::bus::{Delivered, Settle};
 use crate::contract::Signal;
-use crate::contract::codec::Encoding;
 use crate::core::pipeline::{Input, Outcome, Stage};
 use crate::core::routing::Router;
 use crate::telemetry::metrics as m;
-use async_nats::jetstream::{AckKind, Message};
 use std::time::Instant;
-
-/// When the stream stored `message` (Unix ms), from its JetStream metadata.
-pub(super) fn stored_at_ms(message: &Message) -> Option<i64> {
-    let info = message.info().ok()?;
-    i64::try_from(info.published.unix_timestamp_nanos() / 1_000_000).ok()
-}
-
-/// The pipeline input of a delivered message.
-pub(super) fn input(message: &Message) -> Input<'_> {
-    Input {
-        bytes: &message.payload,
-        encoding: Encoding::from_content_type(headers::get(
-            message.headers.as_ref(),
-            headers::CONTENT_TYPE,
-        )),
-        subject: Some(message.subject.as_str()),
-    }
-}
-
-/// The stream sequence of a delivered message; `None` when its JetStream metadata cannot be
-/// read (then it is processed like a new candle, never acked unprocessed as "already seen").
-fn sequence(message: &Message) -> Option<u64> {
-    message.info().ok().map(|i| i.stream_sequence)
-}
-
-/// Processes one batch through one pipeline call, makes every outcome
-/// durable, then acks the batch (unless `ack` is false: candles read back from the stream
-/// rather than delivered by the durable consumer). Returns the new `processed_through`.
-pub(super) async fn process_batch(
-    state: &AppState,
-    pipeline: &mut Router,
-    covered: &mut Covered,
-    batch: &[Message],
-    processed_through: u64,
-    ack: bool,
-) -> Result<(u64, Vec<Signal>), TaskError> {
-    start(state, pipeline, covered, batch, processed_through, ack)
-        .await?
-        .finish(state, pipeline)
-        .await
-}
 
 /// A batch processed and its outcomes sent, not yet confirmed durable nor acked: what
 /// [`Started::finish`] completes. Meanwhile the intake may fetch the next batch (never process
 /// it: series state and checkpoints must match what is durable once this one finishes).
-pub(super) struct Started<'a> {
-    seen: Vec<&'a Message>,
-    fresh: Vec<&'a Message>,
+pub struct Started<'a> {
+    seen: Vec<&'a Delivered>,
+    fresh: Vec<&'a Delivered>,
     outcomes: Vec<Outcome>,
     unconfirmed: Vec<Unconfirmed>,
     /// Dead letters in flight, by the index of their candle in `fresh`.
@@ -91,19 +49,19 @@ pub(super) async fn start<'a>(
     state: &AppState,
     pipeline: &mut Router,
     covered: &mut Covered,
-    batch: &'a [Message],
+    batch: &'a [Delivered],
     processed_through: u64,
     ack: bool,
 ) -> Result<Started<'a>, TaskError> {
     let received = Instant::now();
     // Redelivered candles this process already handled (an ack lost on a
     // reconnect): their outcome is durable; ack them again, do not re-feed.
-    let (seen, fresh): (Vec<&Message>, Vec<&Message>) = batch
+    let (seen, fresh): (Vec<&Delivered>, Vec<&Delivered>) = batch
         .iter()
-        .partition(|m| sequence(m).is_some_and(|s| s <= processed_through));
+        .partition(|m| m.sequence().is_some_and(|s| s <= processed_through));
     let last = fresh
         .iter()
-        .filter_map(|m| sequence(m))
+        .filter_map(|m| m.sequence())
         .max()
         .unwrap_or(processed_through)
         .max(processed_through);
@@ -111,10 +69,10 @@ pub(super) async fn start<'a>(
     // replay judges them, so a restart rebuilds exactly the state this run builds.
     let now = fresh
         .iter()
-        .filter_map(|m| stored_at_ms(m))
+        .filter_map(|m| m.stored_at_ms())
         .max()
         .unwrap_or_else(clock::now_ms);
-    let inputs: Vec<Input<'_>> = fresh.iter().map(|m| input(m)).collect();
+    let inputs: Vec<Input<'_>> = fresh.iter().map(|m| m.input()).collect();
     let mut stage_started = Instant::now();
     let mut observe = |stage: Stage| {
         let name = match stage {
@@ -132,7 +90,7 @@ pub(super) async fn start<'a>(
             // Never a silent drop: hand the batch back for redelivery and
             // let the restart rebuild state.
             for m in fresh.iter().filter(|_| ack) {
-                let _ = m.ack_with(AckKind::Nak(None)).await;
+                let _ = m.settle(Settle::Retry).await;
             }
             return Err(e.into());
         }
@@ -224,7 +182,7 @@ pub(super) async fn start<'a>(
 impl Started<'_> {
     /// Waits until every outcome is durable, then acks the batch and flushes the acks, counts
     /// it and hands the live scores over. Returns the new `processed_through` and the signals.
-    pub(super) async fn finish(
+    pub async fn finish(
         self,
         state: &AppState,
         pipeline: &mut Router,
@@ -260,23 +218,17 @@ impl Started<'_> {
             }
         }
         for message in seen.iter().filter(|_| ack) {
-            message
-                .ack()
-                .await
-                .map_err(|e| crate::bus::BusError::publish("ack", e))?;
+            message.settle(Settle::Done).await?;
         }
         for (message, &term) in fresh.iter().zip(&terminate).filter(|_| ack) {
-            let kind = if term { AckKind::Term } else { AckKind::Ack };
-            message
-                .ack_with(kind)
-                .await
-                .map_err(|e| crate::bus::BusError::publish("ack", e))?;
+            let how = if term {
+                Settle::Terminate
+            } else {
+                Settle::Done
+            };
+            message.settle(how).await?;
         }
-        state
-            .client
-            .flush()
-            .await
-            .map_err(|e| crate::bus::BusError::publish("acks", e))?;
+        state.bus.flush().await?;
         // Scores only once the batch's outcomes are durable: a failed batch is processed again
         // by the restarted intake, and must not be scored twice.
         state.scores.drain(pipeline);

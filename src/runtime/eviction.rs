@@ -6,7 +6,7 @@
 //! series neither stay resident nor come back at the next start.
 
 use super::clock;
-use crate::bus::history::Covered;
+use crate::bus::readback::Covered;
 use crate::contract::SeriesKey;
 use crate::core::routing::Router;
 use crate::telemetry::metrics as m;

@@ -19,6 +19,7 @@ pub mod partitions;
 pub mod promote;
 pub mod reload;
 pub mod routes;
+mod serving;
 pub mod shutdown;
 pub mod signal_cache;
 pub mod state;

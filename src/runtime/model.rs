@@ -21,7 +21,7 @@ pub fn pipeline_settings(settings: &Settings) -> PipelineSettings {
 /// The feature settings with the bars a series retains: `features.snapshot_bars` only when
 /// series snapshots are written (the retained bars are what a snapshot replays); otherwise the
 /// fewest a warm series' features need ([`FEWEST_RETAINED_BARS`]), since nothing else reads
-/// older bars. The features are the same either way (`tests/features_properties.rs`); a
+/// older bars. The features are the same either way (`tests/pipeline/features_properties.rs`); a
 /// series' memory is not (48 bytes a bar: 48 KB at the default 1,000, 1 KB at 21).
 fn retained_bars(settings: &Settings) -> FeatureSettings {
     let snapshots = settings.redis.enabled && settings.redis.snapshots;

@@ -132,8 +132,8 @@ impl ModelFollower {
         match swapped {
             Ok(()) => {
                 self.refused = None;
-                super::candles::model_gauge(&old, 0.0);
-                super::candles::model_gauge(pipeline.model(), 1.0);
+                super::serving::model_gauge(&old, 0.0);
+                super::serving::model_gauge(pipeline.model(), 1.0);
                 tracing::info!(dir = %record.dir, model = %pipeline.model().name, sha = %sha, "model swapped in");
             }
             Err(e) => {

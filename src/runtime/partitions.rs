@@ -19,33 +19,25 @@
 //! each series' candles are processed in order even though the server redelivers the previous
 //! owner's unacked candles only after `ack_wait`, behind newer ones.
 
-use super::batch::process_batch;
-use super::candles::warm_start;
-use super::checkpoint::{Checkpoints, Resumed};
+use super::serving::{Serving, Stretch, filter};
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
-use crate::bus::history::{self, Covered, History};
-use crate::bus::partition::{self, PartitionIntake, pin_of};
+use crate::bus::Delivered;
+use crate::bus::partition::{self, PartitionIntake};
+use crate::bus::readback::History;
 use crate::config::Settings;
 use crate::contract::subject::partition_prefix;
-use crate::core::routing::Router;
 use crate::telemetry::metrics as m;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// What a task holds while it owns its partition.
+/// What a task holds while it owns its partition: the pin it owns it under, and the partition
+/// served.
 struct Owned {
     pin: String,
-    pipeline: Router,
-    covered: Covered,
-    checkpoints: Option<Checkpoints>,
-    processed_through: u64,
-    /// Swaps the pipeline to the model in force when a reload changes it.
-    follower: super::model_in_force::ModelFollower,
-    /// When idle series of the partition are next looked for.
-    eviction: super::eviction::Eviction,
+    serving: Serving,
 }
 
 /// How many partitions this worker process holds, shared by its partition tasks.
@@ -63,7 +55,7 @@ pub async fn run(
     let settings = std::sync::Arc::new(partition_settings(&state.settings, partition));
     // The consumer's filter is built from the stream's own prefix, not the partition's.
     let mut intake =
-        PartitionIntake::open(&state.js, &state.settings.nats, &settings.serve, partition).await?;
+        PartitionIntake::open(&state.bus, &state.settings.nats, &settings.serve, partition).await?;
     let mut owned: Option<Owned> = None;
     let cache = match settings.redis.enabled {
         true => Some(SignalCache::new(&state, &settings.redis)?),
@@ -82,12 +74,7 @@ pub async fn run(
             }
         }
         if let Some(o) = owned.as_mut() {
-            let evicted = o.eviction.tick(&mut o.pipeline, &mut o.covered);
-            if let Some(c) = o.checkpoints.as_mut() {
-                c.forget(&mut o.pipeline, &evicted, o.processed_through);
-                c.tick(&mut o.pipeline, o.processed_through);
-            }
-            o.follower.tick(&state, &mut o.pipeline).await;
+            o.serving.between_batches(&state).await;
         }
         let batch = match intake.next_batch().await {
             Ok(batch) => batch,
@@ -117,12 +104,10 @@ pub async fn run(
         held.fetch_sub(1, Ordering::SeqCst);
         publish_held(&held);
         if result.is_ok() {
-            if let Some(c) = o.checkpoints.as_mut() {
-                c.finish(&mut o.pipeline, o.processed_through).await;
-            }
+            o.serving.finish().await;
             tracing::info!(
                 partition,
-                processed_through = o.processed_through,
+                processed_through = o.serving.processed_through,
                 "partition intake stopped; every candle it received acked"
             );
         }
@@ -140,13 +125,13 @@ async fn serve_batch(
     owned: &mut Option<Owned>,
     held: &Held,
     cache: &Option<SignalCache>,
-    batch: &[async_nats::jetstream::Message],
+    batch: &[Delivered],
     token: &CancellationToken,
 ) -> Result<(), TaskError> {
     // A batch normally carries one pin; split it where the pin changes, if ever.
-    for run in batch.chunk_by(|a, b| pin_of(a) == pin_of(b)) {
+    for run in batch.chunk_by(|a, b| a.pin() == b.pin()) {
         let Some(first) = run.first() else { continue };
-        let pin = pin_of(first).unwrap_or_default().to_owned();
+        let pin = first.pin().unwrap_or_default().to_owned();
         if owned.as_ref().is_none_or(|o| o.pin != pin) {
             release(owned, held);
             *owned = Some(take_over(state, settings, intake, pin, token).await?);
@@ -154,19 +139,7 @@ async fn serve_batch(
             publish_held(held);
         }
         let Some(o) = owned.as_mut() else { continue };
-        let published;
-        (o.processed_through, published) = process_batch(
-            state,
-            &mut o.pipeline,
-            &mut o.covered,
-            run,
-            o.processed_through,
-            true,
-        )
-        .await?;
-        if let Some(cache) = cache.as_ref() {
-            cache.put(&published);
-        }
+        o.serving.serve(state, run, true, cache.as_ref()).await?;
     }
     Ok(())
 }
@@ -192,47 +165,23 @@ async fn take_over(
 ) -> Result<Owned, TaskError> {
     let started = Instant::now();
     let partition = intake.partition;
-    let mut pipeline = super::routes::open_router(state, settings).await?;
+    let pipeline = super::routes::open_router(state, settings).await?;
     let position = intake.position().await?;
-    let mut covered = history::last_signals(
-        &state.js,
-        &settings.nats,
-        &super::candles::trust(settings, &pipeline),
-    )
-    .await?;
-    let mut checkpoints = Checkpoints::new(&settings.redis, Some(partition))
-        .map_err(|e| TaskError::Io(e.to_string()))?;
-    let resumed = match checkpoints.as_mut() {
-        Some(c) => c.resume(&mut pipeline, position.ack_floor).await,
-        None => Resumed {
-            series: 0,
-            replay_after: 0,
-        },
-    };
-    // The canonical subjects of this partition (the settings' prefix already names it).
-    let filter = Some(format!("{}.>", settings.nats.candle_subject_prefix));
-    let warmed = warm_start(
+    let stretch = Stretch::Partition(partition);
+    let (mut serving, opened) = Serving::open(
         state,
-        &mut pipeline,
-        filter.clone(),
-        resumed.replay_after,
+        settings,
+        stretch,
+        pipeline,
         position.ack_floor,
         token,
     )
     .await?;
-    metrics::counter!(m::HISTORY_REPLAYED).increment(warmed);
-    // What the replay rebuilt is checkpointed now, while the state is exactly the ack floor's:
-    // after the catch-up below it also holds (ack floor, delivered], and a snapshot labelled
-    // with the ack floor would make the next owner feed those candles a second time.
-    if let Some(c) = checkpoints.as_mut().filter(|_| warmed > 0) {
-        c.checkpoint_now(&mut pipeline, position.ack_floor);
-    }
-    let mut processed_through = position.ack_floor;
     let mut caught_up = 0;
     if let Some(mut in_flight) = History::open(
-        &state.js,
+        &state.bus,
         &settings.nats,
-        filter,
+        filter(settings, stretch),
         position.ack_floor,
         position.delivered,
         settings.serve.batch_size,
@@ -245,43 +194,27 @@ async fn take_over(
                 return Err(TaskError::Interrupted("a partition takeover"));
             }
             caught_up += chunk.len();
-            (processed_through, _) = process_batch(
-                state,
-                &mut pipeline,
-                &mut covered,
-                &chunk,
-                processed_through,
-                false,
-            )
-            .await?;
+            // Read back from the stream, not delivered: published, never settled.
+            serving.serve(state, &chunk, false, None).await?;
         }
     }
     // Everything delivered before the takeover now has a durable outcome. (The caught-up state
     // is checkpointed by the next scheduled checkpoint, labelled with what it reflects.)
-    processed_through = processed_through.max(position.delivered);
+    serving.processed_through = serving.processed_through.max(position.delivered);
     metrics::counter!(m::PARTITION_TAKEOVERS).increment(1);
-    super::routes::report_models(&pipeline);
     tracing::info!(
         partition,
         consumer = %partition::consumer_name(&settings.serve, partition),
         ack_floor = position.ack_floor,
         delivered = position.delivered,
-        resumed_series = resumed.series,
-        replayed = warmed,
+        resumed_series = opened.resumed_series,
+        replayed = opened.replayed,
         caught_up,
-        series = pipeline.series_count(),
+        series = serving.pipeline.series_count(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "partition taken over"
     );
-    Ok(Owned {
-        pin,
-        pipeline,
-        covered,
-        checkpoints,
-        processed_through,
-        follower: super::model_in_force::ModelFollower::new(settings.serve.model_poll_ms),
-        eviction: super::eviction::Eviction::new(settings.serve.evict_interval_ms),
-    })
+    Ok(Owned { pin, serving })
 }
 
 /// Every `pinned_ttl_ms` while it holds the partition: asks the server whether this worker
@@ -316,15 +249,13 @@ async fn review(
     };
     publish_held(held);
     // The next owner resumes from this checkpoint instead of replaying the partition.
-    if let Some(c) = o.checkpoints.as_mut() {
-        c.finish(&mut o.pipeline, o.processed_through).await;
-    }
+    o.serving.finish().await;
     tracing::info!(
         partition = intake.partition,
         holding,
         fair,
         workers,
-        processed_through = o.processed_through,
+        processed_through = o.serving.processed_through,
         "handing the partition over to a standby (more than a fair share held)"
     );
     *owned = None;

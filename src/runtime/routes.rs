@@ -58,6 +58,6 @@ pub fn has_shadow(settings: &Settings) -> bool {
 /// Sets the `model_info` gauge of every route's model (1: in force).
 pub fn report_models(router: &Router) {
     for lane in router.lanes() {
-        super::candles::model_gauge(lane.pipeline.model(), 1.0);
+        super::serving::model_gauge(lane.pipeline.model(), 1.0);
     }
 }

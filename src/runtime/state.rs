@@ -1,5 +1,6 @@
 //! `AppState`: everything the tasks share, built once at startup and passed down.
 
+use crate::bus::Connection;
 use crate::bus::model_record::ModelRecords;
 use crate::bus::publish::Publisher;
 use crate::config::Settings;
@@ -11,10 +12,9 @@ use std::sync::Arc;
 pub struct AppState {
     /// Validated settings.
     pub settings: Arc<Settings>,
-    /// The NATS connection (reconnects by itself).
-    pub client: async_nats::Client,
-    /// JetStream over that connection.
-    pub js: async_nats::jetstream::Context,
+    /// The NATS connection and its JetStream context (reconnects by itself): handed to the
+    /// bus, never used directly.
+    pub bus: Connection,
     /// Signal and dead-letter publisher.
     pub publisher: Publisher,
     /// The model in force, recorded in the models bucket (see [`super::model_in_force`]).
@@ -27,18 +27,12 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state around a connection.
-    pub fn new(
-        settings: Arc<Settings>,
-        client: async_nats::Client,
-        js: async_nats::jetstream::Context,
-        models: ModelRecords,
-    ) -> Self {
-        let publisher = Publisher::new(js.clone(), &settings.nats);
+    pub fn new(settings: Arc<Settings>, bus: Connection, models: ModelRecords) -> Self {
+        let publisher = Publisher::new(&bus, &settings.nats);
         let scores = super::live_scores::LiveScores::new(settings.serve.score_window);
         Self {
             settings,
-            client,
-            js,
+            bus,
             publisher,
             models,
             health: Arc::new(Health::default()),

@@ -18,6 +18,21 @@ pub async fn ensure_streams(
     ensure_all(js, settings, &specs(settings)).await
 }
 
+/// Creates or checks the streams a worker serves on: every stream of [`ensure_streams`], and
+/// the shadow stream when `shadow` routes publish there.
+pub async fn ensure_worker_streams(
+    connection: &crate::bus::Connection,
+    settings: &NatsSettings,
+    shadow: bool,
+) -> Result<(), BusError> {
+    let js = connection.jetstream();
+    ensure_streams(js, settings).await?;
+    match shadow {
+        true => ensure_shadow_stream(js, settings).await,
+        false => Ok(()),
+    }
+}
+
 /// Creates the shadow stream if missing and checks it if found, like [`ensure_streams`].
 pub async fn ensure_shadow_stream(
     js: &jetstream::Context,

@@ -6,7 +6,7 @@ mod check;
 mod ensure;
 
 pub use check::{config, mismatches};
-pub use ensure::{ensure_shadow_stream, ensure_streams};
+pub use ensure::{ensure_shadow_stream, ensure_streams, ensure_worker_streams};
 
 use crate::config::NatsSettings;
 use crate::contract::subject::partition_transform;

@@ -2,12 +2,13 @@
 //! candle history a warm start rebuilds series state from.
 
 use super::BusError;
+use super::Delivered;
 use super::headers;
 use crate::config::NatsSettings;
 use crate::contract::Signal;
 use crate::contract::codec::{self, Encoding};
+use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
-use async_nats::jetstream::{self, Message};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -61,10 +62,11 @@ impl Trust {
 /// outlasts it; this map can: a candle at or before its series' entry was
 /// signalled already.
 pub async fn last_signals(
-    js: &jetstream::Context,
+    connection: &super::Connection,
     nats: &NatsSettings,
     trust: &Trust,
 ) -> Result<Covered, BusError> {
+    let js = connection.jetstream();
     let name = &nats.signals_stream;
     let mut stream = js
         .get_stream(name)
@@ -155,13 +157,14 @@ impl History {
     /// `None` when there is nothing to read.
     /// `filter` restricts it to one partition's subjects (`None`: the whole stream).
     pub async fn open(
-        js: &jetstream::Context,
+        connection: &super::Connection,
         nats: &NatsSettings,
         filter: Option<String>,
         after: u64,
         upto: u64,
         chunk: usize,
     ) -> Result<Option<Self>, BusError> {
+        let js = connection.jetstream();
         let name = &nats.candles_stream;
         let mut stream = js
             .get_stream(name)
@@ -208,15 +211,20 @@ impl History {
     }
 
     /// The next chunk (at most `chunk` messages), or `None` at the end.
-    pub async fn next_chunk(&mut self) -> Result<Option<Vec<Message>>, BusError> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<Delivered>>, BusError> {
         if self.done {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(self.chunk);
         while out.len() < self.chunk {
-            let message = next(&mut self.messages, self.timeout, &self.name).await?;
-            let info = message.info().map_err(|e| BusError::read(&self.name, e))?;
-            let (sequence, pending) = (info.stream_sequence, info.pending);
+            let message =
+                Delivered::from(next(&mut self.messages, self.timeout, &self.name).await?);
+            let (Some(sequence), Some(pending)) = (message.sequence(), message.pending()) else {
+                return Err(BusError::read(
+                    &self.name,
+                    "a history message without JetStream metadata",
+                ));
+            };
             if sequence > self.upto {
                 self.done = true;
                 break;
