@@ -6,6 +6,7 @@
 
 pub mod bar;
 pub mod dataset;
+pub mod feature_window;
 pub mod features;
 pub mod intake;
 pub mod pipeline;
@@ -18,7 +19,6 @@ pub mod series;
 pub mod series_snapshot;
 pub mod session;
 pub mod validate;
-pub mod window;
 
 pub use bar::Bar;
 pub use rejection::Rejection;

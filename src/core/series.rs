@@ -2,11 +2,11 @@
 //! them), the model's input window and, for a streaming model, its recurrent state.
 
 use super::Bar;
+use super::feature_window::FeatureWindow;
 use super::features::{FeatureSettings, SeriesFeatures};
 use super::pipeline::FeatureRow;
 use super::recurrent::Recurrent;
 use super::scoring::ScoreTrail;
-use super::window::FeatureWindow;
 
 /// One series' features and window. The window only holds complete feature
 /// vectors, so a full window is exactly "ready for inference".

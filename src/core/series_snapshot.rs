@@ -7,10 +7,10 @@
 //! restored indicator state), a streaming model's recurrent state and burn-in position, and the
 //! candle-stream sequence the state reflects, so the caller knows where to resume reading.
 
+use super::feature_window::FeatureWindow;
 use super::features::{FeatureError, FeatureSettings, FeatureSnapshot, SeriesFeatures};
 use super::recurrent::Recurrent;
 use super::series::SeriesState;
-use super::window::FeatureWindow;
 use crate::contract::SeriesKey;
 use serde::{Deserialize, Serialize};
 

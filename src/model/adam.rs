@@ -1,9 +1,15 @@
 //! Adam (optionally with decoupled weight decay), applied to a burn module through a `ModuleMapper`.
 //!
-//! Why hand-written: burn's optimisers live behind its `optim` feature, which this crate's
-//! manifest does not enable. Adam is a dozen tensor operations per parameter; owning them also
-//! keeps the optimiser state explicit (it lives in the training run, keyed by the deterministic
-//! parameter ids of [`super::network::ParamIds`]).
+//! Why not burn's `AdamW` (burn-optim 0.22.1, behind burn's `optim` feature): it is the same
+//! algorithm, but it computes its scalars in `f32` where this one computes them in `f64` and
+//! rounds once — `1 - β₁` is `0.100000024` there (`1f32 - 0.9f32`) and `0.1` here, and the bias
+//! corrections `1 - βᵗ` differ in the last bits the same way. Every step's update therefore
+//! differs in its low bits, so a seeded `train` would no longer reproduce the weights (and the
+//! SHA-256) of the models shipped in `models/` and recorded in their reports; swapping would
+//! mean retraining and re-measuring every shipped model. Both are deterministic; the choice is
+//! reproducibility of what is shipped. Owning the dozen tensor operations also keeps the state
+//! explicit (it lives in the training run, keyed by the deterministic parameter ids of
+//! [`super::network::ParamIds`]).
 
 use std::collections::HashMap;
 

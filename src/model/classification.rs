@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::side::{NUM_CLASSES, Side};
+use super::side::NUM_CLASSES;
+
+use crate::contract::Side;
 
 /// Probabilities are clipped to `[PROBABILITY_FLOOR, 1]` before taking the log, so one confident
 /// miss costs a large but finite penalty (ln 1e-7 ≈ -16) instead of making the log-loss infinite.

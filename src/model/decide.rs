@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::argmax;
-use super::side::{CLASS_ORDER, NUM_CLASSES, Side};
+use super::classification::argmax;
+use super::side::{CLASS_ORDER, NUM_CLASSES};
+use crate::contract::Side;
 
 /// Thresholds of the decision rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -25,11 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use super::architecture::Architecture;
 use super::artifact::{Artifact, ArtifactError};
+use super::classification::{Baselines, Metrics};
 use super::decide::DecisionConfig;
 use super::digest::sha256_hex;
 use super::labels::LabelSpec;
 use super::metadata::{FORMAT_VERSION, ModelIdentity, ModelMetadata, Provenance};
-use super::metrics::{Baselines, Metrics};
 use super::mode::ModelMode;
 use super::scaler::Scaler;
 use super::side::NUM_CLASSES;

@@ -24,7 +24,7 @@ use super::network::{Network, ReadbackError};
 use super::scaler::Scaler;
 use super::side::NUM_CLASSES;
 use super::stateful::{states_from_rows, states_into_rows};
-use super::windows::batch_to_time_major;
+use super::time_major::batch_to_time_major;
 
 mod lanes;
 use lanes::{Lane, lane_share, run_lanes, run_lanes_with};

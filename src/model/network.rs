@@ -145,7 +145,7 @@ impl Network {
     /// Class logits `[batch, classes]` for a time-major window batch.
     ///
     /// `input` is `[steps * batch, inputs]`, row `t * batch + b` = step `t` of sample `b` (see
-    /// [`super::windows`]); time-major because each step then is one contiguous row block.
+    /// [`super::time_major`]); time-major because each step then is one contiguous row block.
     /// `dropout` is `Some` only in training; inference passes `None`.
     pub fn forward(
         &self,

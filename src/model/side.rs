@@ -3,9 +3,9 @@
 //! One enum serves both the label (what happened) and the decision (what to signal), so the class
 //! order of the network's output cannot drift from the meaning of a signal.
 
-/// The side type is the wire contract's own, so a signal's side and the
-/// network's class can never be two enums that drift apart.
-pub use crate::contract::Side;
+// The side type is the wire contract's own (imported from there, never re-exported), so a
+// signal's side and the network's class can never be two enums that drift apart.
+use crate::contract::Side;
 
 /// The order of the network's output classes: index `i` of every probability vector is the
 /// probability of `CLASS_ORDER[i]`. Fixed here, written nowhere else, so the head, the labels,

@@ -2,7 +2,9 @@
 //! pictures (reliability diagram, cumulative log-loss) are drawn from. Training keeps one for its
 //! test slice; `model evaluate --plot` keeps one for a recorded file.
 
-use crate::model::side::{NUM_CLASSES, Side};
+use crate::model::side::NUM_CLASSES;
+
+use crate::contract::Side;
 
 /// Labels and forecasts, sample by sample, in time order.
 #[derive(Debug, Clone, Default, PartialEq)]

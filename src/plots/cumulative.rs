@@ -16,8 +16,9 @@ use plotters::prelude::{
 
 use super::font::FAMILY;
 use super::{CUMULATIVE_SIZE, PlotError};
-use crate::model::metrics::PROBABILITY_FLOOR;
-use crate::model::side::{NUM_CLASSES, Side};
+use crate::contract::Side;
+use crate::model::classification::PROBABILITY_FLOOR;
+use crate::model::side::NUM_CLASSES;
 
 /// The running sum of the per-sample log-loss `−ln max(p[label], PROBABILITY_FLOOR)` (nats):
 /// element `i` is the total over samples `0..=i`.
@@ -230,7 +231,7 @@ fn panel<DB: DrawingBackend>(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::model::metrics::Metrics;
+    use crate::model::classification::Metrics;
 
     fn assert_close(got: &[f64], want: &[f64]) {
         assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");

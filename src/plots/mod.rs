@@ -22,7 +22,7 @@
 //! Rendering is pure Rust (plotters' bitmap backend, text through `ab_glyph` from a bundled
 //! DejaVu Sans), so the pictures look the same on every machine and need no system fonts.
 //!
-//! [`PROBABILITY_FLOOR`]: crate::model::metrics::PROBABILITY_FLOOR
+//! [`PROBABILITY_FLOOR`]: crate::model::classification::PROBABILITY_FLOOR
 
 pub mod cumulative;
 mod font;
@@ -33,12 +33,13 @@ use std::path::{Path, PathBuf};
 
 use plotters::drawing::DrawingAreaErrorKind;
 
-use crate::model::metrics::CALIBRATION_BINS;
-use crate::model::side::{NUM_CLASSES, Side};
+use crate::contract::Side;
+use crate::model::classification::CALIBRATION_BINS;
+use crate::model::side::NUM_CLASSES;
 use crate::model::trace::ForecastTrace;
 
 pub use cumulative::cumulative_log_loss;
-pub use reliability::{ReliabilityPoint, reliability_points};
+pub use reliability::reliability_points;
 
 /// One forecaster's probabilities over the scored samples, in time order.
 ///

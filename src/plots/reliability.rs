@@ -14,7 +14,8 @@ use plotters::prelude::{
 
 use super::font::FAMILY;
 use super::{PlotError, RELIABILITY_SIZE};
-use crate::model::side::{CLASS_ORDER, NUM_CLASSES, Side};
+use crate::contract::Side;
+use crate::model::side::{CLASS_ORDER, NUM_CLASSES};
 
 /// One non-empty bin of one class in the reliability diagram.
 ///

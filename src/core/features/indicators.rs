@@ -9,13 +9,18 @@
 //! for which TA-Lib's batch output is defined. From then on each stream takes
 //! one `update` per bar. A restore opens every stream on the retained bars.
 
+//!
+//! The set is one table (below): an entry per ta-lib stream — its columns, how it opens, how
+//! it takes a bar — from which `indicator_table!` writes the fields, the column names, their
+//! index constants and the update and open loops. Adding an indicator is adding an entry.
+
+use super::bars::BarHistory;
 use super::error::FeatureError;
-use super::history::{BarHistory, Columns};
-use super::names::*;
+use super::indicator_table::indicator_table;
 use crate::core::bar::Bar;
 use ta_lib::{
-    AtrStream, BbandsStream, CciStream, Core, EmaStream, MAType, MacdStream, ObvStream, RetCode,
-    RocStream, RsiStream, SmaStream, StochStream, WillrStream,
+    AtrStream, BbandsStream, CciStream, Core, EmaStream, MAType, MacdStream, ObvStream, RocStream,
+    RsiStream, SmaStream, StochStream, WillrStream,
 };
 
 /// RSI period (`rsi_14`).
@@ -53,49 +58,87 @@ const ROC_PERIOD: i32 = 12;
 /// CCI period (`cci_20`).
 const CCI_PERIOD: i32 = 20;
 
-/// Every indicator stream of one series and their latest values.
-///
-/// `None` streams have not been opened yet (their warm-up is not over).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Indicators {
-    rsi: Option<RsiStream>,
-    macd: Option<MacdStream>,
-    ema_short: Option<EmaStream>,
-    ema_medium: Option<EmaStream>,
-    ema_long: Option<EmaStream>,
-    sma: Option<SmaStream>,
-    bbands: Option<BbandsStream>,
-    atr: Option<AtrStream>,
-    stoch: Option<StochStream>,
-    willr: Option<WillrStream>,
-    roc: Option<RocStream>,
-    cci: Option<CciStream>,
-    obv: Option<ObvStream>,
-    /// Latest value of each column of [`INDICATOR_NAMES`].
-    values: [Option<f64>; INDICATOR_COUNT],
-    /// Every stream is open: skips the open attempts once warm.
-    all_open: bool,
-    /// Bars in the streams' index space (history at opening + updates since),
-    /// checked against ta-lib's `INDEX_MAX`.
-    indexed: u64,
-}
-
-/// Maps ta-lib's "not enough history yet" to `None`, any other refusal to
-/// an error naming the indicator.
-fn opened<T>(
-    result: Result<T, RetCode>,
-    indicator: &'static str,
-) -> Result<Option<T>, FeatureError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(RetCode::InsufficientHistory) => Ok(None),
-        Err(code) => Err(FeatureError::Indicator { indicator, code }),
-    }
-}
-
-/// Builds the error for a stream that refused an update.
-fn refused(indicator: &'static str) -> impl Fn(RetCode) -> FeatureError {
-    move |code| FeatureError::Indicator { indicator, code }
+indicator_table! {
+    rsi: RsiStream = "rsi_14" {
+        columns: [RSI_14 = "rsi_14"],
+        open: |core, bars| core.rsi_open(&bars.close, RSI_PERIOD),
+        update: |s, bar| s.update(bar.close),
+    },
+    macd: MacdStream = "macd" {
+        columns: [MACD = "macd", MACD_SIGNAL = "macd_signal", MACD_HIST = "macd_hist"],
+        open: |core, bars| core.macd_open(&bars.close, MACD_FAST, MACD_SLOW, MACD_SIGNAL_PERIOD),
+        update: |s, bar| s.update(bar.close),
+    },
+    ema_short: EmaStream = "ema_9" {
+        columns: [EMA_9 = "ema_9"],
+        open: |core, bars| core.ema_open(&bars.close, EMA_SHORT),
+        update: |s, bar| s.update(bar.close),
+    },
+    ema_medium: EmaStream = "ema_21" {
+        columns: [EMA_21 = "ema_21"],
+        open: |core, bars| core.ema_open(&bars.close, EMA_MEDIUM),
+        update: |s, bar| s.update(bar.close),
+    },
+    ema_long: EmaStream = "ema_50" {
+        columns: [EMA_50 = "ema_50"],
+        open: |core, bars| core.ema_open(&bars.close, EMA_LONG),
+        update: |s, bar| s.update(bar.close),
+    },
+    sma: SmaStream = "sma_20" {
+        columns: [SMA_20 = "sma_20"],
+        open: |core, bars| core.sma_open(&bars.close, SMA_PERIOD),
+        update: |s, bar| s.update(bar.close),
+    },
+    bbands: BbandsStream = "bbands" {
+        columns: [BB_UPPER = "bb_upper", BB_MIDDLE = "bb_middle", BB_LOWER = "bb_lower"],
+        open: |core, bars| core.bbands_open(
+            &bars.close,
+            BB_PERIOD,
+            BB_DEVIATIONS,
+            BB_DEVIATIONS,
+            MAType::SMA,
+        ),
+        update: |s, bar| s.update(bar.close),
+    },
+    atr: AtrStream = "atr_14" {
+        columns: [ATR_14 = "atr_14"],
+        open: |core, bars| core.atr_open(&bars.high, &bars.low, &bars.close, ATR_PERIOD),
+        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+    },
+    stoch: StochStream = "stoch" {
+        columns: [STOCH_K = "stoch_k", STOCH_D = "stoch_d"],
+        open: |core, bars| core.stoch_open(
+            &bars.high,
+            &bars.low,
+            &bars.close,
+            STOCH_FAST_K,
+            STOCH_SLOW_K,
+            MAType::SMA,
+            STOCH_SLOW_D,
+            MAType::SMA,
+        ),
+        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+    },
+    willr: WillrStream = "willr_14" {
+        columns: [WILLR_14 = "willr_14"],
+        open: |core, bars| core.willr_open(&bars.high, &bars.low, &bars.close, WILLR_PERIOD),
+        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+    },
+    roc: RocStream = "roc_12" {
+        columns: [ROC_12 = "roc_12"],
+        open: |core, bars| core.roc_open(&bars.close, ROC_PERIOD),
+        update: |s, bar| s.update(bar.close),
+    },
+    cci: CciStream = "cci_20" {
+        columns: [CCI_20 = "cci_20"],
+        open: |core, bars| core.cci_open(&bars.high, &bars.low, &bars.close, CCI_PERIOD),
+        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+    },
+    obv: ObvStream = "obv" {
+        columns: [OBV = "obv"],
+        open: |core, bars| core.obv_open(&bars.close, &bars.obv_volume),
+        update: |s, bar| s.update(bar.close, bar.volume),
+    },
 }
 
 impl Indicators {
@@ -116,61 +159,6 @@ impl Indicators {
         Ok(())
     }
 
-    /// Feeds one bar, which `history` already holds as its latest. On error
-    /// some streams may have taken the bar and others not; the caller resets.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar, history: &BarHistory) -> Result<(), FeatureError> {
-        let (h, l, c, v) = (bar.high, bar.low, bar.close, bar.volume);
-        let vals = &mut self.values;
-        if let Some(s) = &mut self.rsi {
-            vals[RSI_14] = Some(s.update(c).map_err(refused("rsi_14"))?);
-        }
-        if let Some(s) = &mut self.macd {
-            let (m, sig, hist) = s.update(c).map_err(refused("macd"))?;
-            (vals[MACD], vals[MACD_SIGNAL], vals[MACD_HIST]) = (Some(m), Some(sig), Some(hist));
-        }
-        if let Some(s) = &mut self.ema_short {
-            vals[EMA_9] = Some(s.update(c).map_err(refused("ema_9"))?);
-        }
-        if let Some(s) = &mut self.ema_medium {
-            vals[EMA_21] = Some(s.update(c).map_err(refused("ema_21"))?);
-        }
-        if let Some(s) = &mut self.ema_long {
-            vals[EMA_50] = Some(s.update(c).map_err(refused("ema_50"))?);
-        }
-        if let Some(s) = &mut self.sma {
-            vals[SMA_20] = Some(s.update(c).map_err(refused("sma_20"))?);
-        }
-        if let Some(s) = &mut self.bbands {
-            let (up, mid, low) = s.update(c).map_err(refused("bbands"))?;
-            (vals[BB_UPPER], vals[BB_MIDDLE], vals[BB_LOWER]) = (Some(up), Some(mid), Some(low));
-        }
-        if let Some(s) = &mut self.atr {
-            vals[ATR_14] = Some(s.update(h, l, c).map_err(refused("atr_14"))?);
-        }
-        if let Some(s) = &mut self.stoch {
-            let (k, d) = s.update(h, l, c).map_err(refused("stoch"))?;
-            (vals[STOCH_K], vals[STOCH_D]) = (Some(k), Some(d));
-        }
-        if let Some(s) = &mut self.willr {
-            vals[WILLR_14] = Some(s.update(h, l, c).map_err(refused("willr_14"))?);
-        }
-        if let Some(s) = &mut self.roc {
-            vals[ROC_12] = Some(s.update(c).map_err(refused("roc_12"))?);
-        }
-        if let Some(s) = &mut self.cci {
-            vals[CCI_20] = Some(s.update(h, l, c).map_err(refused("cci_20"))?);
-        }
-        if let Some(s) = &mut self.obv {
-            vals[OBV] = Some(s.update(c, v).map_err(refused("obv"))?);
-        }
-        self.indexed += 1;
-        if !self.all_open {
-            self.open_missing(history)?;
-        }
-        Ok(())
-    }
-
     /// Whether every stream is open (the warm-up is over: older bars are no longer needed).
     pub(crate) fn all_open(&self) -> bool {
         self.all_open
@@ -184,108 +172,6 @@ impl Indicators {
         };
         me.open_missing(history)?;
         Ok(me)
-    }
-
-    /// Tries to open each stream that is not open yet on `history`; the ones
-    /// still inside their warm-up stay closed.
-    fn open_missing(&mut self, history: &BarHistory) -> Result<(), FeatureError> {
-        let Columns {
-            high,
-            low,
-            close,
-            obv_volume,
-        } = &history.columns();
-        let core = Core::new();
-        let vals = &mut self.values;
-        if self.rsi.is_none()
-            && let Some((s, x)) = opened(core.rsi_open(close, RSI_PERIOD), "rsi_14")?
-        {
-            (self.rsi, vals[RSI_14]) = (Some(s), Some(x));
-        }
-        if self.macd.is_none()
-            && let Some((s, (m, sig, hist))) = opened(
-                core.macd_open(close, MACD_FAST, MACD_SLOW, MACD_SIGNAL_PERIOD),
-                "macd",
-            )?
-        {
-            self.macd = Some(s);
-            (vals[MACD], vals[MACD_SIGNAL], vals[MACD_HIST]) = (Some(m), Some(sig), Some(hist));
-        }
-        if self.ema_short.is_none()
-            && let Some((s, x)) = opened(core.ema_open(close, EMA_SHORT), "ema_9")?
-        {
-            (self.ema_short, vals[EMA_9]) = (Some(s), Some(x));
-        }
-        if self.ema_medium.is_none()
-            && let Some((s, x)) = opened(core.ema_open(close, EMA_MEDIUM), "ema_21")?
-        {
-            (self.ema_medium, vals[EMA_21]) = (Some(s), Some(x));
-        }
-        if self.ema_long.is_none()
-            && let Some((s, x)) = opened(core.ema_open(close, EMA_LONG), "ema_50")?
-        {
-            (self.ema_long, vals[EMA_50]) = (Some(s), Some(x));
-        }
-        if self.sma.is_none()
-            && let Some((s, x)) = opened(core.sma_open(close, SMA_PERIOD), "sma_20")?
-        {
-            (self.sma, vals[SMA_20]) = (Some(s), Some(x));
-        }
-        if self.bbands.is_none()
-            && let Some((s, (up, mid, low))) = opened(
-                core.bbands_open(close, BB_PERIOD, BB_DEVIATIONS, BB_DEVIATIONS, MAType::SMA),
-                "bbands",
-            )?
-        {
-            self.bbands = Some(s);
-            (vals[BB_UPPER], vals[BB_MIDDLE], vals[BB_LOWER]) = (Some(up), Some(mid), Some(low));
-        }
-        if self.atr.is_none()
-            && let Some((s, x)) = opened(core.atr_open(high, low, close, ATR_PERIOD), "atr_14")?
-        {
-            (self.atr, vals[ATR_14]) = (Some(s), Some(x));
-        }
-        if self.stoch.is_none()
-            && let Some((s, (k, d))) = opened(
-                core.stoch_open(
-                    high,
-                    low,
-                    close,
-                    STOCH_FAST_K,
-                    STOCH_SLOW_K,
-                    MAType::SMA,
-                    STOCH_SLOW_D,
-                    MAType::SMA,
-                ),
-                "stoch",
-            )?
-        {
-            self.stoch = Some(s);
-            (vals[STOCH_K], vals[STOCH_D]) = (Some(k), Some(d));
-        }
-        if self.willr.is_none()
-            && let Some((s, x)) =
-                opened(core.willr_open(high, low, close, WILLR_PERIOD), "willr_14")?
-        {
-            (self.willr, vals[WILLR_14]) = (Some(s), Some(x));
-        }
-        if self.roc.is_none()
-            && let Some((s, x)) = opened(core.roc_open(close, ROC_PERIOD), "roc_12")?
-        {
-            (self.roc, vals[ROC_12]) = (Some(s), Some(x));
-        }
-        if self.cci.is_none()
-            && let Some((s, x)) = opened(core.cci_open(high, low, close, CCI_PERIOD), "cci_20")?
-        {
-            (self.cci, vals[CCI_20]) = (Some(s), Some(x));
-        }
-        if self.obv.is_none()
-            && let Some((s, x)) = opened(core.obv_open(close, obv_volume), "obv")?
-        {
-            (self.obv, vals[OBV]) = (Some(s), Some(x));
-        }
-        self.all_open = vals.iter().all(Option::is_some);
-        Ok(())
     }
 }
 
@@ -313,5 +199,40 @@ mod tests {
         ];
         let longest = lookbacks.iter().map(|l| (*l).unwrap_or(usize::MAX)).max();
         assert_eq!(longest.map(|l| l + 1), Some(WARM_UP_BARS));
+    }
+
+    #[test]
+    fn the_table_writes_every_column_once_in_golden_order() {
+        let golden = [
+            "rsi_14",
+            "macd",
+            "macd_signal",
+            "macd_hist",
+            "ema_9",
+            "ema_21",
+            "ema_50",
+            "sma_20",
+            "bb_upper",
+            "bb_middle",
+            "bb_lower",
+            "atr_14",
+            "stoch_k",
+            "stoch_d",
+            "willr_14",
+            "roc_12",
+            "cci_20",
+            "obv",
+        ];
+        assert_eq!(INDICATOR_NAMES, golden);
+        let indexed = [
+            (RSI_14, "rsi_14"),
+            (MACD_HIST, "macd_hist"),
+            (BB_LOWER, "bb_lower"),
+            (STOCH_D, "stoch_d"),
+            (OBV, "obv"),
+        ];
+        for (i, name) in indexed {
+            assert_eq!(INDICATOR_NAMES[i], name);
+        }
     }
 }

@@ -6,33 +6,33 @@
 //! training features cannot drift. Pure: no I/O, no clock, no globals — the
 //! same bars always give bit-identical output.
 //!
-//! Layout: [`SeriesFeatures`] (`series.rs`) owns the recent bars
-//! (`history.rs`), the ta-lib streams (`indicators.rs`) and a window of
+//! Layout: [`SeriesFeatures`] (`series_features.rs`) owns the recent bars
+//! (`bars.rs`), the ta-lib streams (`indicators.rs`: one table entry per indicator) and a window of
 //! returns (`rolling.rs`); each feature group (`returns`, `relative`,
 //! `oscillators`, `volume`, `candle`, `calendar`) computes its values from
 //! those, and `vector.rs` concatenates them under [`FEATURE_NAMES`].
 //! `snapshot.rs` persists and restores a series.
 
+mod bars;
 mod calendar;
 mod candle;
 mod error;
-mod history;
+mod indicator_table;
 mod indicators;
-mod names;
 mod oscillators;
 mod ratio;
 mod relative;
 mod returns;
 mod rolling;
-mod series;
+mod series_features;
 mod settings;
 mod snapshot;
 mod vector;
 mod volume;
 
 pub use error::FeatureError;
-pub use names::{INDICATOR_COUNT, INDICATOR_NAMES};
-pub use series::SeriesFeatures;
+pub use indicators::{INDICATOR_COUNT, INDICATOR_NAMES};
+pub use series_features::SeriesFeatures;
 pub use settings::{FeatureSettings, MAX_SNAPSHOT_BARS};
 pub use snapshot::{FeatureSnapshot, SNAPSHOT_FORMAT_VERSION};
 pub use vector::{FEATURE_COUNT, FEATURE_NAMES};

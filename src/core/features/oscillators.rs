@@ -1,7 +1,7 @@
 //! Bounded oscillators, rescaled from ta-lib's percent units to fractions so
 //! they sit near the other features' magnitudes.
 
-use super::names::*;
+use super::indicators::*;
 use super::vector::Inputs;
 
 /// Names of this group's features, in vector order.

@@ -2,7 +2,7 @@
 //! close (or to its own band), so BTC at 60 000 and a future at 5 000 look
 //! alike to the model.
 
-use super::names::*;
+use super::indicators::*;
 use super::ratio::ratio_or;
 use super::vector::Inputs;
 

@@ -1,10 +1,10 @@
 //! The per-series feature state: one per (exchange, symbol, interval).
 
 use super::FEWEST_RETAINED_BARS;
+use super::bars::BarHistory;
 use super::error::FeatureError;
-use super::history::BarHistory;
+use super::indicators::INDICATOR_COUNT;
 use super::indicators::Indicators;
-use super::names::INDICATOR_COUNT;
 use super::rolling::{LONGEST_WINDOW, Window};
 use super::settings::{FeatureSettings, MAX_SNAPSHOT_BARS};
 use super::vector::{self, FEATURE_COUNT, Inputs};

@@ -7,7 +7,7 @@
 //! those bars with `*_open`.
 //!
 //! What is exact after a restore, and what is not (measured by
-//! `tests/features_properties.rs` on all three bundled files):
+//! `tests/pipeline/features_properties.rs` on all three bundled files):
 //! - Everything, bit for bit, while the series has seen no more bars than
 //!   `snapshot_bars` (the snapshot then holds its whole history).
 //! - Beyond that, still bit for bit: OBV (re-opened from its stored level),
@@ -27,10 +27,10 @@
 //!   `snapshot_bars` is the knob.
 
 use super::WARM_UP_BARS;
+use super::bars::BarHistory;
 use super::error::FeatureError;
-use super::history::BarHistory;
 use super::indicators::Indicators;
-use super::series::{SeriesFeatures, check_bar};
+use super::series_features::{SeriesFeatures, check_bar};
 use super::settings::FeatureSettings;
 use crate::core::bar::Bar;
 use serde::{Deserialize, Serialize};

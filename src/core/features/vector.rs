@@ -4,8 +4,8 @@
 //! this file only concatenates them, so a name can never drift away from the
 //! value computed under it.
 
-use super::history::BarHistory;
-use super::names::INDICATOR_COUNT;
+use super::bars::BarHistory;
+use super::indicators::INDICATOR_COUNT;
 use super::rolling::Window;
 use super::{calendar, candle, oscillators, relative, returns, volume};
 use crate::core::bar::Bar;

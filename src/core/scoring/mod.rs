@@ -17,7 +17,9 @@ pub use scoreboard::{Forecaster, Scoreboard};
 pub use summary::{FeatureDriftScore, ForecasterScore, RollingScore, ScoreReport};
 pub use trail::ScoreTrail;
 
-use crate::model::{NUM_CLASSES, Side};
+use crate::model::NUM_CLASSES;
+
+use crate::contract::Side;
 
 /// One scored signal: what the model said, what the previous-return rule said, what happened.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::drift::FeatureDrift;
 use super::summary::{FeatureDriftScore, ForecasterScore, RollingScore, ScoreReport};
 use super::{ScoreDrain, ScoreSample};
-use crate::model::metrics::{CalibrationBins, PROBABILITY_FLOOR, argmax};
+use crate::model::classification::{CalibrationBins, PROBABILITY_FLOOR, argmax};
 use crate::model::trace::ForecastTrace;
 use crate::model::{ModelMetadata, NUM_CLASSES};
 
@@ -260,7 +260,7 @@ fn summarise(forecaster: Forecaster, t: &Totals, rolling: &VecDeque<Scored>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Side;
+    use crate::contract::Side;
 
     fn sample(label: Side, model: [f32; 3], rule: Side) -> ScoreSample {
         ScoreSample { label, model, rule }

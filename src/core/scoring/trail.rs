@@ -3,9 +3,10 @@
 use std::collections::VecDeque;
 
 use super::{ScoreDrain, ScoreSample};
+use crate::contract::Side;
+use crate::model::classification::previous_return_sign;
 use crate::model::labels::sigma_of;
-use crate::model::metrics::previous_return_sign;
-use crate::model::{LabelKind, LabelSpec, NUM_CLASSES, Side};
+use crate::model::{LabelKind, LabelSpec, NUM_CLASSES};
 
 /// A signal waiting for the bar `horizon` bars after its own.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -196,7 +196,7 @@ impl FusedNetwork {
     /// Class probabilities of `batch` windows of `steps` steps.
     ///
     /// `input` is scaled and time-major, `[steps * batch, inputs]` (row `t * batch + b` is step
-    /// `t` of window `b`), as [`super::windows`] builds it. One `[long, short, neutral]` row per
+    /// `t` of window `b`), as [`super::time_major`] builds it. One `[long, short, neutral]` row per
     /// window is appended to `out`.
     pub fn forward_windows(
         &self,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::side::Side;
+use crate::contract::Side;
 
 mod sigma;
 

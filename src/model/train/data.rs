@@ -8,8 +8,8 @@
 use std::ops::Range;
 
 use super::{TrainError, TrainSettings};
+use crate::contract::Side;
 use crate::model::scaler::Scaler;
-use crate::model::side::Side;
 use crate::model::split::Split;
 
 /// What training learns from: one row of features per bar, aligned with that bar's close.

@@ -3,10 +3,11 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ClassCounts;
-use crate::model::metrics::{Baselines, Metrics, calibrate};
+use crate::contract::Side;
+use crate::model::classification::{Baselines, Metrics, calibrate};
 use crate::model::network::{Network, ReadbackError};
-use crate::model::side::{NUM_CLASSES, Side};
-use crate::model::windows::gather_time_major;
+use crate::model::side::NUM_CLASSES;
+use crate::model::time_major::gather_time_major;
 
 /// Probabilities for every sample of `set`, in order, in batches of `batch_size`.
 pub(super) fn evaluate(

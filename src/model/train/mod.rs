@@ -35,12 +35,13 @@ use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 
 use super::adam::{Adam, AdamConfig};
+use super::classification::{Metrics, previous_return_sign};
 use super::metadata::SeriesSource;
-use super::metrics::{Metrics, previous_return_sign};
 use super::network::{Dropout, Network};
 use super::rng::SplitMix64;
-use super::side::{NUM_CLASSES, Side};
-use super::windows::gather_time_major;
+use super::side::NUM_CLASSES;
+use super::time_major::gather_time_major;
+use crate::contract::Side;
 
 /// Seed offset separating the data-order/dropout stream from the initialisation stream.
 const DATA_STREAM: u64 = 0xD1B5_4A32_D192_ED03;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TrainSettings;
 use crate::model::architecture::Architecture;
-use crate::model::metrics::{Baselines, Metrics};
+use crate::model::classification::{Baselines, Metrics};
 use crate::model::network::Network;
 use crate::model::scaler::Scaler;
 use crate::model::side::NUM_CLASSES;

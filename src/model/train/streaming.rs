@@ -18,12 +18,13 @@ use burn::tensor::activation::log_softmax;
 
 use super::evaluate::{read_scalar, tensor2};
 use super::{Prepared, Progress, Slice, StreamingSettings, TrainError};
+use crate::contract::Side;
 use crate::model::adam::Adam;
 use crate::model::architecture::Architecture;
 use crate::model::kernel::{FusedNetwork, KernelError, Scratch};
 use crate::model::network::{Dropout, Network, ReadbackError};
 use crate::model::rng::SplitMix64;
-use crate::model::side::{NUM_CLASSES, Side};
+use crate::model::side::NUM_CLASSES;
 use crate::model::stateful::LayerState;
 
 /// The first row of every lane and the lanes' common length. One series: `lanes` equal
