@@ -1,24 +1,38 @@
 //! The HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (alive) and
 //! `/readyz` (NATS connected and model loaded; Redis and MongoDB reported).
 //!
-//! A deliberately tiny HTTP/1.1 responder on tokio: three GET routes, one
-//! response per connection, bounded request size and read time, so a slow or
-//! hostile client cannot hold the worker.
+//! Served by hyper's HTTP/1.1 server (already in the tree under the Prometheus exporter), one
+//! response per connection, with the bounds a scrape endpoint on a trading host needs: at most
+//! [`MAX_CONNECTIONS`] at once (further clients wait in the listen backlog, never in memory),
+//! a request head of at most [`MAX_REQUEST_BYTES`] read within [`READ_TIMEOUT`], and every
+//! connection over within [`CONNECTION_TIMEOUT`] — so a slow or hostile client cannot hold
+//! the worker.
 
 use super::health::Health;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Longest request head accepted; the routes take no body.
-const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Connections served at once; the next ones are accepted as these finish.
+pub const MAX_CONNECTIONS: usize = 32;
+/// Longest request head accepted (hyper's smallest buffer); the routes take no body.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// How long a client may take to send its request head.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one connection may last in all (a client that never reads its answer included).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pause after a failed accept before the next one.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// How long a client may take to send its request line.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the endpoints read.
 #[derive(Clone)]
@@ -41,7 +55,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
-            accepted = listener.accept() => {
+            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => {
                 // A failed accept (e.g. out of file descriptors) ends one connection, never the
                 // endpoints: wait a moment and accept again.
                 let stream = match accepted {
@@ -54,12 +68,24 @@ pub async fn serve(
                 };
                 let endpoints = endpoints.clone();
                 connections.spawn(async move {
-                    if let Err(e) = answer(stream, &endpoints).await {
-                        tracing::debug!(error = %e, "metrics/health connection ended with an error");
+                    let service = service_fn(move |request| {
+                        let answer = respond(&request, &endpoints);
+                        async move { Ok::<_, Infallible>(answer) }
+                    });
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(READ_TIMEOUT)
+                        .max_buf_size(MAX_REQUEST_BYTES)
+                        .keep_alive(false)
+                        .serve_connection(TokioIo::new(stream), service);
+                    match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::debug!(error = %e, "metrics/health connection ended with an error"),
+                        Err(_) => tracing::debug!("metrics/health connection cut after its time limit"),
                     }
                 });
             }
-            // Reap finished connections so the set stays small.
+            // Reap finished connections so a slot frees up.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
@@ -67,66 +93,53 @@ pub async fn serve(
     Ok(())
 }
 
-async fn answer(mut stream: TcpStream, endpoints: &Endpoints) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    let head_complete = |b: &[u8]| b.windows(4).any(|w| w == b"\r\n\r\n");
-    let read = tokio::time::timeout(READ_TIMEOUT, async {
-        while !head_complete(&buf) && buf.len() < MAX_REQUEST_BYTES {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        Ok::<(), std::io::Error>(())
-    })
-    .await;
-    if !matches!(read, Ok(Ok(()))) {
-        return Ok(());
+/// The answer to one request.
+fn respond(request: &Request<Incoming>, endpoints: &Endpoints) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "method not allowed\n".to_owned(),
+        );
     }
-    let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, content_type, body) = match (method, path) {
-        ("GET", "/metrics") => (
-            "200 OK",
+    match request.uri().path() {
+        "/metrics" => answer(
+            StatusCode::OK,
             "text/plain; version=0.0.4",
             endpoints.metrics.render(),
         ),
-        ("GET", "/healthz") if endpoints.health.alive(endpoints.stall_after) => {
-            ("200 OK", "text/plain", "ok\n".to_owned())
+        "/healthz" if endpoints.health.alive(endpoints.stall_after) => {
+            answer(StatusCode::OK, "text/plain", "ok\n".to_owned())
         }
-        ("GET", "/healthz") => (
-            "503 Service Unavailable",
+        "/healthz" => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             "stalled: the candle intake has not completed a fetch cycle in time\n".to_owned(),
         ),
-        ("GET", "/readyz") => {
-            let status = if endpoints.health.ready() {
-                "200 OK"
-            } else {
-                "503 Service Unavailable"
+        "/readyz" => {
+            let status = match endpoints.health.ready() {
+                true => StatusCode::OK,
+                false => StatusCode::SERVICE_UNAVAILABLE,
             };
-            (
+            answer(
                 status,
                 "application/json",
                 endpoints.health.report().to_string(),
             )
         }
-        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_owned()),
-        _ => (
-            "405 Method Not Allowed",
+        _ => answer(
+            StatusCode::NOT_FOUND,
             "text/plain",
-            "method not allowed\n".to_owned(),
+            "not found\n".to_owned(),
         ),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
+    }
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }

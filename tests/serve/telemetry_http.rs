@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
-mod common;
-
 use signal_worker::error::ErrorCode;
 use signal_worker::telemetry::health::{Dependency, Health};
 use signal_worker::telemetry::http::{Endpoints, serve};
@@ -105,11 +103,90 @@ async fn endpoints_answer_and_the_exposition_passes_promtool() {
     ] {
         assert!(body.contains(needle), "{needle} missing from\n{body}");
     }
-    let findings = common::promtool_findings(&body);
+    let findings = crate::common::promtool_findings(&body);
     assert!(findings.is_empty(), "promtool: {findings}");
 
     let (status, _) = get(port, "/nope").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
+    cancel.cancel();
+    server.await.unwrap().unwrap();
+}
+
+/// Sends `request` as is and returns the status line of the answer ("" when the connection
+/// closed without one).
+async fn raw(port: u16, request: &[u8]) -> String {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    // The server may answer (and close) before taking everything of an oversized head.
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn hostile_clients_get_an_error_and_never_hold_the_endpoints() {
+    use signal_worker::telemetry::http::{MAX_CONNECTIONS, MAX_REQUEST_BYTES};
+    let recorder = signal_worker::telemetry::metrics::recorder().unwrap();
+    let health = Arc::new(Health::default());
+    health.beat();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(serve(
+        listener,
+        Endpoints {
+            metrics: recorder.handle(),
+            health,
+            stall_after: Duration::from_secs(60),
+        },
+        cancel.clone(),
+    ));
+
+    // Clients that open a request and never finish it hold one slot each, the rest stay free.
+    let mut stalled = Vec::new();
+    for _ in 0..MAX_CONNECTIONS - 1 {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.write_all(b"GET /metr").await.unwrap();
+        stalled.push(s);
+    }
+    let (status, body) = get(port, "/healthz").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body, "ok\n");
+
+    // A head larger than the bound is refused with a status, not read on without end.
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(MAX_REQUEST_BYTES * 4)
+    );
+    let status = raw(port, huge.as_bytes()).await;
+    assert!(
+        status.is_empty() || status.starts_with("HTTP/1.1 431"),
+        "an oversized head was answered with {status:?}"
+    );
+    // Not GET, and not HTTP at all.
+    let status = raw(
+        port,
+        b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    let status = raw(port, b"\x16\x03\x01\x02\x00garbage\r\n\r\n").await;
+    assert!(
+        status.is_empty() || status.starts_with("HTTP/1.1 400"),
+        "garbage was answered with {status:?}"
+    );
+    // And the endpoints still answer after all of it.
+    let (status, _) = get(port, "/healthz").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    drop(stalled);
     cancel.cancel();
     server.await.unwrap().unwrap();
 }
