@@ -16,7 +16,7 @@ use signal_worker::core::features::{FEATURE_NAMES, FeatureSettings};
 use signal_worker::core::validate::ValidationSettings;
 use signal_worker::io::csv_file::{CsvIdentity, read_csv};
 use signal_worker::model::kernel::Scratch;
-use signal_worker::model::windows::batch_to_time_major;
+use signal_worker::model::time_major::batch_to_time_major;
 use signal_worker::model::{
     Architecture, BackendKind, FusedNetwork, InferenceEngine, Kind, Network, Predictor,
 };

@@ -5,7 +5,7 @@
 #   jsonl_reader     arbitrary bytes as a recorded JSON-lines file
 # Each target runs FUZZ_SECONDS (default 60) from the hand-written fuzz/seeds/<target>/ and the
 # generated fuzz/corpus/<target>/, where libFuzzer adds every input that reached new code; the
-# corpus is then minimised. Commit both (tests/fuzz_corpus.rs replays them on every
+# corpus is then minimised. Commit both (tests/pipeline/fuzz_corpus.rs replays them on every
 # `cargo test`). A crash leaves its input in fuzz/artifacts/<target>/ and fails the script;
 # once fixed, copy it into fuzz/seeds/<target>/ under a name that says what it found.
 #

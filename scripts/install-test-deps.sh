@@ -44,7 +44,7 @@ test -x .venv/bin/secantusd-py && echo "secantusd-py: $(.venv/bin/pip show secan
 promtool --version 2>&1 | head -1
 docker-compose version 2>&1 | head -1
 
-# The trading-engine example clients (examples/, driven by tests/trading_clients.rs): the Python
+# The trading-engine example clients (examples/, driven by tests/serve/trading_clients.rs): the Python
 # one's pinned packages into the project venv, the Node one's from its committed lockfile. Each
 # is installed only when something it pins is missing or differs.
 if ! .venv/bin/python - examples/python/requirements.txt <<'PYEOF'

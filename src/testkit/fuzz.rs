@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets in `fuzz/`, shared with the corpus regression test
-//! (`tests/fuzz_corpus.rs`), so every input the fuzzer ever kept is replayed by `cargo test`.
+//! (`tests/pipeline/fuzz_corpus.rs`), so every input the fuzzer ever kept is replayed by `cargo test`.
 //!
 //! Each takes arbitrary bytes and returns `Err` with a description when an invariant breaks;
 //! a panic inside is a finding too (libFuzzer reports it, the test fails).

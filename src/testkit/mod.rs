@@ -14,4 +14,4 @@ mod process;
 
 pub use binaries::{ToolError, nats_server_binary, redis_server_binary, secantus_binary};
 pub use cluster::NatsCluster;
-pub use process::{ServerKind, ServerProcess, free_port};
+pub use process::{Launch, Probe, ServerKind, ServerProcess, free_port};

@@ -30,6 +30,48 @@ pub enum ServerKind {
     Secantus,
 }
 
+/// How a started server is known to be ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// It answers its own protocol's greeting (NATS `INFO`, Redis `PONG`).
+    Protocol,
+    /// It accepts connections (a TLS-only listener, which answers nothing in plain text).
+    Listening,
+}
+
+/// The arguments of a configured server, given its port and its private directory.
+type Arguments = std::sync::Arc<dyn Fn(u16, &Path) -> Vec<String> + Send + Sync>;
+
+/// A server started with a test's own arguments (TLS, passwords, permissions) instead of the
+/// defaults: the launcher still picks the port, retries when it was taken, waits until ready,
+/// and kills and cleans up on drop.
+#[derive(Clone)]
+pub struct Launch {
+    arguments: Arguments,
+    probe: Probe,
+}
+
+impl Launch {
+    /// A server started with `arguments(port, dir)` and ready once `probe` says so.
+    pub fn new(
+        probe: Probe,
+        arguments: impl Fn(u16, &Path) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            arguments: std::sync::Arc::new(arguments),
+            probe,
+        }
+    }
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("probe", &self.probe)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A running server. Dropping it kills the process and removes its directory.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -38,11 +80,22 @@ pub struct ServerProcess {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    launch: Option<Launch>,
 }
 
 impl ServerProcess {
     /// Starts a server of `kind` on a free port and waits until it accepts connections.
     pub fn start(kind: ServerKind) -> Result<Self, ToolError> {
+        Self::start_as(kind, None)
+    }
+
+    /// Starts a server of `kind` the way `launch` says (its own arguments and readiness probe),
+    /// on a free port, and waits until it is ready.
+    pub fn start_with(kind: ServerKind, launch: Launch) -> Result<Self, ToolError> {
+        Self::start_as(kind, Some(launch))
+    }
+
+    fn start_as(kind: ServerKind, launch: Option<Launch>) -> Result<Self, ToolError> {
         let binary = match kind {
             ServerKind::Nats => nats_server_binary()?,
             ServerKind::Redis => redis_server_binary()?,
@@ -59,6 +112,7 @@ impl ServerProcess {
             port: free_port()?,
             dir,
             child: None,
+            launch,
         };
         // A port that was free when picked can be taken by another test's
         // server before ours binds it; then ours exits and we try another.
@@ -143,6 +197,10 @@ impl ServerProcess {
     fn spawn(&mut self) -> Result<(), ToolError> {
         let port = self.port.to_string();
         let mut cmd = Command::new(&self.binary);
+        if let Some(launch) = &self.launch {
+            cmd.args((launch.arguments)(self.port, &self.dir));
+            return self.run(cmd);
+        }
         match self.kind {
             ServerKind::Nats => {
                 let store = self.dir.join("jetstream");
@@ -177,6 +235,11 @@ impl ServerProcess {
                 .arg(self.dir.join("data"));
             }
         }
+        self.run(cmd)
+    }
+
+    /// Runs `cmd` with its output in the server's log, then waits until it is ready.
+    fn run(&mut self, mut cmd: Command) -> Result<(), ToolError> {
         let log = std::fs::File::create(self.dir.join("server.log"))
             .map_err(|e| ToolError::Process(format!("log file: {e}")))?;
         let log_err = log
@@ -231,6 +294,13 @@ impl ServerProcess {
         use std::io::{Read, Write};
         let _ = stream.set_read_timeout(Some(PROBE_INTERVAL * 20));
         let mut buf = [0u8; 5];
+        if self
+            .launch
+            .as_ref()
+            .is_some_and(|l| l.probe == Probe::Listening)
+        {
+            return true;
+        }
         match self.kind {
             ServerKind::Nats => stream.read_exact(&mut buf).is_ok() && &buf == b"INFO ",
             ServerKind::Redis => {

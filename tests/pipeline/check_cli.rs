@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
-mod common;
-use common::bin;
+use crate::common::bin;
 
 use signal_worker::contract::CandleMessage;
 use signal_worker::io::{jsonl::write_jsonl, msgpack::write_msgpack};

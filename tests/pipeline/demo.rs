@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
-mod common;
-use common::bin;
+use crate::common::bin;
 
 use signal_worker::config::Settings;
 use signal_worker::contract::CandleMessage;
@@ -509,7 +508,7 @@ fn scores(bodies: &[Vec<u8>], batch: usize) -> signal_worker::core::scoring::Sco
 
 #[test]
 fn live_scores_use_the_training_labels_and_do_not_depend_on_batching() {
-    use signal_worker::model::Side;
+    use signal_worker::contract::Side;
     let msgs = candles(1_200);
     let one = scores(&bodies(&msgs), 1);
     // A series' later candles in the same batch still score its earlier signals.

@@ -134,10 +134,8 @@ fn the_dockerfile_is_multi_stage_and_runs_unprivileged() {
 
 // Every query of the Grafana dashboards, evaluated by a real Prometheus scraping a real worker.
 
-mod serve_support;
-
 mod dashboard_queries {
-    use super::serve_support::*;
+    use crate::serve_support::*;
     use signal_worker::testkit::{ServerKind, ServerProcess, free_port};
     use std::io::{Read, Write};
     use std::path::PathBuf;
@@ -306,7 +304,7 @@ mod dashboard_queries {
         out
     }
 
-    #[allow(clippy::await_holding_lock)] // one scenario at a time (see serve_support::SERIAL)
+    #[allow(clippy::await_holding_lock)] // one scenario at a time (see crate::serve_support::SERIAL)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_dashboard_query_parses_and_returns_series_from_a_real_prometheus() {
         let queries = dashboard_queries();

@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
-mod common;
-use common::bin;
+use crate::common::bin;
 
 use signal_worker::core::features::{FEATURE_NAMES, INDICATOR_NAMES, WARM_UP_BARS};
 

@@ -2,9 +2,7 @@
 //! Python wheel) on every column of every bundled file, with the same
 //! warm-up rows empty.
 
-mod features_support;
-
-use features_support::{FILES, TOL, TestResult, load_bars, load_golden, scaled_error};
+use crate::features_support::{FILES, TOL, TestResult, load_bars, load_golden, scaled_error};
 use signal_worker::core::features::{
     FeatureSettings, INDICATOR_COUNT, INDICATOR_NAMES, SeriesFeatures,
 };

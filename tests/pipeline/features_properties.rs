@@ -2,9 +2,9 @@
 //! finite, explicit warm-up, no look-ahead, exact snapshot/restore, clean
 //! refusal of bad input, and formulas that agree with a naive recomputation.
 
-mod features_support;
-
-use features_support::{FILES, Run, TOL, TestResult, load_bars, run, run_from, scaled_error};
+use crate::features_support::{
+    FILES, Run, TOL, TestResult, load_bars, run, run_from, scaled_error,
+};
 use signal_worker::core::bar::Bar;
 use signal_worker::core::features::{
     FEATURE_COUNT, FEATURE_NAMES, FeatureError, FeatureSettings, FeatureSnapshot, INDICATOR_NAMES,

@@ -8,14 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
+use signal_worker::contract::Side;
 use signal_worker::model::artifact::{METADATA_FILE, WEIGHTS_FILE};
 use signal_worker::model::digest::sha256_hex;
 use signal_worker::model::train::prepare;
 use signal_worker::model::{
     Architecture, Artifact, ArtifactError, BackendKind, DecisionConfig, InferenceEngine,
     InferenceError, Kind, LabelKind, LabelSpec, ModelIdentity, ModelMetadata, NetworkSettings,
-    Predictor, Progress, Side, SplitError, TrainError, TrainSettings, TrainedModel, TrainingData,
-    train,
+    Predictor, Progress, SplitError, TrainError, TrainSettings, TrainedModel, TrainingData, train,
 };
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/btcusd-1h.csv");

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
-mod common;
-
-use common::archived_signal as signal;
+use crate::common::archived_signal as signal;
 use signal_worker::archive::{Archive, Archived};
 use signal_worker::config::MongoSettings;
 use signal_worker::testkit::{ServerKind, ServerProcess};

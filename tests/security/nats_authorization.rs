@@ -15,12 +15,10 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
+use crate::serve_support::*;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
-use serve_support::*;
 use signal_worker::config::Settings;
 use signal_worker::contract::codec::Encoding;
 use signal_worker::core::pipeline::{Input, Outcome};

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use signal_worker::testkit::{Launch, Probe, ServerKind, ServerProcess};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -12,45 +13,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_signal-worker");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PASSWORD: &str = "s3cret-pass-4f1e";
 
-mod tls_support;
-use tls_support::certificates;
+use crate::tls_support::certificates;
 
-/// nats-server with JetStream, TLS and one user; killed on drop.
-struct SecuredNats {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl SecuredNats {
-    fn start(dir: &Path) -> Self {
-        let port = signal_worker::testkit::free_port().unwrap();
-        let d = dir.display();
+/// nats-server with JetStream, TLS and one user, through the one launcher (killed on drop).
+fn secured_nats(dir: &Path) -> ServerProcess {
+    let d = dir.display().to_string();
+    let launch = Launch::new(Probe::Protocol, move |port, _| {
         let conf = format!(
-            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{d}/js\" }}\n\
+            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{d}/js-{port}\" }}\n\
              tls {{ cert_file: \"{d}/server.pem\", key_file: \"{d}/server.key\" }}\n\
              authorization {{ user: worker, password: \"{PASSWORD}\" }}\n"
         );
-        std::fs::write(dir.join("nats.conf"), conf).unwrap();
-        let child = Command::new(signal_worker::testkit::nats_server_binary().unwrap())
-            .args(["-c", &format!("{d}/nats.conf")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port }
-    }
-}
-
-impl Drop for SecuredNats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        let path = format!("{d}/nats-{port}.conf");
+        std::fs::write(&path, conf).unwrap();
+        vec!["-c".to_owned(), path]
+    });
+    ServerProcess::start_with(ServerKind::Nats, launch).unwrap()
 }
 
 fn worker(port: u16, env: &[(&str, String)]) -> Command {
@@ -79,15 +57,6 @@ fn refused(port: u16, env: &[(&str, String)]) -> (Output, Duration) {
     (out, started.elapsed())
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
 /// A refused connection: what is wrong, the worker's environment, words its error must contain.
 type Refusal = (
     &'static str,
@@ -99,7 +68,7 @@ type Refusal = (
 fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     certificates(dir.path());
-    let nats = SecuredNats::start(dir.path());
+    let nats = secured_nats(dir.path());
     let ca = dir.path().join("ca.pem").display().to_string();
     let right = [
         ("SIGNAL_WORKER_NATS_TLS_CA_FILE", ca.clone()),
@@ -110,7 +79,7 @@ fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwis
     // Right CA and credentials: connected, streams made, ready.
     let metrics = signal_worker::testkit::free_port().unwrap();
     let log = dir.path().join("worker.log");
-    let mut child = worker(nats.port, &right)
+    let mut child = worker(nats.port(), &right)
         .env("SIGNAL_WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -118,7 +87,7 @@ fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwis
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = http_get(metrics, "/readyz").unwrap_or_default();
+        let ready = crate::serve_support::try_http_get(metrics, "/readyz").unwrap_or_default();
         if ready.contains("\"ready\":true") {
             break;
         }
@@ -163,7 +132,7 @@ fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwis
         ),
     ];
     for (what, env, expect) in cases {
-        let (out, took) = refused(nats.port, &env);
+        let (out, took) = refused(nats.port(), &env);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         let reason = stderr.lines().last().unwrap_or("");
         eprintln!(

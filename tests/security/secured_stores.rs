@@ -4,68 +4,34 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod tls_support;
-
-use common::archived_signal;
+use crate::common::archived_signal;
 
 use mongodb::bson::doc;
 use signal_worker::archive::Archive;
 use signal_worker::cache::snapshots::SnapshotStore;
 use signal_worker::config::secret::Secret;
 use signal_worker::config::{MongoSettings, RedisSettings};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use signal_worker::testkit::{Launch, Probe, ServerKind, ServerProcess};
 
 const PASSWORD: &str = "st0re-pass-71c2";
 const WRONG: &str = "wrong-pass-0a9d";
 
-/// A server child process, killed on drop.
-struct Server(Child);
-
-impl Server {
-    /// SIGTERM, then waits for the exit (so the server flushes what it stored).
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn spawn(binary: &Path, args: &[String], log: &Path) -> Server {
-    let log = std::fs::File::create(log).unwrap();
-    Server(
-        Command::new(binary)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap(),
+/// A server started with `args` through the one launcher, ready once its port accepts
+/// connections (a TLS-only listener answers nothing in plain text). `args` gets the port the
+/// launcher picked.
+fn secured(
+    kind: ServerKind,
+    args: impl Fn(u16) -> Vec<String> + Send + Sync + 'static,
+) -> ServerProcess {
+    ServerProcess::start_with(
+        kind,
+        Launch::new(Probe::Listening, move |port, _| args(port)),
     )
+    .unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
 }
 
 /// A refusal names its cause (one of `expect`) and never shows a password or the test's
@@ -114,39 +80,38 @@ async fn round_trip(settings: &RedisSettings) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_with_a_password_and_tls_accepts_the_right_settings_only() {
     let dir = tempfile::tempdir().unwrap();
-    tls_support::certificates(dir.path());
+    crate::tls_support::certificates(dir.path());
     let d = dir.path().display().to_string();
-    let port = signal_worker::testkit::free_port().unwrap();
-    let args: Vec<String> = [
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--tls-port",
-        &port.to_string(),
-        "--tls-cert-file",
-        &format!("{d}/server.pem"),
-        "--tls-key-file",
-        &format!("{d}/server.key"),
-        "--tls-ca-cert-file",
-        &format!("{d}/ca.pem"),
-        "--tls-auth-clients",
-        "no",
-        "--requirepass",
-        PASSWORD,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        &d,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let binary = signal_worker::testkit::redis_server_binary().unwrap();
-    let _redis = spawn(&binary, &args, &dir.path().join("redis.log"));
-    wait_listening(port, "redis-server");
+    let redis = secured(ServerKind::Redis, {
+        let d = d.clone();
+        move |port| {
+            strings(&[
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                &format!("{d}/server.pem"),
+                "--tls-key-file",
+                &format!("{d}/server.key"),
+                "--tls-ca-cert-file",
+                &format!("{d}/ca.pem"),
+                "--tls-auth-clients",
+                "no",
+                "--requirepass",
+                PASSWORD,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &d,
+            ])
+        }
+    });
+    let port = redis.port();
     let tls_url = format!("rediss://127.0.0.1:{port}");
     let ca = format!("{d}/ca.pem");
 
@@ -230,28 +195,27 @@ async fn archive_one(settings: &MongoSettings) -> Result<u64, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_with_scram_auth_and_tls_accepts_the_right_settings_only() {
     let dir = tempfile::tempdir().unwrap();
-    tls_support::certificates(dir.path());
+    crate::tls_support::certificates(dir.path());
     let d = dir.path().display().to_string();
-    let binary = signal_worker::testkit::secantus_binary().unwrap();
-    let port = signal_worker::testkit::free_port().unwrap();
-    let base: Vec<String> = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--storage-path",
-        &format!("{d}/data"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let base = {
+        let d = d.clone();
+        move |port: u16| {
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                &format!("{d}/data"),
+            ])
+        }
+    };
 
     // Provision the user on an open server, as SecantusDB (like mongod) asks, then restart it
-    // requiring authentication and TLS.
+    // (on the same storage) requiring authentication and TLS.
     {
-        let open = spawn(&binary, &base, &dir.path().join("open.log"));
-        wait_listening(port, "SecantusDB");
-        let client = mongodb::Client::with_uri_str(format!("mongodb://127.0.0.1:{port}"))
+        let mut open = secured(ServerKind::Secantus, base.clone());
+        let client = mongodb::Client::with_uri_str(format!("mongodb://127.0.0.1:{}", open.port()))
             .await
             .unwrap();
         client
@@ -266,22 +230,21 @@ async fn mongodb_with_scram_auth_and_tls_accepts_the_right_settings_only() {
         client.shutdown().await;
         open.stop();
     }
-    let secured_args = [
-        base.clone(),
-        [
-            "--auth",
-            "--tls-cert-file",
-            &format!("{d}/server.pem"),
-            "--tls-key-file",
-            &format!("{d}/server.key"),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    ]
-    .concat();
-    let _secured = spawn(&binary, &secured_args, &dir.path().join("secured.log"));
-    wait_listening(port, "SecantusDB with auth and TLS");
+    let secured_store = secured(ServerKind::Secantus, {
+        let d = d.clone();
+        move |port| {
+            let mut args = base(port);
+            args.extend(strings(&[
+                "--auth",
+                "--tls-cert-file",
+                &format!("{d}/server.pem"),
+                "--tls-key-file",
+                &format!("{d}/server.key"),
+            ]));
+            args
+        }
+    });
+    let port = secured_store.port();
     let ca = format!("{d}/ca.pem");
 
     let archived = archive_one(&mongo_settings(port, PASSWORD, &ca))

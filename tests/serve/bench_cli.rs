@@ -5,15 +5,9 @@
 // Tests may fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use serde_json::Value;
 use signal_worker::testkit::{ServerKind, ServerProcess, free_port};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
-
-/// The worker is CPU-heavy and the machine small: one bench at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Candles of a bundled-data series before and including its first signal
 /// with the shipped model: 80 warming bars (features need 50, the LSTM's
@@ -21,12 +15,13 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// 80 warming candles over the whole file.
 const WARMUP: u64 = 81;
 
+/// The worker is CPU-heavy and the machine small: one bench (or worker scenario) at a time.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    crate::serve_support::serial()
 }
 
 fn bench(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = common::bin();
+    let mut cmd = crate::common::bin();
     cmd.arg("bench").args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -245,7 +240,7 @@ fn an_external_worker_is_measured_and_a_used_server_refused() {
     let nats = ServerProcess::start(ServerKind::Nats).unwrap();
     let metrics_port = free_port().unwrap();
     let log = std::fs::File::create(nats.dir().join("worker.log")).unwrap();
-    let mut worker = common::bin()
+    let mut worker = crate::common::bin()
         .arg("serve")
         .env("SIGNAL_WORKER_NATS_URL", nats.url())
         .env(

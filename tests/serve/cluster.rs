@@ -10,9 +10,7 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use signal_worker::testkit::NatsCluster;
 

@@ -11,10 +11,7 @@
     clippy::await_holding_lock
 )]
 
-mod common;
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use futures::StreamExt;
 use signal_worker::error::{ErrorCode, ErrorReply};
@@ -169,7 +166,7 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
         sum("signal_worker_inference_seconds_count") > 0.0,
         "{exposition}"
     );
-    let findings = common::promtool_findings(&exposition);
+    let findings = crate::common::promtool_findings(&exposition);
     assert!(findings.is_empty(), "promtool: {findings}");
     // Every worker metric the alert rules read is exposed (a renamed metric would silence them).
     let rules = std::fs::read_to_string(format!("{ROOT}/deploy/prometheus/alerts.yml")).unwrap();
@@ -707,7 +704,7 @@ async fn metrics_lint_clean_with_every_side_edge_enabled() {
     })
     .await;
     let exposition = http_get(worker.metrics_port, "/metrics");
-    let findings = common::promtool_findings(&exposition);
+    let findings = crate::common::promtool_findings(&exposition);
     assert!(findings.is_empty(), "promtool: {findings}\n{exposition}");
     drop(mongo);
     drop(redis);
@@ -1032,7 +1029,7 @@ async fn routed_scenario(partitions: &str) {
         assert!(samples.is_some_and(|n| n > 100.0), "{route}: {samples:?}");
     }
     let exposition = http_get(worker.metrics_port, "/metrics");
-    let findings = common::promtool_findings(&exposition);
+    let findings = crate::common::promtool_findings(&exposition);
     assert!(findings.is_empty(), "promtool: {findings}");
     // A reload is refused: routed models change with the routing settings.
     let reply = reload_model(

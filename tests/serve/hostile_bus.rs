@@ -11,9 +11,7 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use signal_worker::contract::codec::{self, Encoding};
 use signal_worker::contract::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};

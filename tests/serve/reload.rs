@@ -10,9 +10,7 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use signal_worker::contract::Signal;
 use signal_worker::contract::codec::{self, Encoding};
@@ -169,15 +167,35 @@ async fn a_reload_reaches_every_partition_of_every_worker_and_survives_a_takeove
     let v2_sha = weights_sha256(&v2);
     let answer = reload_model(&client, &v2).await;
     assert_eq!(answer["reloaded"], true, "{answer}");
-    // Every worker holding partitions swaps each of them.
-    wait_for("every held partition swapped", WAIT, || async {
-        workers.iter().all(|w| {
-            let held = metric_sum(w, "signal_worker_partitions_owned") as usize;
-            w.log().matches("model swapped in").count() >= held
+    // Every worker holding partitions swaps each of them. Awaited on what the partitions publish,
+    // not on log lines (a partition handed over after its swap would make a count of swaps look
+    // complete while another still runs the old model): one more hour of candles at a time until
+    // a whole hour is signalled by the new model on every series.
+    let mut fence_hour = 150;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        publish(fence_hour, fence_hour + 1).await;
+        wait_for("partitions drained", WAIT, || async {
+            partitions_drained(&js, 3).await
         })
-    })
-    .await;
-    publish(150, 170).await;
+        .await;
+        let open_time = 1_498_906_800_000 + fence_hour * 3_600_000;
+        fence_hour += 1;
+        let hour: Vec<_> = signal_models(&js)
+            .await
+            .into_iter()
+            .filter(|(t, _)| *t == open_time)
+            .collect();
+        if hour.len() == 12 && hour.iter().all(|(_, sha)| *sha == v2_sha) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload did not reach every partition: {hour:?}"
+        );
+    }
+    publish(fence_hour, fence_hour + 20).await;
+    let after_swap = fence_hour + 20;
     wait_for("partitions drained", WAIT, || async {
         partitions_drained(&js, 3).await
     })
@@ -187,13 +205,13 @@ async fn a_reload_reaches_every_partition_of_every_worker_and_survives_a_takeove
         .max_by_key(|&i| metric_sum(&workers[i], "signal_worker_partitions_owned") as i64)
         .unwrap();
     workers[busiest].kill9();
-    publish(170, 190).await;
+    publish(after_swap, after_swap + 20).await;
     wait_for("partitions drained after the takeover", WAIT, || async {
         partitions_drained(&js, 3).await
     })
     .await;
     let models = signal_models(&js).await;
-    let fence = 1_498_906_800_000 + 150 * 3_600_000;
+    let fence = 1_498_906_800_000 + fence_hour * 3_600_000;
     let late: Vec<_> = models.iter().filter(|(t, _)| *t >= fence).collect();
     assert_eq!(
         late.len(),

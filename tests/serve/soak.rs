@@ -14,11 +14,9 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
+use crate::serve_support::*;
 use futures::TryStreamExt;
 use mongodb::bson::Document;
-use serve_support::*;
 use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -26,16 +24,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (SplitMix64): the fault schedule replays from its seed.
-struct Rng(u64);
+/// The fault schedule replays from its seed: the crate's own generator (the one training draws
+/// from), with the pauses it needs.
+struct Rng(signal_worker::model::rng::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn millis(&mut self, from: u64, to: u64) -> Duration {
@@ -169,7 +164,7 @@ async fn soak_under_random_kills_loses_nothing_and_repeats_nothing() {
     let _serial = serial();
     let seconds = env_u64("SOAK_SECONDS", 40);
     let seed = env_u64("SOAK_SEED", 0x5eed_2026);
-    let mut rng = Rng(seed);
+    let mut rng = Rng(signal_worker::model::rng::SplitMix64::new(seed));
     let mut nats = ServerProcess::start(ServerKind::Nats).unwrap();
     let mut redis = ServerProcess::start(ServerKind::Redis).unwrap();
     let mut mongo = ServerProcess::start(ServerKind::Secantus).unwrap();

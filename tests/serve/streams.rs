@@ -12,9 +12,7 @@
     clippy::await_holding_lock
 )]
 
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use async_nats::jetstream::{self, stream};
 use signal_worker::bus::BusError;

@@ -17,10 +17,7 @@
     clippy::await_holding_lock
 )]
 
-mod common;
-mod serve_support;
-
-use serve_support::*;
+use crate::serve_support::*;
 
 use signal_worker::contract::backtest::SIMULATION_WARNING;
 use signal_worker::contract::codec::{self, Encoding};

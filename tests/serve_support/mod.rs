@@ -426,14 +426,22 @@ pub async fn publish_raw(js: &jetstream::Context, subject: &str, body: Vec<u8>, 
 
 /// The body of `GET path` on the worker's metrics port.
 pub fn http_get(port: u16, path: &str) -> String {
+    try_http_get(port, path).unwrap()
+}
+
+/// The body of `GET path` on 127.0.0.1:`port`, or `None` while nothing answers there (a worker
+/// still starting).
+pub fn try_http_get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
     let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
+    s.read_to_string(&mut out).ok()?;
+    Some(
+        out.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default(),
+    )
 }
 
 /// A copy of the shipped model in `dir/good` and a copy with tampered weights in `dir/bad`.
