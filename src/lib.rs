@@ -19,4 +19,3 @@ pub mod model;
 pub(crate) mod plots;
 pub mod runtime;
 pub mod telemetry;
-pub mod testkit;

@@ -1,10 +1,14 @@
-//! Fuzz target: arbitrary bytes through `signal_worker::testkit::fuzz::read_jsonl_bytes`.
+//! Fuzz target: arbitrary bytes through `fuzz/bodies.rs`: `read_jsonl_bytes`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../bodies.rs"]
+#[allow(dead_code)] // each target runs one of the bodies
+mod bodies;
+
 fuzz_target!(|data: &[u8]| {
-    if let Err(broken) = signal_worker::testkit::fuzz::read_jsonl_bytes(data) {
+    if let Err(broken) = bodies::read_jsonl_bytes(data) {
         panic!("invariant broken: {broken}");
     }
 });

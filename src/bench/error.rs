@@ -1,7 +1,7 @@
 //! The one error type of the bench.
 
 use crate::bus::BusError;
-use crate::testkit::ToolError;
+use local_servers::ToolError;
 
 /// Why a bench run could not start or complete. Each variant says what to
 /// fix, because a bench that fails is usually misconfigured, not broken.

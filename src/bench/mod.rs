@@ -12,17 +12,17 @@
 //! consumer ([`passthrough`]), the ceiling the worker is measured against; [`run`] sequences the phases and [`report`] turns
 //! the figures into a table or one JSON object. Nothing here prints.
 
-pub mod error;
-pub mod expect;
-pub mod load;
-pub mod meter;
-pub mod passthrough;
+pub(crate) mod error;
+pub(crate) mod expect;
+pub(crate) mod load;
+pub(crate) mod meter;
+pub(crate) mod passthrough;
 mod phases;
-pub mod procstat;
-pub mod publish;
-pub mod report;
-pub mod run;
-pub mod worker;
+pub(crate) mod procstat;
+pub(crate) mod publish;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod worker;
 
 pub use error::BenchError;
 pub use run::{BenchOptions, run};

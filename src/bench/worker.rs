@@ -4,8 +4,8 @@
 
 use super::BenchError;
 use crate::config::{NatsSettings, ServeSettings};
-use crate::testkit::{NatsCluster, ServerKind, ServerProcess, free_port};
 use async_nats::jetstream;
+use local_servers::{NatsCluster, ServerKind, ServerProcess, free_port};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

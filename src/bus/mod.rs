@@ -6,20 +6,20 @@
 //! subject. No decisions about candles are made here; the pure pipeline makes
 //! them.
 
-pub mod archiver;
-pub mod backtest;
+pub(crate) mod archiver;
+pub(crate) mod backtest;
 pub mod connect;
-pub mod connection;
-pub mod consumer;
-pub mod control;
-pub mod delivery;
-pub mod error;
-pub mod headers;
-pub mod model_record;
-pub mod partition;
-pub mod publish;
-pub mod readback;
-pub mod retry;
+pub(crate) mod connection;
+pub(crate) mod consumer;
+pub(crate) mod control;
+pub(crate) mod delivery;
+pub(crate) mod error;
+pub(crate) mod headers;
+pub(crate) mod model_record;
+pub(crate) mod partition;
+pub(crate) mod publish;
+pub(crate) mod readback;
+pub(crate) mod retry;
 pub mod streams;
 
 pub use connection::Connection;

@@ -5,11 +5,11 @@
 mod checks;
 mod error;
 mod merge;
-pub mod nats;
-pub mod routes;
+pub(crate) mod nats;
+pub(crate) mod routes;
 pub mod secret;
-pub mod sections;
-pub mod stores;
+pub(crate) mod sections;
+pub(crate) mod stores;
 
 pub use error::ConfigError;
 pub use merge::ENV_PREFIX;

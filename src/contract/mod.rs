@@ -4,11 +4,11 @@
 //! be read (and versioned) on its own. `schemas/` holds the JSON Schema of each type.
 
 pub mod backtest;
-pub mod candle;
+pub(crate) mod candle;
 pub mod codec;
-pub mod ids;
-pub mod interval;
-pub mod signal;
+pub(crate) mod ids;
+pub(crate) mod interval;
+pub(crate) mod signal;
 pub mod subject;
 
 pub use backtest::BacktestRequest;

@@ -6,18 +6,18 @@
 
 pub mod bar;
 pub mod dataset;
-pub mod feature_window;
+pub(crate) mod feature_window;
 pub mod features;
 pub mod intake;
 pub mod pipeline;
-pub mod recurrent;
-pub mod rejection;
+pub(crate) mod recurrent;
+pub(crate) mod rejection;
 pub mod routing;
 pub mod scoring;
 pub mod sequence;
 pub mod series;
 pub mod series_snapshot;
-pub mod session;
+pub(crate) mod session;
 pub mod validate;
 
 pub use bar::Bar;

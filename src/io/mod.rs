@@ -5,7 +5,7 @@
 //! row is reported and skipped instead of aborting the whole file.
 
 pub mod csv_file;
-pub mod format;
+pub(crate) mod format;
 pub mod jsonl;
 pub mod msgpack;
 

@@ -155,6 +155,12 @@ impl Artifact {
         known_features: &[&str],
         backend: BackendKind,
     ) -> Result<Self, ArtifactError> {
+        Self::build(Self::verify(dir, known_features)?, backend)
+    }
+
+    /// Read and verify the files in `dir` (metadata seal, features, weights SHA-256) without
+    /// building anything: what a caller holding an already built network of the same hash needs.
+    pub fn verify(dir: &Path, known_features: &[&str]) -> Result<VerifiedFiles, ArtifactError> {
         let json_path = dir.join(METADATA_FILE);
         let weights_path = dir.join(WEIGHTS_FILE);
         let metadata = read_metadata(&json_path)?;
@@ -179,6 +185,22 @@ impl Artifact {
                 actual: prefix(&actual),
             });
         }
+        Ok(VerifiedFiles {
+            metadata,
+            weights,
+            json_path,
+            weights_path,
+        })
+    }
+
+    /// The network of verified files, built on `backend`.
+    pub fn build(files: VerifiedFiles, backend: BackendKind) -> Result<Self, ArtifactError> {
+        let VerifiedFiles {
+            metadata,
+            weights,
+            json_path,
+            weights_path,
+        } = files;
         let device = backend.device();
         let blank = Network::seeded(&metadata.architecture, 0, &device).map_err(|e| {
             ArtifactError::Shape {
@@ -205,6 +227,27 @@ impl Artifact {
             network,
             weights,
         })
+    }
+}
+
+/// An artifact's files read and verified ([`Artifact::verify`]), its network not built yet.
+#[derive(Debug)]
+pub struct VerifiedFiles {
+    metadata: ModelMetadata,
+    weights: Vec<u8>,
+    json_path: PathBuf,
+    weights_path: PathBuf,
+}
+
+impl VerifiedFiles {
+    /// The verified metadata; its `metadata_sha256` seals the weights' hash with everything else.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// Where the weights were read from (for messages).
+    pub fn weights_path(&self) -> &Path {
+        &self.weights_path
     }
 }
 

@@ -5,23 +5,27 @@
 //! bench) goes through it, so none can skip a step. Windowed models are scored with
 //! [`Predictor::predict`], streaming models advanced with [`Predictor::step`].
 //!
+//! The weights are shared ([`LoadedModel`] behind an `Arc`); a predictor adds only its own
+//! buffers, so every intake running one model holds one copy of it.
+//!
 //! Both cores when it pays: a batch of at least [`PARALLEL_MIN_BATCH`] samples is cut into one
 //! contiguous chunk per rayon thread (`RAYON_NUM_THREADS`, default one per core), each chunk with
 //! its own reusable buffers; results come back in input order.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::architecture::Architecture;
 use super::artifact::{Artifact, ArtifactError};
 use super::backend::BackendKind;
 use super::engine::InferenceEngine;
-use super::kernel::{FusedNetwork, KernelError};
+use super::kernel::KernelError;
+use super::loaded::LoadedModel;
 use super::metadata::ModelMetadata;
 use super::mode::ModelMode;
 use super::network::{Network, ReadbackError};
-use super::scaler::Scaler;
 use super::side::NUM_CLASSES;
 use super::stateful::{states_from_rows, states_into_rows};
 use super::time_major::batch_to_time_major;
@@ -83,16 +87,11 @@ pub enum InferenceError {
     Kernel(#[from] KernelError),
 }
 
-/// A loaded model ready to score; owns its buffers so steady-state calls reuse them.
+/// A loaded model ready to score: the shared model and this caller's own buffers, reused by
+/// every steady-state call.
 #[derive(Debug)]
 pub struct Predictor {
-    network: Network,
-    fused: FusedNetwork,
-    engine: InferenceEngine,
-    scaler: Scaler,
-    architecture: Architecture,
-    metadata: ModelMetadata,
-    device: Device,
+    model: Arc<LoadedModel>,
     lanes: Vec<Lane>,
 }
 
@@ -104,21 +103,23 @@ impl Predictor {
         backend: BackendKind,
         engine: InferenceEngine,
     ) -> Result<Self, KernelError> {
-        let device = backend.device();
-        let network = artifact.network.clone();
-        let network = burn::module::Module::to_device(network, &device);
-        let fused = FusedNetwork::from_network(&network, &artifact.metadata.architecture)?;
-        let lanes = vec![Lane::default(); rayon::current_num_threads().max(1)];
-        Ok(Self {
-            scaler: artifact.metadata.scaler.clone(),
-            architecture: artifact.metadata.architecture,
-            metadata: artifact.metadata,
-            network,
-            fused,
-            engine,
-            device,
-            lanes,
-        })
+        Ok(Self::sharing(Arc::new(LoadedModel::new(
+            artifact, backend, engine,
+        )?)))
+    }
+
+    /// A predictor over a model already loaded (by this process, for another intake): the
+    /// weights are shared, the buffers are its own.
+    pub fn sharing(model: Arc<LoadedModel>) -> Self {
+        Self {
+            model,
+            lanes: vec![Lane::default(); rayon::current_num_threads().max(1)],
+        }
+    }
+
+    /// The shared model, to hand to another predictor ([`Predictor::sharing`]).
+    pub fn model(&self) -> &Arc<LoadedModel> {
+        &self.model
     }
 
     /// Load, verify (see [`Artifact::load`]) and wrap the model in `dir`, on the fused engine.
@@ -137,36 +138,33 @@ impl Predictor {
         backend: BackendKind,
         engine: InferenceEngine,
     ) -> Result<Self, ArtifactError> {
-        let artifact = Artifact::load(dir, known_features, backend)?;
-        Self::new(artifact, backend, engine).map_err(|e| ArtifactError::WeightsMismatch {
-            path: dir.join("model.bpk"),
-            reason: e.to_string(),
-        })
+        let model = LoadedModel::load(dir, known_features, backend, engine)?;
+        Ok(Self::sharing(Arc::new(model)))
     }
 
     /// The model's metadata (features, thresholds, provenance).
     pub fn metadata(&self) -> &ModelMetadata {
-        &self.metadata
+        &self.model.metadata
     }
 
     /// The network shape: windows are `sequence_length x inputs`.
     pub fn architecture(&self) -> &Architecture {
-        &self.architecture
+        &self.model.architecture
     }
 
     /// Windowed or streaming.
     pub fn mode(&self) -> ModelMode {
-        self.metadata.mode
+        self.model.metadata.mode
     }
 
     /// The engine computing the network.
     pub fn engine(&self) -> InferenceEngine {
-        self.engine
+        self.model.engine
     }
 
     /// Recurrent state values per series of a streaming model (see [`Predictor::step`]).
     pub fn state_len(&self) -> usize {
-        self.fused.state_len()
+        self.model.fused.state_len()
     }
 
     /// Score `batch` windows of a windowed model.
@@ -181,19 +179,20 @@ impl Predictor {
         out: &mut Vec<[f32; NUM_CLASSES]>,
     ) -> Result<(), InferenceError> {
         out.clear();
-        if !self.metadata.mode.is_windowed() {
+        let model = &*self.model;
+        if !model.metadata.mode.is_windowed() {
             return Err(InferenceError::WrongMode {
-                model: self.metadata.mode.name(),
+                model: model.metadata.mode.name(),
                 needed: "windowed",
             });
         }
-        let steps = self.architecture.sequence_length;
+        let steps = model.architecture.sequence_length;
         self.check(windows, batch, steps)?;
-        let inputs = self.architecture.inputs;
-        let scaler = &self.scaler;
-        match self.engine {
+        let inputs = model.architecture.inputs;
+        let scaler = &model.scaler;
+        match model.engine {
             InferenceEngine::Fused => {
-                let fused = &self.fused;
+                let fused = &model.fused;
                 run_lanes(&mut self.lanes, batch, out, |lane, first, count| {
                     let values = &windows[first * steps * inputs..(first + count) * steps * inputs];
                     batch_to_time_major(values, count, steps, inputs, &mut lane.input, |f, v| {
@@ -216,9 +215,9 @@ impl Predictor {
                 // burn takes ownership of the input buffer; copying it keeps the lane's capacity.
                 let input = Tensor::<2>::from_data(
                     TensorData::new(lane.input.clone(), [steps * batch, inputs]),
-                    &self.device,
+                    &model.device,
                 );
-                self.network.probabilities(input, batch, steps, out)?;
+                model.network.probabilities(input, batch, steps, out)?;
                 Ok(())
             }
         }
@@ -237,14 +236,15 @@ impl Predictor {
         out: &mut Vec<[f32; NUM_CLASSES]>,
     ) -> Result<(), InferenceError> {
         out.clear();
-        if self.metadata.mode.is_windowed() {
+        let model = &*self.model;
+        if model.metadata.mode.is_windowed() {
             return Err(InferenceError::WrongMode {
                 model: "windowed",
                 needed: "streaming",
             });
         }
         self.check(inputs, batch, 1)?;
-        let width = self.architecture.inputs;
+        let width = model.architecture.inputs;
         let state_len = self.state_len();
         if states.len() != batch * state_len {
             return Err(KernelError::Shape {
@@ -254,7 +254,7 @@ impl Predictor {
             }
             .into());
         }
-        let scaler = &self.scaler;
+        let scaler = &model.scaler;
         let scale_into = |lane: &mut Lane, values: &[f32]| {
             lane.input.clear();
             lane.input.extend(
@@ -264,9 +264,9 @@ impl Predictor {
                     .map(|(i, &v)| scaler.scale_bounded(i % width, v)),
             );
         };
-        match self.engine {
+        match model.engine {
             InferenceEngine::Fused => {
-                let fused = &self.fused;
+                let fused = &model.fused;
                 // Each lane owns a disjoint run of states; hand them out before going parallel.
                 let per_lane = lane_share(batch, self.lanes.len());
                 let mut state_chunks: Vec<&mut [f32]> =
@@ -285,14 +285,16 @@ impl Predictor {
             InferenceEngine::Burn => {
                 let lane = self.lanes.first_mut().ok_or(InferenceError::EmptyBatch)?;
                 scale_into(lane, inputs);
-                let hidden = self.architecture.hidden;
-                let initial = states_from_rows(&self.network, states, batch, hidden, &self.device)?;
+                let hidden = model.architecture.hidden;
+                let initial =
+                    states_from_rows(&model.network, states, batch, hidden, &model.device)?;
                 let input = Tensor::<2>::from_data(
                     TensorData::new(lane.input.clone(), [batch, width]),
-                    &self.device,
+                    &model.device,
                 );
                 let (logits, finals) =
-                    self.network
+                    model
+                        .network
                         .forward_stateful(input, batch, 1, Some(initial), None);
                 states_into_rows(finals, states, batch, hidden)?;
                 Network::read_probabilities(logits, out)?;
@@ -303,7 +305,7 @@ impl Predictor {
 
     /// Shape and finiteness of `batch` inputs of `steps` steps.
     fn check(&self, values: &[f32], batch: usize, steps: usize) -> Result<(), InferenceError> {
-        let inputs = self.architecture.inputs;
+        let inputs = self.model.architecture.inputs;
         if batch == 0 {
             return Err(InferenceError::EmptyBatch);
         }

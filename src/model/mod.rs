@@ -8,30 +8,31 @@
 
 #![warn(missing_docs)]
 
-pub mod adam;
-pub mod architecture;
+pub(crate) mod adam;
+pub(crate) mod architecture;
 pub mod artifact;
-pub mod backend;
-pub mod classification;
-pub mod decide;
+pub(crate) mod backend;
+pub(crate) mod classification;
+pub(crate) mod decide;
 pub mod digest;
-pub mod engine;
-pub mod gru;
+pub(crate) mod engine;
+pub(crate) mod gru;
 pub mod import;
-pub mod inference;
+pub(crate) mod inference;
 pub mod kernel;
-pub mod labels;
-pub mod lstm;
-pub mod metadata;
-pub mod mode;
-pub mod network;
+pub(crate) mod labels;
+pub(crate) mod loaded;
+pub(crate) mod lstm;
+pub(crate) mod metadata;
+pub(crate) mod mode;
+pub(crate) mod network;
 pub mod rng;
-pub mod scaler;
-pub mod side;
-pub mod split;
-pub mod stateful;
+pub(crate) mod scaler;
+pub(crate) mod side;
+pub(crate) mod split;
+pub(crate) mod stateful;
 pub mod time_major;
-pub mod trace;
+pub(crate) mod trace;
 pub mod train;
 
 pub use architecture::{Architecture, ArchitectureError, Kind};
@@ -43,6 +44,7 @@ pub use engine::{InferenceEngine, UnknownEngine};
 pub use inference::{InferenceError, Predictor};
 pub use kernel::{FusedNetwork, KernelError};
 pub use labels::{LabelError, LabelKind, LabelSpec};
+pub use loaded::LoadedModel;
 pub use metadata::{FORMAT_VERSION, ModelIdentity, ModelMetadata, Provenance};
 pub use mode::ModelMode;
 pub use network::Network;

@@ -24,10 +24,10 @@
 //!
 //! [`PROBABILITY_FLOOR`]: crate::model::classification::PROBABILITY_FLOOR
 
-pub mod cumulative;
+pub(crate) mod cumulative;
 mod font;
 mod legend;
-pub mod reliability;
+pub(crate) mod reliability;
 
 use std::path::{Path, PathBuf};
 

@@ -162,14 +162,15 @@ pub async fn run(settings: Settings) -> Result<Stopped, StartError> {
             });
         }
         count => {
-            // Partitions load the model when they take a partition over; a worker on standby
-            // holds none yet. Verifying it once here is what makes a standby ready.
+            // Partitions take their model when they take a partition over; a worker on standby
+            // runs none yet. Verifying it once here is what makes a standby ready, and is the
+            // load the partitions then share.
             let record = super::model_in_force::current(&state)
                 .await
                 .map_err(|e| StartError::Model(e.to_string()))?;
-            let check = settings.clone();
+            let (check, loaded) = (settings.clone(), state.loaded.clone());
             let verified = tokio::task::spawn_blocking(move || {
-                super::model_in_force::load(&check, &record).map(|_| ())
+                super::model_in_force::load(&loaded, &check, &record).map(|_| ())
             })
             .await
             .map_err(|e| StartError::Model(format!("model check stopped: {e}")))?;

@@ -4,26 +4,27 @@
 //! supervised tasks (candle intake, backtest responders, model control), wait
 //! for SIGTERM/SIGINT or a fatal failure, then stop within the deadline.
 
-pub mod app;
+pub(crate) mod app;
 mod batch;
-pub mod candles;
+pub(crate) mod candles;
 pub mod checkpoint;
 pub mod clock;
-pub mod error;
-pub mod eviction;
-pub mod live_scores;
+pub(crate) mod error;
+pub(crate) mod eviction;
+pub(crate) mod live_scores;
+pub(crate) mod loaded_models;
 pub mod model;
-pub mod model_in_force;
-pub mod model_source;
-pub mod partitions;
-pub mod promote;
-pub mod reload;
-pub mod routes;
+pub(crate) mod model_in_force;
+pub(crate) mod model_source;
+pub(crate) mod partitions;
+pub(crate) mod promote;
+pub(crate) mod reload;
+pub(crate) mod routes;
 mod serving;
-pub mod shutdown;
-pub mod signal_cache;
-pub mod state;
-pub mod supervisor;
+pub(crate) mod shutdown;
+pub(crate) mod signal_cache;
+pub(crate) mod state;
+pub(crate) mod supervisor;
 
 pub use error::TaskError;
 pub use state::AppState;

@@ -7,6 +7,7 @@
 //! apart by their hash, never by their path: a model updated in place under the same path is a
 //! new model, and one whose files changed since they were recorded is refused.
 
+use super::loaded_models::LoadedModels;
 use super::{AppState, TaskError};
 use crate::bus::model_record::ModelRecord;
 use crate::config::Settings;
@@ -32,10 +33,16 @@ pub async fn current(state: &AppState) -> Result<ModelRecord, TaskError> {
     Ok(state.models.current_or(first).await?)
 }
 
-/// Loads and verifies the model `record` names; refuses files whose weights are not the
-/// recorded ones (they changed since the reload that recorded them). Blocking.
-pub fn load(settings: &Settings, record: &ModelRecord) -> Result<Predictor, String> {
-    let predictor = super::model::load_predictor(settings, Path::new(&record.dir))
+/// The model `record` names, from the process's loaded models (loaded and verified when it is
+/// not there yet); refuses files whose weights are not the recorded ones (they changed since
+/// the reload that recorded them). Blocking.
+pub fn load(
+    loaded: &LoadedModels,
+    settings: &Settings,
+    record: &ModelRecord,
+) -> Result<Predictor, String> {
+    let predictor = loaded
+        .predictor(Path::new(&record.dir))
         .map_err(|e| e.to_string())?;
     let found = &predictor.metadata().weights_sha256;
     super::model_source::check_allowed(&settings.model, found).map_err(|r| r.reason)?;
@@ -126,7 +133,7 @@ impl ModelFollower {
         }
         let old = pipeline.model().clone();
         let swapped = tokio::task::block_in_place(|| {
-            load(&state.settings, &record)
+            load(&state.loaded, &state.settings, &record)
                 .and_then(|p| pipeline.replace_predictor(p).map_err(|e| e.to_string()))
         });
         match swapped {

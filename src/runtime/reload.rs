@@ -51,10 +51,10 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
     let model = &state.settings.model;
     let root = model_source::root(model).map_err(refusal)?;
     let path = model_source::resolve(&root, &dir, model.max_file_bytes).map_err(refusal)?;
-    let settings = state.settings.clone();
+    let loaded = state.loaded.clone();
     let load_path = path.clone();
-    let loading =
-        tokio::task::spawn_blocking(move || super::model::load_predictor(&settings, &load_path));
+    // Through the process's loaded models: the intakes then swap in this very load.
+    let loading = tokio::task::spawn_blocking(move || loaded.predictor(&load_path));
     let wait = Duration::from_millis(model.load_timeout_ms);
     let loaded = match tokio::time::timeout(wait, loading).await {
         Ok(joined) => {

@@ -1,7 +1,7 @@
 //! The routed pipeline an intake (or partition) runs: the model in force alone when the
 //! settings have no `[[models]]`, else one verified model per route.
 
-use super::model::{build_pipeline, load_predictor};
+use super::model::build_pipeline;
 use super::{AppState, TaskError};
 use crate::config::Settings;
 use crate::core::routing::{Role, Router, settings_roles};
@@ -13,9 +13,10 @@ pub async fn open_router(state: &AppState, settings: &Settings) -> Result<Router
     let prefix = &settings.nats.candle_subject_prefix;
     if settings.models.is_empty() {
         let record = super::model_in_force::current(state).await?;
-        let predictor =
-            tokio::task::block_in_place(|| super::model_in_force::load(settings, &record))
-                .map_err(TaskError::ModelInForce)?;
+        let predictor = tokio::task::block_in_place(|| {
+            super::model_in_force::load(&state.loaded, settings, &record)
+        })
+        .map_err(TaskError::ModelInForce)?;
         let pipeline = build_pipeline(settings, predictor)?;
         let name = pipeline.model().name.clone();
         return Ok(Router::single(&name, pipeline, prefix));
@@ -25,7 +26,7 @@ pub async fn open_router(state: &AppState, settings: &Settings) -> Result<Router
             .models
             .iter()
             .map(|route| {
-                let predictor = load_predictor(settings, Path::new(&route.dir))?;
+                let predictor = state.loaded.predictor(Path::new(&route.dir))?;
                 let sha = &predictor.metadata().weights_sha256;
                 super::model_source::check_allowed(&settings.model, sha).map_err(|r| {
                     TaskError::ModelInForce(format!("route {:?}: {}", route.name, r.reason))

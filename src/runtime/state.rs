@@ -23,6 +23,8 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// Live scores of the signals, per model (see [`super::live_scores`]).
     pub scores: super::live_scores::LiveScores,
+    /// The models this process has loaded, each once, shared by every intake running it.
+    pub loaded: super::loaded_models::LoadedModels,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
     pub fn new(settings: Arc<Settings>, bus: Connection, models: ModelRecords) -> Self {
         let publisher = Publisher::new(&bus, &settings.nats);
         let scores = super::live_scores::LiveScores::new(settings.serve.score_window);
+        let loaded = super::loaded_models::LoadedModels::new(&settings);
         Self {
             settings,
             bus,
@@ -37,6 +40,7 @@ impl AppState {
             models,
             health: Arc::new(Health::default()),
             scores,
+            loaded,
         }
     }
 }

@@ -70,6 +70,9 @@ pub const REPLIES_REFUSED: &str = "signal_worker_replies_refused_total";
 pub const DEAD_LETTERS_UNSTORABLE: &str = "signal_worker_dead_letters_unstorable_total";
 /// Series dropped after `sequence.idle_evict_ms` without a candle.
 pub const SERIES_EVICTED: &str = "signal_worker_series_evicted_total";
+/// Models read and verified from disk by this process (each loaded model is shared by every
+/// intake running it, so this stays at one per model however many partitions run it).
+pub const MODEL_LOADS: &str = "signal_worker_model_loads_total";
 /// Model reloads refused, by reason.
 pub const RELOADS_REFUSED: &str = "signal_worker_model_reloads_refused_total";
 /// Seconds since the intake last completed a pull cycle: what the intake-stalled alert reads.
@@ -308,6 +311,11 @@ pub fn describe() {
         SERIES_EVICTED,
         Unit::Count,
         "Series dropped after sequence.idle_evict_ms without a candle."
+    );
+    describe_counter!(
+        MODEL_LOADS,
+        Unit::Count,
+        "Models read and verified from disk (one per model, shared by every intake)."
     );
     describe_counter!(
         RELOADS_REFUSED,

@@ -2,5 +2,5 @@
 
 pub mod health;
 pub mod http;
-pub mod logging;
+pub(crate) mod logging;
 pub mod metrics;

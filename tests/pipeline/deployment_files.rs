@@ -130,13 +130,30 @@ fn the_dockerfile_is_multi_stage_and_runs_unprivileged() {
     assert!(text.matches("\nFROM ").count() + usize::from(text.starts_with("FROM ")) >= 2);
     assert!(text.contains("COPY --from=build"));
     assert!(text.contains("USER worker"));
+    // The build stage needs every workspace member the worker depends on.
+    let manifest: toml::Value = toml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap(),
+    )
+    .unwrap();
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    for member in members
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|m| *m != ".")
+    {
+        let top = member.split('/').next().unwrap();
+        assert!(
+            text.contains(&format!("COPY {top} ./{top}")),
+            "the Dockerfile does not copy the workspace member {member}"
+        );
+    }
 }
 
 // Every query of the Grafana dashboards, evaluated by a real Prometheus scraping a real worker.
 
 mod dashboard_queries {
     use crate::serve_support::*;
-    use signal_worker::testkit::{ServerKind, ServerProcess, free_port};
+    use local_servers::{ServerKind, ServerProcess, free_port};
     use std::io::{Read, Write};
     use std::path::PathBuf;
     use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use signal_worker::testkit::fuzz;
+use crate::fuzz_bodies as fuzz;
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8]) -> Result<(), String>) {

@@ -13,6 +13,9 @@
 mod common;
 #[path = "../features_support/mod.rs"]
 mod features_support;
+/// The fuzz targets' bodies (`fuzz/bodies.rs`), replayed over their corpus by `fuzz_corpus`.
+#[path = "../../fuzz/bodies.rs"]
+mod fuzz_bodies;
 #[path = "../serve_support/mod.rs"]
 mod serve_support;
 

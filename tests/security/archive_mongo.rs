@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use crate::common::archived_signal as signal;
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::archive::{Archive, Archived};
 use signal_worker::config::MongoSettings;
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::time::{Duration, Instant};
 
 #[tokio::test]

@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::cache::snapshots::SnapshotStore;
 use signal_worker::cache::{Cache, CacheError};
 use signal_worker::config::RedisSettings;
 use signal_worker::contract::{
     ClassProbabilities, Exchange, Interval, ModelRef, SeriesKey, Side, Signal, Symbol, Thresholds,
 };
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::time::{Duration, Instant};
 
 fn series(symbol: &str) -> SeriesKey {

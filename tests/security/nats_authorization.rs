@@ -58,7 +58,7 @@ impl AuthorizedNats {
         );
         // Included as the deployment guide says (relative to the including file).
         std::fs::write(dir.join("authorization.conf"), with_admin).unwrap();
-        let port = signal_worker::testkit::free_port().unwrap();
+        let port = local_servers::free_port().unwrap();
         let d = dir.display();
         std::fs::write(
             dir.join("nats.conf"),
@@ -69,7 +69,7 @@ impl AuthorizedNats {
         )
         .unwrap();
         let log = dir.join("nats-server.log");
-        let child = Command::new(signal_worker::testkit::nats_server_binary().unwrap())
+        let child = Command::new(local_servers::nats_server_binary().unwrap())
             .args(["-c", &format!("{d}/nats.conf")])
             .env("WORKER_PASSWORD", WORKER_PASSWORD)
             .env("TRADING_ENGINE_PASSWORD", ENGINE_PASSWORD)

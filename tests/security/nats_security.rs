@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use signal_worker::testkit::{Launch, Probe, ServerKind, ServerProcess};
+use local_servers::{Launch, Probe, ServerKind, ServerProcess};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -48,7 +48,7 @@ fn worker(port: u16, env: &[(&str, String)]) -> Command {
 
 /// Runs a worker that must give up on its own; returns its output and how long it took.
 fn refused(port: u16, env: &[(&str, String)]) -> (Output, Duration) {
-    let metrics = signal_worker::testkit::free_port().unwrap();
+    let metrics = local_servers::free_port().unwrap();
     let started = Instant::now();
     let out = worker(port, env)
         .env("SIGNAL_WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
@@ -77,7 +77,7 @@ fn the_worker_connects_with_the_right_ca_and_credentials_and_fails_fast_otherwis
     ];
 
     // Right CA and credentials: connected, streams made, ready.
-    let metrics = signal_worker::testkit::free_port().unwrap();
+    let metrics = local_servers::free_port().unwrap();
     let log = dir.path().join("worker.log");
     let mut child = worker(nats.port(), &right)
         .env("SIGNAL_WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics}"))

@@ -6,12 +6,12 @@
 
 use crate::common::archived_signal;
 
+use local_servers::{Launch, Probe, ServerKind, ServerProcess};
 use mongodb::bson::doc;
 use signal_worker::archive::Archive;
 use signal_worker::cache::snapshots::SnapshotStore;
 use signal_worker::config::secret::Secret;
 use signal_worker::config::{MongoSettings, RedisSettings};
-use signal_worker::testkit::{Launch, Probe, ServerKind, ServerProcess};
 
 const PASSWORD: &str = "st0re-pass-71c2";
 const WRONG: &str = "wrong-pass-0a9d";

@@ -5,8 +5,8 @@
 // Tests may fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use local_servers::{ServerKind, ServerProcess, free_port};
 use serde_json::Value;
-use signal_worker::testkit::{ServerKind, ServerProcess, free_port};
 use std::process::{Command, Output, Stdio};
 
 /// Candles of a bundled-data series before and including its first signal

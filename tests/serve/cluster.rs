@@ -12,7 +12,7 @@
 
 use crate::serve_support::*;
 
-use signal_worker::testkit::NatsCluster;
+use local_servers::NatsCluster;
 
 const R3: [(&str, &str); 1] = [("SIGNAL_WORKER_NATS_REPLICAS", "3")];
 

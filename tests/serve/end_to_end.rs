@@ -14,8 +14,8 @@
 use crate::serve_support::*;
 
 use futures::StreamExt;
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::error::{ErrorCode, ErrorReply};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

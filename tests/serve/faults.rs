@@ -13,8 +13,8 @@
 
 use crate::serve_support::*;
 
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::contract::codec::{self, Encoding};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};

@@ -13,9 +13,9 @@
 
 use crate::serve_support::*;
 
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::contract::codec::{self, Encoding};
 use signal_worker::contract::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::time::Duration;
 
 /// A body of `len` bytes that is not a candle (the worker must not even try to decode it).

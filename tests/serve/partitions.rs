@@ -12,11 +12,11 @@
 )]
 
 use crate::serve_support::*;
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::config::Settings;
 use signal_worker::contract::CandleMessage;
 use signal_worker::contract::codec::Encoding;
 use signal_worker::core::pipeline::{Input, Outcome};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
@@ -356,6 +356,12 @@ async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
         metric(&worker, "signal_worker_partitions_owned") == 2.0
     })
     .await;
+    assert_eq!(
+        metric(&worker, "signal_worker_model_loads_total"),
+        1.0,
+        "both partitions run the one model loaded\n{}",
+        worker.log()
+    );
 
     let (_, bad) = model_copies(dir.path());
     let good = second_model(dir.path(), "v2");
@@ -384,12 +390,19 @@ async fn a_model_reload_reaches_every_partition_and_a_bad_model_none() {
         "{}",
         worker.log()
     );
+    // The reload verified the new model once; both partitions swapped in that very load.
+    assert_eq!(
+        metric(&worker, "signal_worker_model_loads_total"),
+        2.0,
+        "{}",
+        worker.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_partitioned_workers_on_three_nodes_survive_losing_a_node_and_a_worker() {
     let _serial = serial();
-    let mut cluster = signal_worker::testkit::NatsCluster::start(3).unwrap();
+    let mut cluster = local_servers::NatsCluster::start(3).unwrap();
     let redis = ServerProcess::start(ServerKind::Redis).unwrap();
     let redis_url = redis.url();
     let (_client, js) = cluster_js(&cluster).await;

@@ -12,9 +12,9 @@
 
 use crate::serve_support::*;
 
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::contract::Signal;
 use signal_worker::contract::codec::{self, Encoding};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::path::Path;
 
 /// Every signal in SIGNALS as (open_time, model sha256).

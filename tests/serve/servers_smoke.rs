@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use futures::StreamExt;
-use signal_worker::testkit::{ServerKind, ServerProcess};
+use local_servers::{ServerKind, ServerProcess};
 
 #[tokio::test]
 async fn nats_with_jetstream_stores_and_returns_a_message() {

@@ -10,8 +10,8 @@
 )]
 
 use crate::serve_support::*;
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::core::series_snapshot::SeriesSnapshot;
-use signal_worker::testkit::{ServerKind, ServerProcess};
 
 const SNAPSHOT_KEY: &str = "signal-worker:snapshot:coinbase:BTCUSD:1h";
 

@@ -16,8 +16,8 @@
 
 use crate::serve_support::*;
 use futures::TryStreamExt;
+use local_servers::{ServerKind, ServerProcess};
 use mongodb::bson::Document;
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

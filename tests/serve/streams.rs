@@ -15,10 +15,10 @@
 use crate::serve_support::*;
 
 use async_nats::jetstream::{self, stream};
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::bus::BusError;
 use signal_worker::bus::streams::{self, ensure_streams};
 use signal_worker::config::{NatsSettings, Settings};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(86_400);

@@ -19,11 +19,11 @@
 
 use crate::serve_support::*;
 
+use local_servers::{ServerKind, ServerProcess};
 use signal_worker::contract::backtest::SIMULATION_WARNING;
 use signal_worker::contract::codec::{self, Encoding};
 use signal_worker::contract::{CandleMessage, Signal};
 use signal_worker::error::{ErrorCode, ErrorReply};
-use signal_worker::testkit::{ServerKind, ServerProcess};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;

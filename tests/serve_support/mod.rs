@@ -44,7 +44,7 @@ impl Worker {
     pub fn start(url: &str, dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let metrics_port = signal_worker::testkit::free_port().unwrap();
+        let metrics_port = local_servers::free_port().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .env(
@@ -179,7 +179,7 @@ pub async fn js(url: &str) -> (async_nats::Client, jetstream::Context) {
 
 /// A client on every node of `cluster` (it fails over between them).
 pub async fn cluster_js(
-    cluster: &signal_worker::testkit::NatsCluster,
+    cluster: &local_servers::NatsCluster,
 ) -> (async_nats::Client, jetstream::Context) {
     let urls = cluster.urls();
     let servers = signal_worker::bus::connect::servers(&urls);

@@ -33,11 +33,12 @@ pub enum ToolError {
     Process(String),
 }
 
-/// The project's tool venv: `$SIGNAL_WORKER_TOOLS_VENV` or `<crate>/.venv`.
+/// The project's tool venv: `$SIGNAL_WORKER_TOOLS_VENV` or `.venv` at the project's root (this
+/// crate lives in `crates/local-servers/`).
 fn venv_bin() -> PathBuf {
     std::env::var_os("SIGNAL_WORKER_TOOLS_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"))
         .join("bin")
 }
 

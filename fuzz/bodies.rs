@@ -1,16 +1,17 @@
-//! The bodies of the fuzz targets in `fuzz/`, shared with the corpus regression test
-//! (`tests/pipeline/fuzz_corpus.rs`), so every input the fuzzer ever kept is replayed by `cargo test`.
+//! The bodies of the fuzz targets in `fuzz/fuzz_targets/`, shared with the corpus regression
+//! test (`tests/pipeline/fuzz_corpus.rs`, which includes this file), so every input the fuzzer
+//! ever kept is replayed by `cargo test`. Outside the worker's library: it is test harness.
 //!
 //! Each takes arbitrary bytes and returns `Err` with a description when an invariant breaks;
 //! a panic inside is a finding too (libFuzzer reports it, the test fails).
 
-use crate::contract::CandleMessage;
-use crate::contract::codec::{self, Encoding};
-use crate::contract::subject::parse_subject;
-use crate::core::validate::{ValidationSettings, validate_candle};
-use crate::io::csv_file::{CsvIdentity, read_csv};
-use crate::io::jsonl::read_jsonl;
-use crate::io::{ReadError, Record};
+use signal_worker::contract::CandleMessage;
+use signal_worker::contract::codec::{self, Encoding};
+use signal_worker::contract::subject::parse_subject;
+use signal_worker::core::validate::{ValidationSettings, validate_candle};
+use signal_worker::io::csv_file::{CsvIdentity, read_csv};
+use signal_worker::io::jsonl::read_jsonl;
+use signal_worker::io::{ReadError, Record};
 use std::io::Cursor;
 
 /// "Now" for validation: 2026-01-01, so every plausible open time is in the past.
