@@ -10,6 +10,8 @@ pub(super) struct Phase {
     pub(super) name: &'static str,
     pub(super) range: Range<usize>,
     pub(super) rate: Option<f64>,
+    /// The worker is restarted (stopped in order, started again) before the phase publishes.
+    pub(super) restart_before: bool,
 }
 
 /// Refuses options no run can satisfy, before anything starts.
@@ -23,6 +25,11 @@ pub(super) fn check(options: &BenchOptions) -> Result<(), BenchError> {
         && !(rate.is_finite() && rate > 0.0)
     {
         return Err(BenchError::Usage("--rate must be a positive number".into()));
+    }
+    if options.restart && options.nats_url.is_some() {
+        return Err(BenchError::Usage(
+            "--restart restarts the bench's own worker: not with --nats-url".into(),
+        ));
     }
     if !(options.paced_seconds.is_finite() && options.paced_seconds > 0.0) {
         return Err(BenchError::Usage(
@@ -52,16 +59,19 @@ pub(super) fn phases(options: &BenchOptions, warmup: usize) -> Vec<Phase> {
             name: "warmup",
             range: 0..warmup,
             rate: None,
+            restart_before: false,
         },
         Phase {
             name: "sustained",
             range: warmup..sustained_end,
             rate: None,
+            restart_before: false,
         },
         Phase {
             name: "burst",
             range: sustained_end..sustained_end + 1,
             rate: None,
+            restart_before: options.restart,
         },
     ];
     if options.rate.is_some() {
@@ -70,6 +80,7 @@ pub(super) fn phases(options: &BenchOptions, warmup: usize) -> Vec<Phase> {
             name: "paced",
             range: start..start + paced_per_series(options),
             rate: options.rate,
+            restart_before: false,
         });
     }
     phases

@@ -28,6 +28,21 @@ pub struct PhaseReport {
     pub worker_cpu_s: Option<f64>,
 }
 
+/// A restart before the burst (`--restart`): the start-up from series snapshots.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartReport {
+    /// From SIGTERM to the old process's exit, its last checkpoint written (ms).
+    pub stop_ms: f64,
+    /// From the new process's start to the first signal it published (ms): loading the model,
+    /// connecting, resuming every series from Redis, then its first batch.
+    pub first_signal_ms: f64,
+    /// From the new process's start to the burst's last signal (ms).
+    pub last_signal_ms: f64,
+    /// Series the new process resumed from their snapshots (its
+    /// `signal_worker_snapshots_restored_total`), when its metrics could be read.
+    pub resumed_series: Option<f64>,
+}
+
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -75,6 +90,10 @@ pub struct Report {
     pub max_wait_ms: u64,
     /// Signals received that no phase expected (a redelivery; 0 in a clean run).
     pub stray_signals: u64,
+    /// With `--restart`: the worker's start-up from snapshots before the burst. Snapshots are
+    /// then on for the whole run (each series keeps `features.snapshot_bars` bars, every signal
+    /// is also written to Redis), so its other figures are not those of a run without.
+    pub restart: Option<RestartReport>,
     /// Every phase in order.
     pub phases: Vec<PhaseReport>,
     /// With `--passthrough`: this sustained rate over the pass-through's (1.0 = as fast as a
@@ -184,6 +203,16 @@ impl Report {
             self.worker_cores
                 .map_or("-".into(), |c| format!("{c:.2} cores busy"))
         );
+        if let Some(r) = &self.restart {
+            let resumed = r
+                .resumed_series
+                .map_or("an unknown number of".into(), |n| format!("{n:.0}"));
+            let _ = writeln!(
+                out,
+                "restart before the burst: stopped in {:.0} ms; the new process's first signal after {:.0} ms, the burst's last after {:.0} ms; {resumed} series resumed from snapshots (snapshots on for the whole run)",
+                r.stop_ms, r.first_signal_ms, r.last_signal_ms
+            );
+        }
         if self.stray_signals > 0 {
             let _ = writeln!(out, "warning: {} unexpected signals", self.stray_signals);
         }

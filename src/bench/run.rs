@@ -10,6 +10,10 @@
 //! 4. **paced** (with `--rate`): candles at a fixed rate for
 //!    `--paced-seconds`, where latency measures the worker, not a backlog.
 //!
+//! With `--restart` the worker keeps series snapshots in a redis-server of the bench's own, and
+//! is stopped in order and started again before the burst: the burst then measures a start-up —
+//! from the new process to its first signal, every series resumed from its snapshot.
+//!
 //! Each phase publishes, then waits for exactly the signals the pure pipeline
 //! predicted for it (see [`super::expect`]) before the next begins.
 
@@ -20,11 +24,12 @@ use super::meter::{self, Meter};
 use super::phases::{Phase, check, paced_per_series, phases};
 use super::procstat::ProcStat;
 use super::publish::CandlePublisher;
-use super::report::{PhaseReport, Report};
+use super::report::{PhaseReport, Report, RestartReport};
 use super::worker::{self, Consumer, OwnNats, OwnWorker};
 use crate::config::Settings;
 use crate::runtime::clock;
 use futures::TryStreamExt;
+use local_servers::{ServerKind, ServerProcess};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -65,6 +70,9 @@ pub struct BenchOptions {
     /// Run the phases against the pass-through consumer first (on a NATS of its own), and
     /// report the worker's rates against it (without `nats_url`).
     pub passthrough: bool,
+    /// Keep series snapshots in Redis and restart the worker before the burst (see the module
+    /// documentation; without `nats_url`).
+    pub restart: bool,
 }
 
 /// Runs the bench and returns its figures (with `passthrough`, the pass-through's first, then
@@ -164,6 +172,7 @@ struct Measured {
     phases: Vec<PhaseReport>,
     rss_mb: Option<f64>,
     stray: u64,
+    restart: Option<RestartReport>,
 }
 
 /// Runs every phase against `consumer`: on a NATS the bench starts for it (and stops after),
@@ -198,8 +207,15 @@ async fn measure(
     )
     .await?;
 
+    // Snapshots for the restart: only the worker has series to resume.
+    let redis = match options.restart && consumer == Consumer::Worker {
+        true => Some(tokio::task::block_in_place(|| {
+            ServerProcess::start(ServerKind::Redis)
+        })?),
+        false => None,
+    };
     let mut own = match own_server.take() {
-        Some(server) => Some(OwnWorker::spawn(server, consumer, settings)?),
+        Some(server) => Some(OwnWorker::spawn(server, redis, consumer, settings)?),
         None => None,
     };
     match own.as_mut() {
@@ -214,7 +230,7 @@ async fn measure(
                 .await?
         }
     }
-    let watched = match (own.as_ref(), options.worker_pid) {
+    let mut watched = match (own.as_ref(), options.worker_pid) {
         (Some(w), _) => Some(ProcStat::new(w.pid())?),
         (None, Some(pid)) => Some(ProcStat::new(pid)?),
         (None, None) => None,
@@ -224,7 +240,19 @@ async fn measure(
         CandlePublisher::new(js.clone(), &nats.candle_subject_prefix, options.in_flight);
     let mut reports = Vec::new();
     let mut stray = 0;
+    let mut restart = None;
+    // Peak RSS of a worker process that was restarted away.
+    let mut earlier_peak: Option<f64> = None;
     for phase in phases {
+        let restarted = match (phase.restart_before, own.as_mut()) {
+            (true, Some(w)) if consumer == Consumer::Worker => {
+                earlier_peak = watched.map(|p| p.peak_rss_mb()).transpose()?;
+                let (stopped, started) = tokio::task::block_in_place(|| w.restart())?;
+                watched = Some(ProcStat::new(w.pid())?);
+                Some((stopped, started))
+            }
+            _ => None,
+        };
         let cpu_before = watched.map(|w| w.cpu_seconds()).transpose()?;
         let sent = publisher
             .publish(workload.round_robin(phase.range.clone()), phase.rate)
@@ -242,6 +270,21 @@ async fn measure(
             })?;
         if let Some(w) = own.as_mut() {
             w.check_alive()?;
+        }
+        if let (Some((stopped, started)), Some(w)) = (restarted, own.as_ref()) {
+            let since = |at: Option<Instant>| {
+                at.map_or(0.0, |at| {
+                    at.saturating_duration_since(started).as_secs_f64() * 1_000.0
+                })
+            };
+            restart = Some(RestartReport {
+                stop_ms: stopped.as_secs_f64() * 1_000.0,
+                first_signal_ms: since(collected.arrivals.iter().map(|a| a.at).min()),
+                last_signal_ms: since(collected.arrivals.iter().map(|a| a.at).max()),
+                resumed_series: tokio::task::block_in_place(|| {
+                    w.metric("signal_worker_snapshots_restored_total")
+                }),
+            });
         }
         let cpu_after = watched.map(|w| w.cpu_seconds()).transpose()?;
         stray += collected.stray;
@@ -268,7 +311,10 @@ async fn measure(
             worker_cpu_s: cpu_after.zip(cpu_before).map(|(a, b)| a - b),
         });
     }
-    let rss_mb = watched.map(|w| w.peak_rss_mb()).transpose()?;
+    let rss_mb = watched
+        .map(|w| w.peak_rss_mb())
+        .transpose()?
+        .map(|now| earlier_peak.map_or(now, |before| before.max(now)));
     // Close the bench's connection before its server goes, so the client
     // does not log a lost connection at the end of a successful run.
     drop((meter, publisher, js));
@@ -280,6 +326,7 @@ async fn measure(
         phases: reports,
         rss_mb,
         stray,
+        restart,
     })
 }
 
@@ -340,6 +387,7 @@ fn report(
         phases,
         rss_mb,
         stray: stray_signals,
+        restart,
     } = measured;
     let find = |name: &str| phases.iter().find(|p| p.name == name);
     let sustained = find("sustained");
@@ -377,6 +425,7 @@ fn report(
         batch_size: settings.serve.batch_size,
         max_wait_ms: settings.serve.max_wait_ms,
         stray_signals,
+        restart,
         phases,
         sustained_share_of_passthrough: passthrough
             .as_ref()

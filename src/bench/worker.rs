@@ -119,8 +119,14 @@ impl Consumer {
 pub struct OwnWorker {
     child: Child,
     log: PathBuf,
+    metrics_port: u16,
+    /// How the process was started: a restart starts the same one again.
+    consumer: Consumer,
+    env: Vec<(&'static str, String)>,
     /// Held only to be dropped after the worker, so the worker can finish its acks.
     _nats: OwnNats,
+    /// The redis-server of a restart run (series snapshots), likewise dropped after the worker.
+    _redis: Option<ServerProcess>,
 }
 
 impl OwnWorker {
@@ -129,50 +135,91 @@ impl OwnWorker {
     /// running here. Other `SIGNAL_WORKER_*` settings (batch size, model, …) are inherited, so
     /// the same run can be repeated with others; `sequence.max_series` is the bench's own
     /// (at least `--series`), so every series of the run is admitted.
+    ///
+    /// With `redis` (a restart run), the worker keeps its latest signals and series snapshots
+    /// there, so a restarted worker resumes every series from its snapshot.
     pub fn spawn(
         nats: OwnNats,
+        redis: Option<ServerProcess>,
         consumer: Consumer,
         settings: &crate::config::Settings,
     ) -> Result<Self, BenchError> {
-        let exe = std::env::current_exe()
-            .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
         let log = nats.dir().join("worker.log");
-        let file = std::fs::File::create(&log)
-            .map_err(|e| BenchError::Worker(format!("{}: {e}", log.display())))?;
         let metrics_port = free_port()?;
-        let mut command = Command::new(exe);
-        match consumer {
-            Consumer::Worker => command.arg("serve"),
-            Consumer::Passthrough { payload_bytes } => command
-                .arg(PASSTHROUGH_COMMAND)
-                .args(["--payload-bytes", &payload_bytes.to_string()]),
-        };
-        command
-            .env("SIGNAL_WORKER_NATS_URL", nats.url())
-            .env("SIGNAL_WORKER_NATS_REPLICAS", nats.replicas().to_string())
-            .env(
+        let mut env = vec![
+            ("SIGNAL_WORKER_NATS_URL", nats.url()),
+            ("SIGNAL_WORKER_NATS_REPLICAS", nats.replicas().to_string()),
+            (
                 "SIGNAL_WORKER_SEQUENCE_MAX_SERIES",
                 settings.sequence.max_series.to_string(),
-            )
-            .env(
+            ),
+            (
                 "SIGNAL_WORKER_METRICS_ADDR",
                 format!("127.0.0.1:{metrics_port}"),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(file));
+            ),
+        ];
+        if let Some(redis) = &redis {
+            env.extend([
+                ("SIGNAL_WORKER_REDIS_ENABLED", "true".to_owned()),
+                ("SIGNAL_WORKER_REDIS_URL", redis.url()),
+                ("SIGNAL_WORKER_REDIS_SNAPSHOTS", "true".to_owned()),
+            ]);
+        }
         if std::env::var_os("SIGNAL_WORKER_LOG").is_none() {
             // Per-batch logging would cost the worker CPU the bench measures.
-            command.env("SIGNAL_WORKER_LOG", "warn");
+            env.push(("SIGNAL_WORKER_LOG", "warn".to_owned()));
         }
-        let child = command
-            .spawn()
-            .map_err(|e| BenchError::Worker(format!("cannot start serve: {e}")))?;
+        let child = launch(consumer, &env, &log)?;
         Ok(Self {
             child,
             log,
+            metrics_port,
+            consumer,
+            env,
             _nats: nats,
+            _redis: redis,
         })
+    }
+
+    /// Stops the worker in order (SIGTERM: it finishes its batch and writes its last
+    /// checkpoint) and starts the same one again, which resumes from what the first left.
+    /// Returns how long the stop took and when the new process was started. Blocking.
+    pub fn restart(&mut self) -> Result<(Duration, Instant), BenchError> {
+        let asked = Instant::now();
+        if !self.stop_in_order() {
+            return Err(BenchError::Worker(format!(
+                "serve did not stop within {} s of SIGTERM; a restart would not resume from its \
+                 last checkpoint: {}",
+                STOP_GRACE.as_secs(),
+                log_tail(&self.log)
+            )));
+        }
+        let stopped = asked.elapsed();
+        let started = Instant::now();
+        self.child = launch(self.consumer, &self.env, &self.log)?;
+        Ok((stopped, started))
+    }
+
+    /// The sum of a counter or gauge over its label sets on the worker's `/metrics`, or `None`
+    /// when the endpoint or the metric cannot be read. Blocking.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
+        stream.set_read_timeout(Some(STOP_GRACE)).ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        let values: Vec<f64> = text
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
     }
 
     /// The worker's process id.
@@ -195,6 +242,14 @@ impl OwnWorker {
     /// Stops the worker in order (SIGTERM: it finishes and acks its batch),
     /// killing it if it overruns; then the server goes with `self`.
     pub fn stop(mut self) {
+        if !self.stop_in_order() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits up to [`STOP_GRACE`] for the exit: whether it exited.
+    fn stop_in_order(&mut self) -> bool {
         let pid = self.child.id().to_string();
         let asked = Command::new("kill")
             .args(["-TERM", &pid])
@@ -203,13 +258,42 @@ impl OwnWorker {
         let deadline = Instant::now() + STOP_GRACE;
         while asked && Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(POLL);
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        false
     }
+}
+
+/// Starts `serve` (or the pass-through) with `env`, its log appended to `log`.
+fn launch(
+    consumer: Consumer,
+    env: &[(&'static str, String)],
+    log: &Path,
+) -> Result<Child, BenchError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| BenchError::Worker(format!("cannot find this executable: {e}")))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| BenchError::Worker(format!("{}: {e}", log.display())))?;
+    let mut command = Command::new(exe);
+    match consumer {
+        Consumer::Worker => command.arg("serve"),
+        Consumer::Passthrough { payload_bytes } => command
+            .arg(PASSTHROUGH_COMMAND)
+            .args(["--payload-bytes", &payload_bytes.to_string()]),
+    };
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(file));
+    command
+        .spawn()
+        .map_err(|e| BenchError::Worker(format!("cannot start serve: {e}")))
 }
 
 impl Drop for OwnWorker {

@@ -52,6 +52,11 @@ pub struct BenchArgs {
     /// of it. Not with --nats-url.
     #[arg(long, conflicts_with = "nats_url")]
     pub passthrough: bool,
+    /// Keep series snapshots in a redis-server of the bench's own, and before the burst stop
+    /// the worker in order and start it again: reports the start-up, from the new process to
+    /// its first signal, every series resumed from its snapshot. Not with --nats-url.
+    #[arg(long, conflicts_with = "nats_url")]
+    pub restart: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -72,6 +77,7 @@ pub fn run(args: &BenchArgs, settings: &Settings) -> ExitCode {
         cluster: args.cluster,
         worker_pid: args.worker_pid,
         passthrough: args.passthrough,
+        restart: args.restart,
     };
     // Two threads: the meter must stamp signals while the publisher is busy.
     let runtime = match super::multi_thread_runtime(Some(2)) {

@@ -178,6 +178,37 @@ fn a_passthrough_run_answers_every_candle_and_gives_the_workers_share() {
 }
 
 #[test]
+fn a_restart_before_the_burst_resumes_every_series_from_its_snapshot() {
+    let _guard = serial();
+    let out = bench(
+        &["--restart", "--series", "8", "--candles", "3", "--json"],
+        &[],
+    );
+    let r = json(&out);
+    // The restarted worker's burst signals are the predicted ones (the bench fails otherwise):
+    // the same as an uninterrupted worker's.
+    assert_eq!(r["candles"], 8 * (WARMUP + 3 + 1));
+    assert_eq!(r["signals"], 8 * (1 + 3 + 1));
+    assert_eq!(r["stray_signals"], 0);
+    let restart = &r["restart"];
+    assert_eq!(f(restart, "resumed_series"), 8.0, "{restart}");
+    assert!(f(restart, "stop_ms") > 0.0, "{restart}");
+    let (first, last) = (f(restart, "first_signal_ms"), f(restart, "last_signal_ms"));
+    assert!(first > 0.0 && last >= first, "{restart}");
+    // Without --restart there is no restart figure.
+    let plain = json(&bench(&["--series", "2", "--candles", "1", "--json"], &[]));
+    assert!(plain["restart"].is_null(), "{plain}");
+    // It restarts the bench's own worker: never combined with a server given.
+    let both = bench(&["--restart", "--nats-url", "nats://127.0.0.1:1"], &[]);
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("--restart"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}
+
+#[test]
 fn a_cluster_run_signals_every_candle_with_r3_streams() {
     let _guard = serial();
     let out = bench(
