@@ -17,6 +17,21 @@ use std::time::Duration;
 /// Whether some worker is using the durable consumer described by `info`: it has a pull
 /// waiting, or it delivered or was acked within `idle` (a live worker always has one or the
 /// other; a dead one's last pull expires within `serve.max_wait_ms`).
+/// Consumer metadata a worker leaves when it stops cleanly: the ack floor it released the
+/// durable at. A successor that finds the floor unchanged and nothing delivered since takes the
+/// durable over at once instead of waiting `serve.standby_idle_ms` for it to look idle.
+const RELEASED_AT: &str = "signal-worker-released-at";
+
+/// Whether the last worker on this durable released it and nothing happened on it since.
+fn released(info: &consumer::Info) -> bool {
+    let floor = info.ack_floor.stream_sequence;
+    info.config
+        .metadata
+        .get(RELEASED_AT)
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|at| at == floor && info.delivered.stream_sequence == floor)
+}
+
 fn in_use(info: &consumer::Info, idle: Duration) -> bool {
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -68,6 +83,15 @@ impl CandleConsumer {
                 // Another worker is pulling from this durable (a rolling deploy, a second
                 // worker started by mistake): recreating the consumer under it would run two
                 // workers on overlapping candles. Wait as a standby until it has gone quiet.
+                Ok(info) if released(&info) => {
+                    tracing::info!(consumer = %name, ack_floor = info.ack_floor.stream_sequence, "durable consumer released by its last worker; taking it over at once");
+                    let floor = info.ack_floor.stream_sequence;
+                    stream
+                        .delete_consumer(&name)
+                        .await
+                        .map_err(|e| BusError::api("delete consumer", &name, e))?;
+                    break floor;
+                }
                 Ok(info) if in_use(&info, idle) => {
                     if !standing_by {
                         standing_by = true;
@@ -120,6 +144,32 @@ impl CandleConsumer {
             max_wait: Duration::from_millis(serve.max_wait_ms),
             request_timeout: Duration::from_millis(nats.request_timeout_ms),
         })
+    }
+
+    /// After the last batch is settled and flushed: records on the consumer that this worker
+    /// released it at its ack floor, so a successor (a restart, the next process of a rolling
+    /// deploy) takes over without waiting for the durable to look idle. Not recorded when
+    /// something delivered is still unacked — the successor then waits, as after a crash.
+    pub async fn release(&self, js: &super::Connection) -> Result<bool, BusError> {
+        let mut consumer = self.consumer.clone();
+        let info = consumer
+            .info()
+            .await
+            .map_err(|e| BusError::api("consumer info", &self.name, e))?
+            .clone();
+        let floor = info.ack_floor.stream_sequence;
+        if info.delivered.stream_sequence != floor {
+            return Ok(false);
+        }
+        let mut config = info.config;
+        config
+            .metadata
+            .insert(RELEASED_AT.into(), floor.to_string());
+        js.jetstream()
+            .update_consumer_on_stream(config, &info.stream_name)
+            .await
+            .map_err(|e| BusError::api("update consumer", &self.name, e))?;
+        Ok(true)
     }
 
     /// Fetches the next batch: every candle already waiting, up to `batch_size`, at once; when

@@ -157,7 +157,8 @@ pub struct ServeSettings {
     pub evict_interval_ms: u64,
     /// Without partitions: a worker finding its durable consumer in use (a pull waiting, or a
     /// delivery or ack within this long, ms) stands by until it has been idle this long, instead
-    /// of recreating it under the other worker.
+    /// of recreating it under the other worker. Not waited for when the last worker stopped
+    /// cleanly and released the durable (see `bus::consumer`).
     pub standby_idle_ms: u64,
     /// How often each intake reads the model in force between batches (ms): the longest a
     /// reload takes to reach every worker.

@@ -14,6 +14,7 @@ use super::{AppState, TaskError};
 use crate::bus::Delivered;
 use crate::bus::consumer::CandleConsumer;
 use crate::telemetry::health::Dependency;
+use crate::telemetry::metrics as m;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +83,24 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
     }
     state.bus.flush().await?;
     serving.finish().await;
+    // Not fatal: without the record the successor waits `serve.standby_idle_ms`, as after a crash.
+    let count = |outcome: &'static str| {
+        metrics::counter!(m::CONSUMER_RELEASES, "outcome" => outcome).increment(1);
+    };
+    match intake.release(&state.bus).await {
+        Ok(true) => {
+            count("recorded");
+            tracing::info!("durable consumer released for the next worker");
+        }
+        Ok(false) => {
+            count("unacked");
+            tracing::info!("durable consumer not released: deliveries still unacked");
+        }
+        Err(e) => {
+            count("failed");
+            tracing::warn!(error = %e, "durable consumer release not recorded; the next worker waits serve.standby_idle_ms");
+        }
+    }
     tracing::info!(
         processed_through = serving.processed_through,
         "candle intake stopped; every fetched candle settled"

@@ -70,6 +70,9 @@ pub const REPLIES_REFUSED: &str = "signal_worker_replies_refused_total";
 pub const DEAD_LETTERS_UNSTORABLE: &str = "signal_worker_dead_letters_unstorable_total";
 /// Series dropped after `sequence.idle_evict_ms` without a candle.
 pub const SERIES_EVICTED: &str = "signal_worker_series_evicted_total";
+/// Clean stops, by whether the durable consumer's release was recorded for the next worker
+/// (`recorded`, `unacked`: deliveries were still unacked, `failed`: the update was refused).
+pub const CONSUMER_RELEASES: &str = "signal_worker_consumer_releases_total";
 /// Models read and verified from disk by this process (each loaded model is shared by every
 /// intake running it, so this stays at one per model however many partitions run it).
 pub const MODEL_LOADS: &str = "signal_worker_model_loads_total";
@@ -311,6 +314,11 @@ pub fn describe() {
         SERIES_EVICTED,
         Unit::Count,
         "Series dropped after sequence.idle_evict_ms without a candle."
+    );
+    describe_counter!(
+        CONSUMER_RELEASES,
+        Unit::Count,
+        "Clean stops by outcome of the durable consumer's release for the next worker."
     );
     describe_counter!(
         MODEL_LOADS,

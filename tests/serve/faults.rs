@@ -334,6 +334,22 @@ async fn a_second_worker_on_a_durable_in_use_stands_by_instead_of_stealing_it() 
         second.log().contains("warm start done")
     })
     .await;
+    // The first recorded its release on the consumer, so the second did not wait for the
+    // durable to look idle.
+    assert!(
+        first
+            .log()
+            .contains("durable consumer released for the next worker"),
+        "{}",
+        first.log()
+    );
+    assert!(
+        second
+            .log()
+            .contains("durable consumer released by its last worker; taking it over at once"),
+        "{}",
+        second.log()
+    );
     publish_series(&js, &["D1", "D2"], 260..300).await;
     wait_drained(&js, &second).await;
     assert_exact(&js, &format!("{}\n{}", first.log(), second.log())).await;
