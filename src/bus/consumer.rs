@@ -82,17 +82,9 @@ impl CandleConsumer {
             match stream.consumer_info(&name).await {
                 // Another worker is pulling from this durable (a rolling deploy, a second
                 // worker started by mistake): recreating the consumer under it would run two
-                // workers on overlapping candles. Wait as a standby until it has gone quiet.
-                Ok(info) if released(&info) => {
-                    tracing::info!(consumer = %name, ack_floor = info.ack_floor.stream_sequence, "durable consumer released by its last worker; taking it over at once");
-                    let floor = info.ack_floor.stream_sequence;
-                    stream
-                        .delete_consumer(&name)
-                        .await
-                        .map_err(|e| BusError::api("delete consumer", &name, e))?;
-                    break floor;
-                }
-                Ok(info) if in_use(&info, idle) => {
+                // workers on overlapping candles. Wait as a standby until it has gone quiet —
+                // unless the last worker released it when it stopped.
+                Ok(info) if !released(&info) && in_use(&info, idle) => {
                     if !standing_by {
                         standing_by = true;
                         tracing::warn!(consumer = %name, waiting_pulls = info.num_waiting, "durable consumer in use by another worker; standing by until it is idle");
@@ -101,6 +93,9 @@ impl CandleConsumer {
                 }
                 Ok(info) => {
                     let floor = info.ack_floor.stream_sequence;
+                    if released(&info) {
+                        tracing::info!(consumer = %name, ack_floor = floor, "durable consumer released by its last worker; taking it over at once");
+                    }
                     stream
                         .delete_consumer(&name)
                         .await

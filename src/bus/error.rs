@@ -20,6 +20,15 @@ pub enum BusError {
         /// What differs.
         message: String,
     },
+    /// The server refused to create a stream for good: it cannot reserve the stream's byte
+    /// limit (storage or account resources). Trying again cannot pass; the setting must change.
+    #[error("create stream {stream}: {message}")]
+    StreamRefused {
+        /// The stream.
+        stream: String,
+        /// The server's answer and the setting to change.
+        message: String,
+    },
     /// A JetStream API call (stream or consumer management) failed.
     #[error("{operation} {object}: {message}")]
     Api {

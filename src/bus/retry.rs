@@ -36,7 +36,14 @@ where
             .with_total_delay(Some(bound))
             .without_max_times(),
     )
-    .when(|e: &BusError| !matches!(e, BusError::StreamMismatch { .. } | BusError::Refused { .. }))
+    .when(|e: &BusError| {
+        !matches!(
+            e,
+            BusError::StreamMismatch { .. }
+                | BusError::StreamRefused { .. }
+                | BusError::Refused { .. }
+        )
+    })
     .notify(|e: &BusError, delay: Duration| {
         tracing::warn!(call = what, error = %e, ?delay, "JetStream call failed (a leader election?); trying again");
     })

@@ -225,7 +225,13 @@ async fn a_byte_limit_the_server_cannot_reserve_is_refused_naming_the_setting() 
         signals_max_bytes: 1 << 60,
         ..Settings::default().nats
     };
-    let err = ensure_streams(&js, &huge).await.unwrap_err().to_string();
+    let err = ensure_streams(&js, &huge).await.unwrap_err();
+    // Refused for good (never retried: waiting cannot give the server the storage).
+    assert!(
+        matches!(err, signal_worker::bus::BusError::StreamRefused { .. }),
+        "{err:?}"
+    );
+    let err = err.to_string();
     assert!(err.contains("create stream SIGNALS"), "{err}");
     assert!(err.contains("nats.signals_max_bytes"), "{err}");
     assert!(err.contains("1073741824 GiB"), "{err}");

@@ -111,16 +111,17 @@ fn create_error(spec: &StreamSpec, e: jetstream::context::CreateStreamError) -> 
             ]
             .contains(&inner.error_code())
     );
+    // Not retried: waiting cannot give the server the storage (this took the whole retry bound,
+    // 27 s by default, before failing).
     match short_of_storage {
-        true => BusError::api(
-            "create stream",
-            &spec.name,
-            format!(
+        true => BusError::StreamRefused {
+            stream: spec.name.clone(),
+            message: format!(
                 "{e} (the server reserves a stream's max_bytes, here {}, of its JetStream storage: lower {}_max_bytes or give the server more)",
                 show_bytes(spec.max_bytes),
                 spec.settings
             ),
-        ),
+        },
         false => BusError::api("create stream", &spec.name, e),
     }
 }
