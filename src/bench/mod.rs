@@ -15,6 +15,7 @@
 pub(crate) mod error;
 pub(crate) mod expect;
 pub(crate) mod load;
+mod measured;
 pub(crate) mod meter;
 pub(crate) mod passthrough;
 mod phases;

@@ -20,6 +20,7 @@
 use super::BenchError;
 use super::expect::{self, Expected};
 use super::load::{self, Workload};
+use super::measured::{Measured, report};
 use super::meter::{self, Meter};
 use super::phases::{Phase, check, paced_per_series, phases};
 use super::procstat::ProcStat;
@@ -165,14 +166,6 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
         measured,
         ceiling,
     ))
-}
-
-/// What one consumer's run measured.
-struct Measured {
-    phases: Vec<PhaseReport>,
-    rss_mb: Option<f64>,
-    stray: u64,
-    restart: Option<RestartReport>,
 }
 
 /// Runs every phase against `consumer`: on a NATS the bench starts for it (and stops after),
@@ -372,64 +365,5 @@ async fn refuse_dirty(
     match held {
         Some(_) => Err(BenchError::Dirty { subject }),
         None => Ok(()),
-    }
-}
-
-fn report(
-    options: &BenchOptions,
-    settings: &Settings,
-    warmup: usize,
-    consumer: Consumer,
-    measured: Measured,
-    passthrough: Option<Report>,
-) -> Report {
-    let Measured {
-        phases,
-        rss_mb,
-        stray: stray_signals,
-        restart,
-    } = measured;
-    let find = |name: &str| phases.iter().find(|p| p.name == name);
-    let sustained = find("sustained");
-    let latency_phase = match find("paced") {
-        Some(_) => "paced",
-        None => "sustained",
-    };
-    let latency = find(latency_phase).map(|p| p.latency);
-    let measured: Vec<&PhaseReport> = phases.iter().filter(|p| p.name != "warmup").collect();
-    let worker_cpu_s = measured.iter().map(|p| p.worker_cpu_s).sum::<Option<f64>>();
-    let measured_wall_s = measured.iter().map(|p| p.wall_ms).sum::<f64>() / 1_000.0;
-    let sustained_candles_per_s = sustained.map_or(0.0, |p| p.candles_per_s);
-    Report {
-        consumer: consumer.name(),
-        series: options.series,
-        candles: phases.iter().map(|p| p.candles).sum(),
-        signals: phases.iter().map(|p| p.signals).sum(),
-        warmup_candles_per_series: warmup,
-        sustained_candles_per_s,
-        burst_ms: find("burst").map_or(0.0, |p| p.wall_ms),
-        latency_phase,
-        latency_p50_ms: latency.map_or(0.0, |l| l.p50_ms),
-        latency_p90_ms: latency.map_or(0.0, |l| l.p90_ms),
-        latency_p99_ms: latency.map_or(0.0, |l| l.p99_ms),
-        latency_max_ms: latency.map_or(0.0, |l| l.max_ms),
-        rss_mb,
-        worker_cpu_s,
-        worker_cores: worker_cpu_s.map(|c| c / measured_wall_s.max(1e-9)),
-        target: match (&options.nats_url, options.cluster) {
-            (Some(_), _) => "external",
-            (None, false) => "own",
-            (None, true) => "own-cluster",
-        },
-        replicas: settings.nats.replicas,
-        batch_size: settings.serve.batch_size,
-        max_wait_ms: settings.serve.max_wait_ms,
-        stray_signals,
-        restart,
-        phases,
-        sustained_share_of_passthrough: passthrough
-            .as_ref()
-            .map(|p| sustained_candles_per_s / p.sustained_candles_per_s.max(1e-9)),
-        passthrough: passthrough.map(Box::new),
     }
 }
