@@ -213,15 +213,16 @@ fn main() {
         );
     };
     println!(
-        "inline: SeriesFeatures {} B, SeriesState {} B; ta-lib streams: BBANDS {} B, STOCH {} B, MACD {} B, CCI {} B, SMA {} B, EMA {} B",
+        "inline: SeriesFeatures {} B, SeriesState {} B; the ta-lib streams kept: MACD {} B, CCI {} B, ROC {} B, RSI {} B, ATR {} B, EMA {} B (x3), OBV {} B",
         std::mem::size_of::<SeriesFeatures>(),
         std::mem::size_of::<signal_worker::core::series::SeriesState>(),
-        std::mem::size_of::<ta_lib::BbandsStream>(),
-        std::mem::size_of::<ta_lib::StochStream>(),
         std::mem::size_of::<ta_lib::MacdStream>(),
         std::mem::size_of::<ta_lib::CciStream>(),
-        std::mem::size_of::<ta_lib::SmaStream>(),
+        std::mem::size_of::<ta_lib::RocStream>(),
+        std::mem::size_of::<ta_lib::RsiStream>(),
+        std::mem::size_of::<ta_lib::AtrStream>(),
         std::mem::size_of::<ta_lib::EmaStream>(),
+        std::mem::size_of::<ta_lib::ObvStream>(),
     );
     row("features, snapshot_bars 1000 (snapshots on)", &|bars| {
         Ok(features_only(&candles, FeatureSettings::default(), bars))

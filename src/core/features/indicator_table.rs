@@ -82,6 +82,15 @@ impl Outputs for (f64, f64, f64) {
     }
 }
 
+impl Outputs for (f64, f64, f64, f64) {
+    #[inline]
+    fn write(self, values: &mut [Option<f64>], columns: &[usize]) {
+        for (&c, v) in columns.iter().zip([self.0, self.1, self.2, self.3]) {
+            values[c] = Some(v);
+        }
+    }
+}
+
 /// Maps ta-lib's "not enough history yet" to `None`, any other refusal to
 /// an error naming the indicator.
 pub(super) fn opened<T>(
@@ -106,7 +115,8 @@ pub(super) fn refused(indicator: &'static str) -> impl Fn(RetCode) -> FeatureErr
 /// field: StreamType = "error name" {
 ///     columns: [CONSTANT = "column", …],
 ///     open: |core, bars| <ta-lib opener on the retained bars>,
-///     update: |stream, bar| <one bar into the stream>,
+///     update: |stream, bar[, history]| <one bar into the stream; `history` (already holding
+///              the bar) for the streams that read their window back from it>,
 /// }
 /// ```
 ///
@@ -116,7 +126,7 @@ macro_rules! indicator_table {
         $field:ident : $stream:ty = $label:literal {
             columns: [$($column:ident = $name:literal),+ $(,)?],
             open: |$core:ident, $bars:ident| $open:expr,
-            update: |$s:ident, $bar:ident| $update:expr $(,)?
+            update: |$s:ident, $bar:ident $(, $history:ident)?| $update:expr $(,)?
         }
     ),+ $(,)?) => {
         /// Number of indicator columns.
@@ -165,6 +175,7 @@ macro_rules! indicator_table {
                 $(
                     if let Some($s) = &mut self.$field {
                         let $bar = bar;
+                        $(let $history = history;)?
                         let out = $update.map_err(refused($label))?;
                         out.write(&mut self.values, &[$($column),+]);
                     }

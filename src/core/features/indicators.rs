@@ -1,4 +1,6 @@
-//! The standard indicators, as ta-lib streaming handles.
+//! The standard indicators, as ta-lib streaming handles (STOCH, WILLR, BBANDS with SMA(20), ROC
+//! and CCI as bit-identical transcriptions that read their window from the bar history instead of
+//! keeping a copy: see `history_streams`).
 //!
 //! TA-Lib's warm-up is reproduced by *when* a stream is opened: a stream can
 //! only be opened on at least `lookback + 1` bars (`InsufficientHistory`
@@ -16,12 +18,10 @@
 
 use super::bars::BarHistory;
 use super::error::FeatureError;
+use super::history_streams::{Bbands, Cci, Roc, Stoch, Willr};
 use super::indicator_table::indicator_table;
 use crate::core::bar::Bar;
-use ta_lib::{
-    AtrStream, BbandsStream, CciStream, Core, EmaStream, MAType, MacdStream, ObvStream, RocStream,
-    RsiStream, SmaStream, StochStream, WillrStream,
-};
+use ta_lib::{AtrStream, Core, EmaStream, MacdStream, ObvStream, RsiStream};
 
 /// RSI period (`rsi_14`).
 const RSI_PERIOD: i32 = 14;
@@ -37,9 +37,7 @@ const EMA_SHORT: i32 = 9;
 const EMA_MEDIUM: i32 = 21;
 /// Long EMA (`ema_50`); its lookback sets the warm-up of the whole vector.
 pub(crate) const EMA_LONG: i32 = 50;
-/// Simple moving average period (`sma_20`).
-const SMA_PERIOD: i32 = 20;
-/// Bollinger Bands period.
+/// Bollinger Bands period, and the simple moving average's (`sma_20`, their middle band).
 const BB_PERIOD: i32 = 20;
 /// Bollinger Bands width in standard deviations, both sides.
 const BB_DEVIATIONS: f64 = 2.0;
@@ -84,55 +82,43 @@ indicator_table! {
         open: |core, bars| core.ema_open(&bars.close, EMA_LONG),
         update: |s, bar| s.update(bar.close),
     },
-    sma: SmaStream = "sma_20" {
-        columns: [SMA_20 = "sma_20"],
-        open: |core, bars| core.sma_open(&bars.close, SMA_PERIOD),
-        update: |s, bar| s.update(bar.close),
-    },
-    bbands: BbandsStream = "bbands" {
-        columns: [BB_UPPER = "bb_upper", BB_MIDDLE = "bb_middle", BB_LOWER = "bb_lower"],
-        open: |core, bars| core.bbands_open(
-            &bars.close,
-            BB_PERIOD,
-            BB_DEVIATIONS,
-            BB_DEVIATIONS,
-            MAType::SMA,
-        ),
-        update: |s, bar| s.update(bar.close),
+    // SMA(20) is BBANDS' middle band bit for bit (the same running total over the same closes),
+    // so one stream yields both. This and STOCH, WILLR, ROC and CCI read their bars from the
+    // history (`history_streams`: why they are not ta-lib's).
+    bbands: Bbands<{ BB_PERIOD as usize }> = "bbands" {
+        columns: [
+            SMA_20 = "sma_20",
+            BB_UPPER = "bb_upper",
+            BB_MIDDLE = "bb_middle",
+            BB_LOWER = "bb_lower",
+        ],
+        open: |_core, bars| Bbands::open(bars, BB_DEVIATIONS),
+        update: |s, _bar, history| s.update(history),
     },
     atr: AtrStream = "atr_14" {
         columns: [ATR_14 = "atr_14"],
         open: |core, bars| core.atr_open(&bars.high, &bars.low, &bars.close, ATR_PERIOD),
         update: |s, bar| s.update(bar.high, bar.low, bar.close),
     },
-    stoch: StochStream = "stoch" {
+    stoch: Stoch<{ STOCH_FAST_K as usize }, { STOCH_SLOW_K as usize }, { STOCH_SLOW_D as usize }> = "stoch" {
         columns: [STOCH_K = "stoch_k", STOCH_D = "stoch_d"],
-        open: |core, bars| core.stoch_open(
-            &bars.high,
-            &bars.low,
-            &bars.close,
-            STOCH_FAST_K,
-            STOCH_SLOW_K,
-            MAType::SMA,
-            STOCH_SLOW_D,
-            MAType::SMA,
-        ),
-        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+        open: |_core, bars| Stoch::open(bars),
+        update: |s, _bar, history| s.update(history),
     },
-    willr: WillrStream = "willr_14" {
+    willr: Willr<{ WILLR_PERIOD as usize }> = "willr_14" {
         columns: [WILLR_14 = "willr_14"],
-        open: |core, bars| core.willr_open(&bars.high, &bars.low, &bars.close, WILLR_PERIOD),
-        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+        open: |_core, bars| Willr::open(bars),
+        update: |s, _bar, history| s.update(history),
     },
-    roc: RocStream = "roc_12" {
+    roc: Roc<{ ROC_PERIOD as usize }> = "roc_12" {
         columns: [ROC_12 = "roc_12"],
-        open: |core, bars| core.roc_open(&bars.close, ROC_PERIOD),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Roc::open(bars),
+        update: |s, _bar, history| s.update(history),
     },
-    cci: CciStream = "cci_20" {
+    cci: Cci<{ CCI_PERIOD as usize }> = "cci_20" {
         columns: [CCI_20 = "cci_20"],
-        open: |core, bars| core.cci_open(&bars.high, &bars.low, &bars.close, CCI_PERIOD),
-        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+        open: |_core, bars| Cci::open(bars),
+        update: |s, _bar, history| s.update(history),
     },
     obv: ObvStream = "obv" {
         columns: [OBV = "obv"],
@@ -179,6 +165,7 @@ impl Indicators {
 mod tests {
     use super::*;
     use crate::core::features::WARM_UP_BARS;
+    use ta_lib::MAType;
 
     #[test]
     fn longest_lookback_sets_the_warm_up() {

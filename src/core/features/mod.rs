@@ -1,6 +1,8 @@
 //! The streaming feature engine: per-series state that turns each closed bar
 //! into the standard indicators (TA-Lib semantics, through ta-lib's streaming
-//! handles) and the model's scale-free feature vector, in O(1) per bar.
+//! handles, and for STOCH, WILLR, BBANDS, SMA, ROC and CCI transcriptions of them that read their window
+//! from the series' bars: `history_streams`) and the model's scale-free feature vector, in O(1)
+//! per bar.
 //!
 //! Used unchanged by serving, replays, training and benches, so live and
 //! training features cannot drift. Pure: no I/O, no clock, no globals — the
@@ -17,6 +19,7 @@ mod bars;
 mod calendar;
 mod candle;
 mod error;
+mod history_streams;
 mod indicator_table;
 mod indicators;
 mod oscillators;

@@ -1,0 +1,48 @@
+//! Rate of change, reading the close `PERIOD` bars back from the history.
+
+use super::Tape;
+use crate::core::features::bars::{BarHistory, Columns};
+use ta_lib::RetCode;
+
+/// ta-lib's `RocStream`: `(close / close PERIOD bars ago − 1) × 100`, 0 when that close is 0.
+/// It needs nothing but the bar count: ta-lib's keeps a heap ring of `PERIOD` closes.
+#[derive(Debug, Clone)]
+pub(crate) struct Roc<const PERIOD: usize> {
+    /// Index of the next bar.
+    next: i64,
+}
+
+impl<const PERIOD: usize> Roc<PERIOD> {
+    /// Opens on the whole history: the rate at its last bar, as `Core::roc_open`.
+    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
+        super::open_on(columns, Self { next: 0 }, |s, tape, _| s.step(tape))
+    }
+
+    /// Takes the history's newest bar.
+    #[inline]
+    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<f64, RetCode> {
+        let tape = Tape::History {
+            history,
+            latest: self.next,
+        };
+        self.step(tape)?.ok_or(RetCode::InternalError)
+    }
+
+    #[inline]
+    fn step(&mut self, tape: Tape<'_>) -> Result<Option<f64>, RetCode> {
+        let today = self.next;
+        let back = PERIOD as i64;
+        if today < back {
+            self.next += 1;
+            return Ok(None);
+        }
+        let then = tape.close(today - back)?;
+        let now = tape.close(today)?;
+        self.next += 1;
+        Ok(Some(if then != 0.0 {
+            (now / then - 1.0) * 100.0
+        } else {
+            0.0
+        }))
+    }
+}

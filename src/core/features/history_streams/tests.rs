@@ -1,0 +1,303 @@
+//! Each stream here against ta-lib's own, bit for bit, bar by bar: opened on the same history,
+//! then updated bar after bar (the live path, reading a history of the fewest bars a warm series
+//! keeps), and opened again part-way on a later stretch (the restore path).
+
+use super::{Bbands, Cci, Roc, Stoch, Willr};
+use crate::core::bar::Bar;
+use crate::core::features::FEWEST_RETAINED_BARS;
+use crate::core::features::bars::{BarHistory, Columns};
+use ta_lib::{
+    BbandsStream, CciStream, Core, MAType, RetCode, RocStream, SmaStream, StochStream, WillrStream,
+};
+
+type Ours = (Stoch<14, 3, 3>, Willr<14>, Bbands<20>, Roc<12>, Cci<20>);
+type Theirs = (
+    StochStream,
+    WillrStream,
+    BbandsStream,
+    SmaStream,
+    RocStream,
+    CciStream,
+);
+
+/// Every output of both sets, as bits: stoch k, d, willr, sma, upper, middle, lower, roc, cci.
+type Row = [u64; 9];
+
+fn columns(bars: &[Bar]) -> Columns {
+    Columns {
+        high: bars.iter().map(|b| b.high).collect(),
+        low: bars.iter().map(|b| b.low).collect(),
+        close: bars.iter().map(|b| b.close).collect(),
+        obv_volume: bars.iter().map(|b| b.volume).collect(),
+    }
+}
+
+fn bits(values: [f64; 9]) -> Row {
+    values.map(f64::to_bits)
+}
+
+fn open_ours(c: &Columns) -> Result<(Ours, Row), RetCode> {
+    let (stoch, (k, d)) = Stoch::open(c)?;
+    let (willr, r) = Willr::open(c)?;
+    let (bbands, (sma, up, mid, low)) = Bbands::open(c, 2.0)?;
+    let (roc, rate) = Roc::open(c)?;
+    let (cci, channel) = Cci::open(c)?;
+    Ok((
+        (stoch, willr, bbands, roc, cci),
+        bits([k, d, r, sma, up, mid, low, rate, channel]),
+    ))
+}
+
+fn open_theirs(c: &Columns) -> Result<(Theirs, Row), RetCode> {
+    let core = Core::new();
+    let (stoch, (k, d)) = core.stoch_open(
+        &c.high,
+        &c.low,
+        &c.close,
+        14,
+        3,
+        MAType::SMA,
+        3,
+        MAType::SMA,
+    )?;
+    let (willr, r) = core.willr_open(&c.high, &c.low, &c.close, 14)?;
+    let (bbands, (up, mid, low)) = core.bbands_open(&c.close, 20, 2.0, 2.0, MAType::SMA)?;
+    let (sma, s) = core.sma_open(&c.close, 20)?;
+    let (roc, rate) = core.roc_open(&c.close, 12)?;
+    let (cci, channel) = core.cci_open(&c.high, &c.low, &c.close, 20)?;
+    Ok((
+        (stoch, willr, bbands, sma, roc, cci),
+        bits([k, d, r, s, up, mid, low, rate, channel]),
+    ))
+}
+
+fn update_ours(s: &mut Ours, history: &BarHistory) -> Result<Row, RetCode> {
+    let (k, d) = s.0.update(history)?;
+    let r = s.1.update(history)?;
+    let (sma, up, mid, low) = s.2.update(history)?;
+    let rate = s.3.update(history)?;
+    let channel = s.4.update(history)?;
+    Ok(bits([k, d, r, sma, up, mid, low, rate, channel]))
+}
+
+fn update_theirs(s: &mut Theirs, bar: &Bar) -> Result<Row, RetCode> {
+    let (k, d) = s.0.update(bar.high, bar.low, bar.close)?;
+    let r = s.1.update(bar.high, bar.low, bar.close)?;
+    let (up, mid, low) = s.2.update(bar.close)?;
+    let sma = s.3.update(bar.close)?;
+    let rate = s.4.update(bar.close)?;
+    let channel = s.5.update(bar.high, bar.low, bar.close)?;
+    Ok(bits([k, d, r, sma, up, mid, low, rate, channel]))
+}
+
+/// Opens both sets on `bars[from..]` as soon as both can (never one without the other), then
+/// updates both on every later bar; returns how many rows were compared.
+fn assert_same(bars: &[Bar], from: usize, label: &str) -> usize {
+    let bars = &bars[from..];
+    let mut history = BarHistory::new(FEWEST_RETAINED_BARS);
+    let mut open: Option<(Ours, Theirs)> = None;
+    let mut compared = 0;
+    for (n, bar) in bars.iter().enumerate() {
+        history.push(*bar, false);
+        let (ours, theirs) = match open.as_mut() {
+            Some((ours, theirs)) => (update_ours(ours, &history), update_theirs(theirs, bar)),
+            None => {
+                let c = columns(&bars[..=n]);
+                match (open_ours(&c), open_theirs(&c)) {
+                    (Ok((o, row_o)), Ok((t, row_t))) => {
+                        open = Some((o, t));
+                        (Ok(row_o), Ok(row_t))
+                    }
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a, b, "{label}: bar {n}: both refuse to open, alike");
+                        continue;
+                    }
+                    (a, b) => panic!(
+                        "{label}: bar {n}: one opens and not the other: {:?} vs {:?}",
+                        a.map(|r| r.1),
+                        b.map(|r| r.1)
+                    ),
+                }
+            }
+        };
+        assert_eq!(ours, theirs, "{label}: bar {} (from {from})", n + from);
+        compared += 1;
+    }
+    compared
+}
+
+fn bundled(name: &str) -> Vec<Bar> {
+    let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+            Bar {
+                open_time: f[0] as i64,
+                open: f[1],
+                high: f[2],
+                low: f[3],
+                close: f[4],
+                volume: f[5],
+            }
+        })
+        .collect()
+}
+
+/// xorshift64*: a few lines of deterministic noise, so the core needs no model import.
+struct Noise(u64);
+
+impl Noise {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A random walk at `level` with flat stretches (every price equal: the flat-range guard and
+/// VAR's anchored re-seed), frozen closes inside a range, spikes, and regime changes of scale.
+fn synthetic(seed: u64, level: f64, n: usize) -> Vec<Bar> {
+    let mut noise = Noise(seed | 1);
+    let mut close = level;
+    let mut bars = Vec::with_capacity(n);
+    for i in 0..n {
+        let phase = (i / 40) % 5;
+        let (open, high, low);
+        match phase {
+            0 => {
+                // Flat: every price the same for 40 bars.
+                open = close;
+                high = close;
+                low = close;
+            }
+            1 => {
+                // Frozen close, moving range.
+                open = close;
+                high = close * (1.0 + noise.unit() * 1e-3);
+                low = close * (1.0 - noise.unit() * 1e-3);
+            }
+            _ => {
+                open = close;
+                let spike = if noise.unit() < 0.02 { 50.0 } else { 1.0 };
+                close *= 1.0 + (noise.unit() - 0.5) * 0.02 * spike;
+                close = close.max(level * 1e-6);
+                high = open.max(close) * (1.0 + noise.unit() * 0.01);
+                low = open.min(close) * (1.0 - noise.unit() * 0.01);
+            }
+        }
+        bars.push(Bar {
+            open_time: i as i64 * 60_000,
+            open,
+            high,
+            low,
+            close,
+            volume: 1.0,
+        });
+    }
+    bars
+}
+
+#[test]
+fn equal_to_ta_lib_over_the_bundled_markets() {
+    for name in ["btcusd-1h.csv", "icl8-cffex-1m.csv", "iml8-cffex-1m.csv"] {
+        let bars = bundled(name);
+        let compared = assert_same(&bars, 0, name);
+        assert_eq!(
+            compared,
+            bars.len() - 19,
+            "{name}: every bar from BBANDS' first"
+        );
+        // A restore: opened on a later stretch of retained bars.
+        assert_same(&bars, bars.len() / 2, name);
+    }
+}
+
+#[test]
+fn equal_to_ta_lib_on_flat_spiking_and_rescaled_series() {
+    for (seed, level) in [(1, 100.0), (2, 1e-6), (3, 3.2e9), (4, 0.5), (5, 65_000.0)] {
+        let bars = synthetic(seed, level, 4_000);
+        let label = format!("seed {seed} level {level}");
+        assert!(assert_same(&bars, 0, &label) > 3_900);
+        assert_same(&bars, 1_234, &label);
+    }
+}
+
+#[test]
+fn each_opens_on_exactly_the_history_ta_lib_opens_on() {
+    let bars = synthetic(9, 10.0, 30);
+    let core = Core::new();
+    let answer = |r: Result<(), RetCode>| r.err();
+    for n in 1..=bars.len() {
+        let c = columns(&bars[..n]);
+        let pairs = [
+            (
+                answer(Stoch::<14, 3, 3>::open(&c).map(drop)),
+                answer(
+                    core.stoch_open(
+                        &c.high,
+                        &c.low,
+                        &c.close,
+                        14,
+                        3,
+                        MAType::SMA,
+                        3,
+                        MAType::SMA,
+                    )
+                    .map(drop),
+                ),
+            ),
+            (
+                answer(Willr::<14>::open(&c).map(drop)),
+                answer(core.willr_open(&c.high, &c.low, &c.close, 14).map(drop)),
+            ),
+            (
+                answer(Bbands::<20>::open(&c, 2.0).map(drop)),
+                answer(
+                    core.bbands_open(&c.close, 20, 2.0, 2.0, MAType::SMA)
+                        .map(drop),
+                ),
+            ),
+            (
+                answer(Roc::<12>::open(&c).map(drop)),
+                answer(core.roc_open(&c.close, 12).map(drop)),
+            ),
+            (
+                answer(Cci::<20>::open(&c).map(drop)),
+                answer(core.cci_open(&c.high, &c.low, &c.close, 20).map(drop)),
+            ),
+        ];
+        for (i, (ours, theirs)) in pairs.into_iter().enumerate() {
+            assert_eq!(ours, theirs, "stream {i} on {n} bars");
+        }
+    }
+    // The first bars each can open on: lookback + 1.
+    let first =
+        |open: &dyn Fn(&Columns) -> bool| (1..=bars.len()).find(|&n| open(&columns(&bars[..n])));
+    assert_eq!(first(&|c| Stoch::<14, 3, 3>::open(c).is_ok()), Some(18));
+    assert_eq!(first(&|c| Willr::<14>::open(c).is_ok()), Some(14));
+    assert_eq!(first(&|c| Bbands::<20>::open(c, 2.0).is_ok()), Some(20));
+    assert_eq!(first(&|c| Roc::<12>::open(c).is_ok()), Some(13));
+    assert_eq!(first(&|c| Cci::<20>::open(c).is_ok()), Some(20));
+}
+
+#[test]
+fn a_history_missing_the_window_is_an_error_not_a_panic() {
+    let bars = synthetic(11, 10.0, 60);
+    let (mut bbands, _) = Bbands::<20>::open(&columns(&bars), 2.0).unwrap();
+    let mut short = BarHistory::new(FEWEST_RETAINED_BARS);
+    short.push(bars[0], false);
+    assert_eq!(bbands.update(&short).err(), Some(RetCode::InternalError));
+}
+
+#[test]
+fn the_streams_hold_no_heap_and_little_inline() {
+    // Against ta-lib's 1,360 (STOCH) + 840 (BBANDS) bytes inline, and their heap rings.
+    assert!(std::mem::size_of::<Stoch<14, 3, 3>>() <= 160);
+    assert!(std::mem::size_of::<Willr<14>>() <= 48);
+    assert!(std::mem::size_of::<Bbands<20>>() <= 72);
+    assert!(std::mem::size_of::<Roc<12>>() <= 8);
+    assert!(std::mem::size_of::<Cci<20>>() <= 8);
+}

@@ -1,0 +1,53 @@
+//! Williams %R, reading its bars from the history.
+
+use super::Tape;
+use super::extremes::Extremes;
+use crate::core::features::bars::{BarHistory, Columns};
+use ta_lib::RetCode;
+
+/// ta-lib's `WillrStream` over `PERIOD` bars: `(highest − close) / (highest − lowest) × −100`,
+/// clamped to [−100, 0], 0 on a flat range. Inline state only (ta-lib's keeps three heap rings).
+#[derive(Debug, Clone)]
+pub(crate) struct Willr<const PERIOD: usize> {
+    extremes: Extremes,
+    /// Index of the next bar.
+    next: i64,
+}
+
+impl<const PERIOD: usize> Willr<PERIOD> {
+    /// Opens on the whole history: %R at its last bar, as `Core::willr_open`.
+    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
+        let fresh = Self {
+            extremes: Extremes::default(),
+            next: 0,
+        };
+        super::open_on(columns, fresh, |s, tape, _| s.step(tape))
+    }
+
+    /// Takes the history's newest bar.
+    #[inline]
+    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<f64, RetCode> {
+        let tape = Tape::History {
+            history,
+            latest: self.next,
+        };
+        self.step(tape)?.ok_or(RetCode::InternalError)
+    }
+
+    #[inline]
+    fn step(&mut self, tape: Tape<'_>) -> Result<Option<f64>, RetCode> {
+        let today = self.next;
+        let lookback = PERIOD as i64 - 1;
+        self.next += 1;
+        if today < lookback {
+            return Ok(None);
+        }
+        self.extremes.step(tape, today, today - lookback)?;
+        if self.extremes.is_flat() {
+            return Ok(Some(0.0));
+        }
+        let (low, high) = (self.extremes.lowest(), self.extremes.highest());
+        let r = (high - tape.close(today)?) / (high - low) * -100.0;
+        Ok(Some(r.clamp(-100.0, 0.0)))
+    }
+}
