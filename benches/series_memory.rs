@@ -188,7 +188,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let full = FeatureSettings::default().snapshot_bars + 200;
+    // Past the retention of every row below (the 1,000-bar one included).
+    let full = 1_200;
     println!(
         "heap bytes per series, {SERIES} series (features.snapshot_bars {})",
         FeatureSettings::default().snapshot_bars
@@ -213,26 +214,23 @@ fn main() {
         );
     };
     println!(
-        "inline: SeriesFeatures {} B, SeriesState {} B; the ta-lib streams kept: MACD {} B, CCI {} B, ROC {} B, RSI {} B, ATR {} B, EMA {} B (x3), OBV {} B",
+        "inline: SeriesFeatures {} B (every indicator stream inside), SeriesState {} B",
         std::mem::size_of::<SeriesFeatures>(),
         std::mem::size_of::<signal_worker::core::series::SeriesState>(),
-        std::mem::size_of::<ta_lib::MacdStream>(),
-        std::mem::size_of::<ta_lib::CciStream>(),
-        std::mem::size_of::<ta_lib::RocStream>(),
-        std::mem::size_of::<ta_lib::RsiStream>(),
-        std::mem::size_of::<ta_lib::AtrStream>(),
-        std::mem::size_of::<ta_lib::EmaStream>(),
-        std::mem::size_of::<ta_lib::ObvStream>(),
     );
-    row("features, snapshot_bars 1000 (snapshots on)", &|bars| {
-        Ok(features_only(&candles, FeatureSettings::default(), bars))
-    });
-    row("features, 21 bars once warm (snapshots off)", &|bars| {
-        let fewest = FeatureSettings {
-            snapshot_bars: signal_worker::core::features::FEWEST_RETAINED_BARS,
-        };
-        Ok(features_only(&candles, fewest, bars))
-    });
+    row(
+        "features, snapshot_bars 1000 (a format-1 default)",
+        &|bars| {
+            let thousand = FeatureSettings {
+                snapshot_bars: 1_000,
+            };
+            Ok(features_only(&candles, thousand, bars))
+        },
+    );
+    row(
+        "features, 21 bars (default, snapshots on or off)",
+        &|bars| Ok(features_only(&candles, FeatureSettings::default(), bars)),
+    );
     for model in ["models/default", "models/streaming"] {
         let dir = root().join(model);
         row(&format!("pipeline, {model}"), &|bars| {

@@ -91,8 +91,8 @@ pub struct Report {
     /// Signals received that no phase expected (a redelivery; 0 in a clean run).
     pub stray_signals: u64,
     /// With `--restart`: the worker's start-up from snapshots before the burst. Snapshots are
-    /// then on for the whole run (each series keeps `features.snapshot_bars` bars, every signal
-    /// is also written to Redis), so its other figures are not those of a run without.
+    /// then on for the whole run (every signal is also written to Redis, each changed series'
+    /// snapshot at every checkpoint), so its other figures are not those of a run without.
     pub restart: Option<RestartReport>,
     /// Every phase in order.
     pub phases: Vec<PhaseReport>,

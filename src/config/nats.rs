@@ -44,7 +44,7 @@ pub struct NatsSettings {
     /// Longest time the candle stream keeps a candle (ms); 0 (the default): no limit. The candle
     /// stream is the worker's memory: a warm start (and a new partition owner) rebuilds every
     /// series from it, and an indicator needs hundreds of bars, so an age limit must keep well
-    /// over `features.snapshot_bars` bars of the slowest interval traded.
+    /// over the 50-bar warm-up (hundreds of bars) of the slowest interval traded.
     pub candles_max_age_ms: u64,
     /// Most bytes the candle stream holds (0, the default: no limit); when full, the oldest
     /// candles go, so the same caution as for `candles_max_age_ms` applies. The server reserves

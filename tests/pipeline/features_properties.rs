@@ -276,8 +276,8 @@ fn compare_runs(a: &Run, b: &Run, label: &str) -> (f64, &'static str) {
 /// Snapshot at many points (inside the warm-up, at its end, around the
 /// retained-bar limit, deep into the file), pass the snapshot through
 /// MessagePack, restore, continue to the end: every feature and indicator
-/// equals the uninterrupted run within TOL — and while the snapshot still
-/// holds the whole history, bit for bit.
+/// equals the uninterrupted run bit for bit (the snapshot carries the streams'
+/// own state), right after the restore and at every later bar.
 #[test]
 fn restore_continues_like_an_uninterrupted_run() -> TestResult {
     let settings = FeatureSettings::default();
@@ -289,12 +289,14 @@ fn restore_continues_like_an_uninterrupted_run() -> TestResult {
         let mut worst: (f64, &str, usize) = (0.0, "-", 0);
         for cut in [
             1,
-            30,
-            WARM_UP_BARS - 1,
-            WARM_UP_BARS,
             limit - 1,
             limit,
             limit + 1,
+            30,
+            WARM_UP_BARS - 1,
+            WARM_UP_BARS,
+            WARM_UP_BARS + 1,
+            1_000,
             5_000,
             n / 2,
             n - 2,
@@ -323,13 +325,12 @@ fn restore_continues_like_an_uninterrupted_run() -> TestResult {
             };
             let label = format!("{name} restored at {cut}");
             let err = compare_runs(&continued, &uninterrupted, &label);
-            if cut <= limit {
-                assert_eq!(
-                    (err.0, err_now.0),
-                    (0.0, 0.0),
-                    "{label}: whole history retained, expected bit-identical"
-                );
-            }
+            assert_eq!(
+                (err.0, err_now.0),
+                (0.0, 0.0),
+                "{label}: expected bit-identical"
+            );
+            assert!(snapshot.bars.len() <= limit.max(WARM_UP_BARS));
             // OBV is rebuilt from its stored level: bit-exact at every cut.
             let obv = indicator("obv");
             let obv_of = |r: &Run| r.indicators.iter().map(|row| row[obv]).collect::<Vec<_>>();
@@ -353,15 +354,18 @@ fn restore_continues_like_an_uninterrupted_run() -> TestResult {
 }
 
 /// A restore with a smaller retained window than the snapshot holds keeps
-/// the newest bars and still continues within TOL (OBV's level is carried
+/// the newest bars and still continues bit for bit (OBV's level is carried
 /// across the dropped bars).
 #[test]
 fn restore_into_a_smaller_window_keeps_the_newest_bars() -> TestResult {
     let bars = load_bars(FILES[0])?;
     let reference = run(&bars)?;
     let cut = 3_000;
-    let mut series = SeriesFeatures::new(&FeatureSettings::default());
+    let mut series = SeriesFeatures::new(&FeatureSettings {
+        snapshot_bars: 1_000,
+    });
     run_from(&mut series, &bars[..cut])?;
+    assert_eq!(series.snapshot().bars.len(), 1_000);
     let smaller = FeatureSettings { snapshot_bars: 800 };
     let mut restored = SeriesFeatures::restore(&smaller, &series.snapshot())?;
     assert_eq!(restored.snapshot().bars.len(), 800);
@@ -380,9 +384,10 @@ fn restore_into_a_smaller_window_keeps_the_newest_bars() -> TestResult {
         continued.indicators[0][obv], reference.indicators[cut][obv],
         "OBV level not carried bit-exactly"
     );
-    println!(
-        "worst scaled error with 800 retained bars: {:.3e} ({})",
-        worst.0, worst.1
+    assert_eq!(
+        worst.0, 0.0,
+        "restored into 800 bars: not bit-identical ({})",
+        worst.1
     );
     Ok(())
 }
@@ -448,7 +453,21 @@ fn restore_refuses_malformed_snapshots() -> TestResult {
     let mut overclaimed = good.clone();
     overclaimed.bars_seen = 10;
     let mut truncated = good.clone();
-    truncated.bars.drain(..60);
+    truncated.bars.drain(..10);
+    let mut stateless = good.clone();
+    stateless.indicators = None;
+    let mut young = SeriesFeatures::new(&settings);
+    run_from(&mut young, &bars[..40])?;
+    let mut young_cut = young.snapshot();
+    young_cut.bars.drain(..1);
+    // Stream state edited where it is stored: a counter no series reaches, a NaN-free but
+    // impossible value; and a moving-average ring of the wrong length, refused by decoding.
+    let mut edited = serde_json::to_value(&good)?;
+    edited["indicators"]["bbands"]["next"] = serde_json::json!(-5);
+    let forged: FeatureSnapshot = serde_json::from_value(edited)?;
+    let mut wrong_ring = serde_json::to_value(&good)?;
+    wrong_ring["indicators"]["stoch"]["slow_k"]["ring"] = serde_json::json!([1.0]);
+    assert!(serde_json::from_value::<FeatureSnapshot>(wrong_ring).is_err());
     let mut bad_bar = good.clone();
     bad_bar.bars[5].close = f64::NAN;
     let mut bad_obv = good.clone();
@@ -458,6 +477,9 @@ fn restore_refuses_malformed_snapshots() -> TestResult {
         ("unordered", unordered),
         ("more bars than seen", overclaimed),
         ("too few bars for a warm series", truncated),
+        ("no stream state", stateless),
+        ("a warming series missing a bar", young_cut),
+        ("a stream counter no series reaches", forged),
         ("NaN close", bad_bar),
         ("infinite OBV", bad_obv),
     ] {

@@ -51,9 +51,15 @@ impl BarHistory {
     }
 
     /// A history holding `bars` (oldest first) with the given OBV level at the
-    /// oldest; only the newest `capacity` bars are kept, the level being
-    /// stepped forward over the dropped ones.
-    pub(crate) fn from_parts(capacity: usize, obv_at_oldest: f64, bars: &[Bar]) -> Self {
+    /// oldest; only the newest `capacity` bars are kept (every bar up to the warm-up while the
+    /// series is `young`: its streams still open on them), the level being stepped forward over
+    /// the dropped ones.
+    pub(crate) fn from_parts(
+        capacity: usize,
+        obv_at_oldest: f64,
+        bars: &[Bar],
+        young: bool,
+    ) -> Self {
         let mut history = Self::new(capacity);
         let mut iter = bars.iter();
         if let Some(first) = iter.next() {
@@ -61,8 +67,7 @@ impl BarHistory {
             history.obv_at_oldest = obv_at_oldest;
         }
         for bar in iter {
-            // Never below the warm-up: `capacity` is a validated `snapshot_bars` here.
-            history.push(*bar, false);
+            history.push(*bar, young);
         }
         history
     }
@@ -237,7 +242,7 @@ mod tests {
         for b in &bars {
             pushed.push(*b, false);
         }
-        let rebuilt = BarHistory::from_parts(3, bars[0].volume, &bars);
+        let rebuilt = BarHistory::from_parts(3, bars[0].volume, &bars, false);
         assert_eq!(rebuilt.obv_at_oldest(), pushed.obv_at_oldest());
         assert!(rebuilt.bars().eq(pushed.bars()));
     }

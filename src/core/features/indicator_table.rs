@@ -149,8 +149,9 @@ macro_rules! indicator_table {
 
         /// Every indicator stream of one series and their latest values.
         ///
-        /// `None` streams have not been opened yet (their warm-up is not over).
-        #[derive(Debug, Clone, Default)]
+        /// `None` streams have not been opened yet (their warm-up is not over). Serialisable
+        /// whole: a snapshot carries it, so a restore continues exactly where the series was.
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct Indicators {
             $($field: Option<$stream>,)+
             /// Latest value of each column of [`INDICATOR_NAMES`].
@@ -163,6 +164,13 @@ macro_rules! indicator_table {
         }
 
         impl Indicators {
+            /// Whether a state read from a snapshot could have come from finite bars: every
+            /// open stream's own check, and every value finite where it is defined.
+            pub(crate) fn is_sane(&self) -> bool {
+                true $(&& self.$field.as_ref().is_none_or(|s| s.is_sane()))+
+                    && self.values.iter().flatten().all(|v| v.is_finite())
+            }
+
             /// Feeds one bar, which `history` already holds as its latest. On error
             /// some streams may have taken the bar and others not; the caller resets.
             #[inline]

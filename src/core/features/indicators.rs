@@ -1,6 +1,6 @@
-//! The standard indicators, as ta-lib streaming handles (STOCH, WILLR, BBANDS with SMA(20), ROC
-//! and CCI as bit-identical transcriptions that read their window from the bar history instead of
-//! keeping a copy: see `history_streams`).
+//! The standard indicators, as bit-identical transcriptions of ta-lib's streams (`streams`: why
+//! they are written here). ta-lib itself still defines the semantics: the tests hold every stream
+//! against its own, and its lookbacks against the warm-up.
 //!
 //! TA-Lib's warm-up is reproduced by *when* a stream is opened: a stream can
 //! only be opened on at least `lookback + 1` bars (`InsufficientHistory`
@@ -9,19 +9,19 @@
 //! retained in [`BarHistory`], each missing stream is tried on the whole
 //! history after every bar, and the first success is exactly the first bar
 //! for which TA-Lib's batch output is defined. From then on each stream takes
-//! one `update` per bar. A restore opens every stream on the retained bars.
+//! one `update` per bar. A restore puts the streams' own state back (`snapshot.rs`).
 
 //!
-//! The set is one table (below): an entry per ta-lib stream — its columns, how it opens, how
+//! The set is one table (below): an entry per stream — its columns, how it opens, how
 //! it takes a bar — from which `indicator_table!` writes the fields, the column names, their
 //! index constants and the update and open loops. Adding an indicator is adding an entry.
 
 use super::bars::BarHistory;
 use super::error::FeatureError;
-use super::history_streams::{Bbands, Cci, Roc, Stoch, Willr};
 use super::indicator_table::indicator_table;
+use super::streams::{Atr, Bbands, Cci, Ema, Macd, Obv, Roc, Rsi, Stoch, Willr};
 use crate::core::bar::Bar;
-use ta_lib::{AtrStream, Core, EmaStream, MacdStream, ObvStream, RsiStream};
+use ta_lib::Core;
 
 /// RSI period (`rsi_14`).
 const RSI_PERIOD: i32 = 14;
@@ -57,34 +57,34 @@ const ROC_PERIOD: i32 = 12;
 const CCI_PERIOD: i32 = 20;
 
 indicator_table! {
-    rsi: RsiStream = "rsi_14" {
+    rsi: Rsi<{ RSI_PERIOD as usize }> = "rsi_14" {
         columns: [RSI_14 = "rsi_14"],
-        open: |core, bars| core.rsi_open(&bars.close, RSI_PERIOD),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Rsi::open(bars),
+        update: |s, bar| s.update(bar),
     },
-    macd: MacdStream = "macd" {
+    macd: Macd<{ MACD_FAST as usize }, { MACD_SLOW as usize }, { MACD_SIGNAL_PERIOD as usize }> = "macd" {
         columns: [MACD = "macd", MACD_SIGNAL = "macd_signal", MACD_HIST = "macd_hist"],
-        open: |core, bars| core.macd_open(&bars.close, MACD_FAST, MACD_SLOW, MACD_SIGNAL_PERIOD),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Macd::open(bars),
+        update: |s, bar| s.update(bar),
     },
-    ema_short: EmaStream = "ema_9" {
+    ema_short: Ema<{ EMA_SHORT as usize }> = "ema_9" {
         columns: [EMA_9 = "ema_9"],
-        open: |core, bars| core.ema_open(&bars.close, EMA_SHORT),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Ema::open(bars),
+        update: |s, bar| s.update(bar),
     },
-    ema_medium: EmaStream = "ema_21" {
+    ema_medium: Ema<{ EMA_MEDIUM as usize }> = "ema_21" {
         columns: [EMA_21 = "ema_21"],
-        open: |core, bars| core.ema_open(&bars.close, EMA_MEDIUM),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Ema::open(bars),
+        update: |s, bar| s.update(bar),
     },
-    ema_long: EmaStream = "ema_50" {
+    ema_long: Ema<{ EMA_LONG as usize }> = "ema_50" {
         columns: [EMA_50 = "ema_50"],
-        open: |core, bars| core.ema_open(&bars.close, EMA_LONG),
-        update: |s, bar| s.update(bar.close),
+        open: |_core, bars| Ema::open(bars),
+        update: |s, bar| s.update(bar),
     },
     // SMA(20) is BBANDS' middle band bit for bit (the same running total over the same closes),
     // so one stream yields both. This and STOCH, WILLR, ROC and CCI read their bars from the
-    // history (`history_streams`: why they are not ta-lib's).
+    // history (`streams`: why they are not ta-lib's).
     bbands: Bbands<{ BB_PERIOD as usize }> = "bbands" {
         columns: [
             SMA_20 = "sma_20",
@@ -95,10 +95,10 @@ indicator_table! {
         open: |_core, bars| Bbands::open(bars, BB_DEVIATIONS),
         update: |s, _bar, history| s.update(history),
     },
-    atr: AtrStream = "atr_14" {
+    atr: Atr<{ ATR_PERIOD as usize }> = "atr_14" {
         columns: [ATR_14 = "atr_14"],
-        open: |core, bars| core.atr_open(&bars.high, &bars.low, &bars.close, ATR_PERIOD),
-        update: |s, bar| s.update(bar.high, bar.low, bar.close),
+        open: |_core, bars| Atr::open(bars),
+        update: |s, bar| s.update(bar),
     },
     stoch: Stoch<{ STOCH_FAST_K as usize }, { STOCH_SLOW_K as usize }, { STOCH_SLOW_D as usize }> = "stoch" {
         columns: [STOCH_K = "stoch_k", STOCH_D = "stoch_d"],
@@ -120,10 +120,10 @@ indicator_table! {
         open: |_core, bars| Cci::open(bars),
         update: |s, _bar, history| s.update(history),
     },
-    obv: ObvStream = "obv" {
+    obv: Obv = "obv" {
         columns: [OBV = "obv"],
-        open: |core, bars| core.obv_open(&bars.close, &bars.obv_volume),
-        update: |s, bar| s.update(bar.close, bar.volume),
+        open: |_core, bars| Obv::open(bars),
+        update: |s, bar| s.update(bar),
     },
 }
 
@@ -148,16 +148,6 @@ impl Indicators {
     /// Whether every stream is open (the warm-up is over: older bars are no longer needed).
     pub(crate) fn all_open(&self) -> bool {
         self.all_open
-    }
-
-    /// Opens every stream on the whole retained history (a restore).
-    pub(crate) fn open_on(history: &BarHistory) -> Result<Self, FeatureError> {
-        let mut me = Self {
-            indexed: history.len() as u64,
-            ..Self::default()
-        };
-        me.open_missing(history)?;
-        Ok(me)
     }
 }
 

@@ -1,15 +1,14 @@
 //! The streaming feature engine: per-series state that turns each closed bar
-//! into the standard indicators (TA-Lib semantics, through ta-lib's streaming
-//! handles, and for STOCH, WILLR, BBANDS, SMA, ROC and CCI transcriptions of them that read their window
-//! from the series' bars: `history_streams`) and the model's scale-free feature vector, in O(1)
-//! per bar.
+//! into the standard indicators (TA-Lib semantics: transcriptions of ta-lib's streams whose
+//! state is plain data, the windowed ones reading their bars back from the series: `streams`)
+//! and the model's scale-free feature vector, in O(1) per bar.
 //!
 //! Used unchanged by serving, replays, training and benches, so live and
 //! training features cannot drift. Pure: no I/O, no clock, no globals — the
 //! same bars always give bit-identical output.
 //!
 //! Layout: [`SeriesFeatures`] (`series_features.rs`) owns the recent bars
-//! (`bars.rs`), the ta-lib streams (`indicators.rs`: one table entry per indicator) and a window of
+//! (`bars.rs`), the indicator streams (`indicators.rs`: one table entry per indicator) and a window of
 //! returns (`rolling.rs`); each feature group (`returns`, `relative`,
 //! `oscillators`, `volume`, `candle`, `calendar`) computes its values from
 //! those, and `vector.rs` concatenates them under [`FEATURE_NAMES`].
@@ -19,7 +18,6 @@ mod bars;
 mod calendar;
 mod candle;
 mod error;
-mod history_streams;
 mod indicator_table;
 mod indicators;
 mod oscillators;
@@ -30,6 +28,7 @@ mod rolling;
 mod series_features;
 mod settings;
 mod snapshot;
+mod streams;
 mod vector;
 mod volume;
 

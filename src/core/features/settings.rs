@@ -4,7 +4,7 @@
 //! the feature names (`rsi_14`, `volatility_20`, …) that models are trained
 //! against, so changing one means new names, not a new config value.
 
-use super::WARM_UP_BARS;
+use super::FEWEST_RETAINED_BARS;
 use super::error::FeatureError;
 use serde::{Deserialize, Serialize};
 
@@ -17,22 +17,19 @@ pub const MAX_SNAPSHOT_BARS: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeatureSettings {
-    /// How many recent bars each series keeps so that a snapshot can rebuild
-    /// the ta-lib streams by replaying them (the streams themselves cannot be
-    /// serialised). The slowest memory is EMA(50): a start-up error decays as
-    /// (49/51)^n, ~4e-18 after 1000 bars, so restored exponential indicators
-    /// match an uninterrupted run to rounding. Costs 48 bytes per bar per
-    /// series (48 KB at the default) once a series has seen that many. `serve` retains them
-    /// only when it writes series snapshots (`redis.snapshots`); otherwise a warm series keeps
-    /// its longest rolling window (21 bars, 1 KB), which gives the same features. At least [`WARM_UP_BARS`], at
-    /// most [`MAX_SNAPSHOT_BARS`].
+    /// How many recent bars each series keeps while snapshots are written (and a snapshot
+    /// holds). Snapshots carry the indicator streams' own state, so the default, the 21 bars the
+    /// longest rolling window reads, restores every feature bit for bit; more only costs 48
+    /// bytes a bar a series. `serve` uses it only when it writes series snapshots
+    /// (`redis.snapshots`); otherwise a warm series keeps those 21 bars. At least
+    /// [`FEWEST_RETAINED_BARS`], at most [`MAX_SNAPSHOT_BARS`].
     pub snapshot_bars: usize,
 }
 
 impl Default for FeatureSettings {
     fn default() -> Self {
         Self {
-            snapshot_bars: 1000,
+            snapshot_bars: FEWEST_RETAINED_BARS,
         }
     }
 }
@@ -40,12 +37,13 @@ impl Default for FeatureSettings {
 impl FeatureSettings {
     /// Checks every setting, naming the bad key in the error.
     pub fn validate(&self) -> Result<(), FeatureError> {
-        if !(WARM_UP_BARS..=MAX_SNAPSHOT_BARS).contains(&self.snapshot_bars) {
+        if !(FEWEST_RETAINED_BARS..=MAX_SNAPSHOT_BARS).contains(&self.snapshot_bars) {
             return Err(FeatureError::InvalidSettings {
                 field: "snapshot_bars",
                 reason: format!(
-                    "{} is outside {WARM_UP_BARS}..={MAX_SNAPSHOT_BARS} (a restore needs at least \
-                     the warm-up bars; more than the maximum only wastes memory)",
+                    "{} is outside {FEWEST_RETAINED_BARS}..={MAX_SNAPSHOT_BARS} (the features read \
+                     back {FEWEST_RETAINED_BARS} bars; snapshots carry the streams' state, so more \
+                     only costs memory)",
                     self.snapshot_bars
                 ),
             });
@@ -66,7 +64,7 @@ mod tests {
     #[test]
     fn too_few_snapshot_bars_names_the_field() {
         let s = FeatureSettings {
-            snapshot_bars: WARM_UP_BARS - 1,
+            snapshot_bars: FEWEST_RETAINED_BARS - 1,
         };
         let err = s
             .validate()

@@ -1,32 +1,18 @@
 //! Persisting a series so a restarted worker resumes without a warm-up.
 //!
-//! ta-lib's stream handles are `Clone` but their state is private and not
-//! serialisable, so a snapshot stores what rebuilds them: the retained bars
-//! plus the one cumulative term they cannot give back (the OBV level at the
-//! oldest retained bar) and the bar count. Restoring opens every stream on
-//! those bars with `*_open`.
+//! A snapshot holds the indicator streams' own state (every stream is written here, its state
+//! plain data: see `streams`), the retained bars the rolling features and the windowed streams
+//! read back (at least the 21 of the longest window), the OBV level at the oldest of them and the
+//! bar count. A restore puts all of it back as it was, so the restored series continues bit for
+//! bit like the uninterrupted one, whatever its age (`tests/pipeline/features_properties.rs`, on all
+//! three bundled files).
 //!
-//! What is exact after a restore, and what is not (measured by
-//! `tests/pipeline/features_properties.rs` on all three bundled files):
-//! - Everything, bit for bit, while the series has seen no more bars than
-//!   `snapshot_bars` (the snapshot then holds its whole history).
-//! - Beyond that, still bit for bit: OBV (re-opened from its stored level),
-//!   every rolling feature computed here (returns, volatilities, volume
-//!   ratio, OBV slope, VWAP distance), candle shape and calendar features.
-//! - Beyond that, equal to rounding: the indicators ta-lib keeps as running
-//!   sums (SMA, Bollinger Bands, the stochastic's smoothing, CCI's mean)
-//!   accumulate their rounding from wherever they were opened. Where a
-//!   formula subtracts nearly equal numbers the difference is amplified:
-//!   CCI (typical price minus its mean, over a small mean deviation) and
-//!   %B on narrow bands show scaled errors up to ~1e-10, other values ~1e-15.
-//! - Beyond that, converged rather than identical: the exponential ones (EMA,
-//!   MACD, RSI, ATR) restart from a seed taken at the oldest retained bar;
-//!   the seed's error decays geometrically — by (49/51)^1000 ≈ 4e-18 for
-//!   EMA(50), the slowest, with the default 1000 bars — so they agree to
-//!   rounding too. With fewer retained bars the agreement is looser;
-//!   `snapshot_bars` is the knob.
+//! Format 1 held no stream state and up to `features.snapshot_bars` (1,000 by default) bars to
+//! re-open the streams on, and so kept that many bars per series in memory while snapshots were
+//! written (48 KB a series); its restores were only equal to rounding. A format-1 snapshot is
+//! refused, and the series rebuilt from the candle history, like any snapshot of another format.
 
-use super::WARM_UP_BARS;
+use super::FEWEST_RETAINED_BARS;
 use super::bars::BarHistory;
 use super::error::FeatureError;
 use super::indicators::Indicators;
@@ -37,7 +23,13 @@ use serde::{Deserialize, Serialize};
 
 /// Format version written into every snapshot; bumped whenever the meaning of
 /// a field changes, so an old snapshot is refused rather than misread.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+
+/// The indicator streams' state, opaque outside the feature engine: what a snapshot carries so a
+/// restore continues exactly where the series was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IndicatorState(Indicators);
 
 /// The persistent form of a [`SeriesFeatures`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,63 +41,72 @@ pub struct FeatureSnapshot {
     /// OBV level at `bars[0]` (OBV is a running total from the series' first
     /// bar, which may no longer be retained).
     pub obv_at_oldest: f64,
-    /// The most recent bars, oldest first (at most `snapshot_bars`).
+    /// The most recent bars, oldest first (at most `snapshot_bars`; every bar while the series
+    /// is still warming up).
     pub bars: Vec<Bar>,
+    /// The indicator streams at the latest bar (absent only in snapshots of another format,
+    /// which are refused).
+    #[serde(default)]
+    pub indicators: Option<IndicatorState>,
 }
 
 impl SeriesFeatures {
     /// Captures the state for persistence. Allocates (a copy of the retained
-    /// bars); meant for periodic checkpoints, not for every bar.
+    /// bars and the streams); meant for periodic checkpoints, not for every bar.
     pub fn snapshot(&self) -> FeatureSnapshot {
         FeatureSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             bars_seen: self.bars_seen,
             obv_at_oldest: self.history.obv_at_oldest(),
             bars: self.history.bars().copied().collect(),
+            indicators: Some(IndicatorState(self.indicators.clone())),
         }
     }
 
-    /// Rebuilds a series from a snapshot by replaying its bars through
-    /// ta-lib's `*_open` functions (see the module documentation for which
-    /// values come back exact). A snapshot holding more bars than
-    /// `settings.snapshot_bars` keeps only the newest ones.
+    /// Puts a series back as a snapshot captured it: its streams' state, its bars (a snapshot
+    /// holding more bars than `settings.snapshot_bars` keeps only the newest ones) and its count.
     ///
     /// # Errors
     ///
     /// [`FeatureError::InvalidSettings`] for bad settings;
-    /// [`FeatureError::InvalidSnapshot`] for another format version, invalid
-    /// or unordered bars, a non-finite OBV level, or a bar count that
-    /// contradicts the bars held.
+    /// [`FeatureError::InvalidSnapshot`] for another format version, no or non-finite stream
+    /// state, invalid or unordered bars, a non-finite OBV level, or bars that contradict the
+    /// count or the streams' warm-up.
     pub fn restore(
         settings: &FeatureSettings,
         snapshot: &FeatureSnapshot,
     ) -> Result<Self, FeatureError> {
         settings.validate()?;
-        check_snapshot(snapshot)?;
+        let indicators = check_snapshot(snapshot)?;
         let mut series = Self::new(settings);
         series.history = BarHistory::from_parts(
             settings.snapshot_bars,
             snapshot.obv_at_oldest,
             &snapshot.bars,
+            !indicators.all_open(),
         );
         series.rebuild_returns();
-        if series.history.len() > 0 {
-            series.indicators = Indicators::open_on(&series.history)?;
-        }
+        series.indicators = indicators.clone();
         series.bars_seen = snapshot.bars_seen;
         series.refresh()?;
         Ok(series)
     }
 }
 
-/// Refuses snapshots this code did not (or could not) have written.
-fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<(), FeatureError> {
+/// Refuses snapshots this code did not (or could not) have written; the stream state to resume.
+fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<&Indicators, FeatureError> {
     let invalid = |reason: String| Err(FeatureError::InvalidSnapshot { reason });
     if snapshot.format_version != SNAPSHOT_FORMAT_VERSION {
         return invalid(format!(
             "format version {} (this build reads {SNAPSHOT_FORMAT_VERSION})",
             snapshot.format_version
         ));
+    }
+    let Some(IndicatorState(indicators)) = &snapshot.indicators else {
+        return invalid("no indicator state".into());
+    };
+    if !indicators.is_sane() {
+        return invalid("indicator state holds a value no finite bars give".into());
     }
     let held = snapshot.bars.len() as u64;
     if held > snapshot.bars_seen {
@@ -114,9 +115,15 @@ fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<(), FeatureError> {
             snapshot.bars_seen
         ));
     }
-    if held < snapshot.bars_seen && held < WARM_UP_BARS as u64 {
+    if held < snapshot.bars_seen && !indicators.all_open() {
         return invalid(format!(
-            "{held} bars held of {} seen: fewer than the {WARM_UP_BARS} a warm series needs",
+            "{held} bars held of {} seen while the streams still warm up (they need every bar)",
+            snapshot.bars_seen
+        ));
+    }
+    if held < snapshot.bars_seen && held < FEWEST_RETAINED_BARS as u64 {
+        return invalid(format!(
+            "{held} bars held of {} seen: fewer than the {FEWEST_RETAINED_BARS} the features read",
             snapshot.bars_seen
         ));
     }
@@ -124,7 +131,9 @@ fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<(), FeatureError> {
         return invalid(format!("obv_at_oldest is {}", snapshot.obv_at_oldest));
     }
     for (i, bar) in snapshot.bars.iter().enumerate() {
-        check_bar(bar).or_else(|e| invalid(format!("bar {i}: {e}")))?;
+        if let Err(e) = check_bar(bar) {
+            return invalid(format!("bar {i}: {e}"));
+        }
     }
     if let Some(w) = snapshot
         .bars
@@ -133,5 +142,5 @@ fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<(), FeatureError> {
     {
         return invalid(format!("bar {} is not after bar {w}", w + 1));
     }
-    Ok(())
+    Ok(indicators)
 }

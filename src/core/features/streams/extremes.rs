@@ -7,7 +7,7 @@ use ta_lib::RetCode;
 /// `stoch_step_impl` and `willr_step_impl` do: a new bar at or beyond an extreme takes its place;
 /// an extreme that leaves the window is found again by scanning the window (read back from the
 /// tape, so no copy of the window is kept).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Extremes {
     lowest: f64,
     highest: f64,
@@ -28,6 +28,16 @@ impl Default for Extremes {
 }
 
 impl Extremes {
+    /// Whether a restored state could have come from finite bars (see `streams::sane_count`).
+    pub(crate) fn is_sane(&self) -> bool {
+        self.lowest.is_finite()
+            && self.highest.is_finite()
+            && self.lowest_index >= -1
+            && self.highest_index >= -1
+            && self.lowest_index < super::MAX_SANE_COUNT
+            && self.highest_index < super::MAX_SANE_COUNT
+    }
+
     /// Takes bar `today`, the window being `trailing..=today`.
     #[inline]
     pub(crate) fn step(

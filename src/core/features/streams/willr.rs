@@ -7,7 +7,7 @@ use ta_lib::RetCode;
 
 /// ta-lib's `WillrStream` over `PERIOD` bars: `(highest − close) / (highest − lowest) × −100`,
 /// clamped to [−100, 0], 0 on a flat range. Inline state only (ta-lib's keeps three heap rings).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Willr<const PERIOD: usize> {
     extremes: Extremes,
     /// Index of the next bar.
@@ -15,6 +15,11 @@ pub(crate) struct Willr<const PERIOD: usize> {
 }
 
 impl<const PERIOD: usize> Willr<PERIOD> {
+    /// Whether a restored state could have come from finite bars.
+    pub(crate) fn is_sane(&self) -> bool {
+        self.extremes.is_sane() && super::sane_count(self.next)
+    }
+
     /// Opens on the whole history: %R at its last bar, as `Core::willr_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
         let fresh = Self {

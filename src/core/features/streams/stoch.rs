@@ -8,7 +8,7 @@ use ta_lib::RetCode;
 /// ta-lib's `StochStream` with `MAType::SMA` for both smoothings: fast %K over `FAST_K` bars,
 /// slow %K its `SLOW_K`-bar average, %D the `SLOW_D`-bar average of slow %K. Inline state only
 /// (about 150 bytes against ta-lib's 1,360 plus three heap rings).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Stoch<const FAST_K: usize, const SLOW_K: usize, const SLOW_D: usize> {
     extremes: Extremes,
     slow_k: Sma<SLOW_K>,
@@ -18,6 +18,14 @@ pub(crate) struct Stoch<const FAST_K: usize, const SLOW_K: usize, const SLOW_D: 
 }
 
 impl<const FAST_K: usize, const SLOW_K: usize, const SLOW_D: usize> Stoch<FAST_K, SLOW_K, SLOW_D> {
+    /// Whether a restored state could have come from finite bars.
+    pub(crate) fn is_sane(&self) -> bool {
+        self.extremes.is_sane()
+            && self.slow_k.is_sane()
+            && self.slow_d.is_sane()
+            && super::sane_count(self.next)
+    }
+
     /// Opens on the whole history: `(slow %K, %D)` at its last bar, as `Core::stoch_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, (f64, f64)), RetCode> {
         let fresh = Self {

@@ -6,13 +6,18 @@ use ta_lib::RetCode;
 
 /// ta-lib's `RocStream`: `(close / close PERIOD bars ago − 1) × 100`, 0 when that close is 0.
 /// It needs nothing but the bar count: ta-lib's keeps a heap ring of `PERIOD` closes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Roc<const PERIOD: usize> {
     /// Index of the next bar.
     next: i64,
 }
 
 impl<const PERIOD: usize> Roc<PERIOD> {
+    /// Whether a restored state could have come from finite bars.
+    pub(crate) fn is_sane(&self) -> bool {
+        super::sane_count(self.next)
+    }
+
     /// Opens on the whole history: the rate at its last bar, as `Core::roc_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
         super::open_on(columns, Self { next: 0 }, |s, tape, _| s.step(tape))

@@ -2,26 +2,51 @@
 //! then updated bar after bar (the live path, reading a history of the fewest bars a warm series
 //! keeps), and opened again part-way on a later stretch (the restore path).
 
-use super::{Bbands, Cci, Roc, Stoch, Willr};
+use super::{Atr, Bbands, Cci, Ema, Macd, Obv, Roc, Rsi, Stoch, Willr};
 use crate::core::bar::Bar;
 use crate::core::features::FEWEST_RETAINED_BARS;
 use crate::core::features::bars::{BarHistory, Columns};
 use ta_lib::{
-    BbandsStream, CciStream, Core, MAType, RetCode, RocStream, SmaStream, StochStream, WillrStream,
+    AtrStream, BbandsStream, CciStream, Core, EmaStream, MAType, MacdStream, ObvStream, RetCode,
+    RocStream, RsiStream, SmaStream, StochStream, WillrStream,
 };
 
-type Ours = (Stoch<14, 3, 3>, Willr<14>, Bbands<20>, Roc<12>, Cci<20>);
+/// The windowed streams, then the exponential ones.
+type Ours = (
+    (Stoch<14, 3, 3>, Willr<14>, Bbands<20>, Roc<12>, Cci<20>),
+    (
+        Rsi<14>,
+        Macd<12, 26, 9>,
+        Ema<9>,
+        Ema<21>,
+        Ema<50>,
+        Atr<14>,
+        Obv,
+    ),
+);
 type Theirs = (
-    StochStream,
-    WillrStream,
-    BbandsStream,
-    SmaStream,
-    RocStream,
-    CciStream,
+    (
+        StochStream,
+        WillrStream,
+        BbandsStream,
+        SmaStream,
+        RocStream,
+        CciStream,
+    ),
+    (
+        RsiStream,
+        MacdStream,
+        EmaStream,
+        EmaStream,
+        EmaStream,
+        AtrStream,
+        ObvStream,
+    ),
 );
 
-/// Every output of both sets, as bits: stoch k, d, willr, sma, upper, middle, lower, roc, cci.
-type Row = [u64; 9];
+/// Every output of both sets, as bits: stoch k, d, willr, sma, upper, middle, lower, roc, cci,
+/// rsi, macd, signal, hist, ema 9, 21, 50, atr, obv.
+type Row = [u64; 18];
 
 fn columns(bars: &[Bar]) -> Columns {
     Columns {
@@ -32,7 +57,7 @@ fn columns(bars: &[Bar]) -> Columns {
     }
 }
 
-fn bits(values: [f64; 9]) -> Row {
+fn bits(values: [f64; 18]) -> Row {
     values.map(f64::to_bits)
 }
 
@@ -42,9 +67,23 @@ fn open_ours(c: &Columns) -> Result<(Ours, Row), RetCode> {
     let (bbands, (sma, up, mid, low)) = Bbands::open(c, 2.0)?;
     let (roc, rate) = Roc::open(c)?;
     let (cci, channel) = Cci::open(c)?;
+    let (rsi, strength) = Rsi::open(c)?;
+    let (macd, (m, sig, hist)) = Macd::open(c)?;
+    let (e9, v9) = Ema::open(c)?;
+    let (e21, v21) = Ema::open(c)?;
+    let (e50, v50) = Ema::open(c)?;
+    let (atr, range) = Atr::open(c)?;
+    let (obv, level) = Obv::open(c)?;
+    let row = [
+        k, d, r, sma, up, mid, low, rate, channel, strength, m, sig, hist, v9, v21, v50, range,
+        level,
+    ];
     Ok((
-        (stoch, willr, bbands, roc, cci),
-        bits([k, d, r, sma, up, mid, low, rate, channel]),
+        (
+            (stoch, willr, bbands, roc, cci),
+            (rsi, macd, e9, e21, e50, atr, obv),
+        ),
+        bits(row),
     ))
 }
 
@@ -65,29 +104,64 @@ fn open_theirs(c: &Columns) -> Result<(Theirs, Row), RetCode> {
     let (sma, s) = core.sma_open(&c.close, 20)?;
     let (roc, rate) = core.roc_open(&c.close, 12)?;
     let (cci, channel) = core.cci_open(&c.high, &c.low, &c.close, 20)?;
+    let (rsi, strength) = core.rsi_open(&c.close, 14)?;
+    let (macd, (m, sig, hist)) = core.macd_open(&c.close, 12, 26, 9)?;
+    let (e9, v9) = core.ema_open(&c.close, 9)?;
+    let (e21, v21) = core.ema_open(&c.close, 21)?;
+    let (e50, v50) = core.ema_open(&c.close, 50)?;
+    let (atr, range) = core.atr_open(&c.high, &c.low, &c.close, 14)?;
+    let (obv, level) = core.obv_open(&c.close, &c.obv_volume)?;
+    let row = [
+        k, d, r, s, up, mid, low, rate, channel, strength, m, sig, hist, v9, v21, v50, range, level,
+    ];
     Ok((
-        (stoch, willr, bbands, sma, roc, cci),
-        bits([k, d, r, s, up, mid, low, rate, channel]),
+        (
+            (stoch, willr, bbands, sma, roc, cci),
+            (rsi, macd, e9, e21, e50, atr, obv),
+        ),
+        bits(row),
     ))
 }
 
-fn update_ours(s: &mut Ours, history: &BarHistory) -> Result<Row, RetCode> {
-    let (k, d) = s.0.update(history)?;
-    let r = s.1.update(history)?;
-    let (sma, up, mid, low) = s.2.update(history)?;
-    let rate = s.3.update(history)?;
-    let channel = s.4.update(history)?;
-    Ok(bits([k, d, r, sma, up, mid, low, rate, channel]))
+fn update_ours(s: &mut Ours, history: &BarHistory, bar: &Bar) -> Result<Row, RetCode> {
+    let (w, e) = s;
+    let (k, d) = w.0.update(history)?;
+    let r = w.1.update(history)?;
+    let (sma, up, mid, low) = w.2.update(history)?;
+    let rate = w.3.update(history)?;
+    let channel = w.4.update(history)?;
+    let strength = e.0.update(bar)?;
+    let (m, sig, hist) = e.1.update(bar)?;
+    let (v9, v21, v50) = (e.2.update(bar)?, e.3.update(bar)?, e.4.update(bar)?);
+    let range = e.5.update(bar)?;
+    let level = e.6.update(bar)?;
+    Ok(bits([
+        k, d, r, sma, up, mid, low, rate, channel, strength, m, sig, hist, v9, v21, v50, range,
+        level,
+    ]))
 }
 
 fn update_theirs(s: &mut Theirs, bar: &Bar) -> Result<Row, RetCode> {
-    let (k, d) = s.0.update(bar.high, bar.low, bar.close)?;
-    let r = s.1.update(bar.high, bar.low, bar.close)?;
-    let (up, mid, low) = s.2.update(bar.close)?;
-    let sma = s.3.update(bar.close)?;
-    let rate = s.4.update(bar.close)?;
-    let channel = s.5.update(bar.high, bar.low, bar.close)?;
-    Ok(bits([k, d, r, sma, up, mid, low, rate, channel]))
+    let (w, e) = s;
+    let (k, d) = w.0.update(bar.high, bar.low, bar.close)?;
+    let r = w.1.update(bar.high, bar.low, bar.close)?;
+    let (up, mid, low) = w.2.update(bar.close)?;
+    let sma = w.3.update(bar.close)?;
+    let rate = w.4.update(bar.close)?;
+    let channel = w.5.update(bar.high, bar.low, bar.close)?;
+    let strength = e.0.update(bar.close)?;
+    let (m, sig, hist) = e.1.update(bar.close)?;
+    let (v9, v21, v50) = (
+        e.2.update(bar.close)?,
+        e.3.update(bar.close)?,
+        e.4.update(bar.close)?,
+    );
+    let range = e.5.update(bar.high, bar.low, bar.close)?;
+    let level = e.6.update(bar.close, bar.volume)?;
+    Ok(bits([
+        k, d, r, sma, up, mid, low, rate, channel, strength, m, sig, hist, v9, v21, v50, range,
+        level,
+    ]))
 }
 
 /// Opens both sets on `bars[from..]` as soon as both can (never one without the other), then
@@ -100,7 +174,7 @@ fn assert_same(bars: &[Bar], from: usize, label: &str) -> usize {
     for (n, bar) in bars.iter().enumerate() {
         history.push(*bar, false);
         let (ours, theirs) = match open.as_mut() {
-            Some((ours, theirs)) => (update_ours(ours, &history), update_theirs(theirs, bar)),
+            Some((ours, theirs)) => (update_ours(ours, &history, bar), update_theirs(theirs, bar)),
             None => {
                 let c = columns(&bars[..=n]);
                 match (open_ours(&c), open_theirs(&c)) {
@@ -207,8 +281,8 @@ fn equal_to_ta_lib_over_the_bundled_markets() {
         let compared = assert_same(&bars, 0, name);
         assert_eq!(
             compared,
-            bars.len() - 19,
-            "{name}: every bar from BBANDS' first"
+            bars.len() - 49,
+            "{name}: every bar from EMA(50)'s first"
         );
         // A restore: opened on a later stretch of retained bars.
         assert_same(&bars, bars.len() / 2, name);
@@ -221,13 +295,19 @@ fn equal_to_ta_lib_on_flat_spiking_and_rescaled_series() {
         let bars = synthetic(seed, level, 4_000);
         let label = format!("seed {seed} level {level}");
         assert!(assert_same(&bars, 0, &label) > 3_900);
+        // Volumes that vary (OBV's three branches).
+        let mut varied = bars.clone();
+        for (i, bar) in varied.iter_mut().enumerate() {
+            bar.volume = (i % 7) as f64 * 1.5;
+        }
+        assert_same(&varied, 0, &label);
         assert_same(&bars, 1_234, &label);
     }
 }
 
 #[test]
 fn each_opens_on_exactly_the_history_ta_lib_opens_on() {
-    let bars = synthetic(9, 10.0, 30);
+    let bars = synthetic(9, 10.0, 60);
     let core = Core::new();
     let answer = |r: Result<(), RetCode>| r.err();
     for n in 1..=bars.len() {
@@ -268,6 +348,26 @@ fn each_opens_on_exactly_the_history_ta_lib_opens_on() {
                 answer(Cci::<20>::open(&c).map(drop)),
                 answer(core.cci_open(&c.high, &c.low, &c.close, 20).map(drop)),
             ),
+            (
+                answer(Rsi::<14>::open(&c).map(drop)),
+                answer(core.rsi_open(&c.close, 14).map(drop)),
+            ),
+            (
+                answer(Macd::<12, 26, 9>::open(&c).map(drop)),
+                answer(core.macd_open(&c.close, 12, 26, 9).map(drop)),
+            ),
+            (
+                answer(Ema::<50>::open(&c).map(drop)),
+                answer(core.ema_open(&c.close, 50).map(drop)),
+            ),
+            (
+                answer(Atr::<14>::open(&c).map(drop)),
+                answer(core.atr_open(&c.high, &c.low, &c.close, 14).map(drop)),
+            ),
+            (
+                answer(Obv::open(&c).map(drop)),
+                answer(core.obv_open(&c.close, &c.obv_volume).map(drop)),
+            ),
         ];
         for (i, (ours, theirs)) in pairs.into_iter().enumerate() {
             assert_eq!(ours, theirs, "stream {i} on {n} bars");
@@ -281,6 +381,11 @@ fn each_opens_on_exactly_the_history_ta_lib_opens_on() {
     assert_eq!(first(&|c| Bbands::<20>::open(c, 2.0).is_ok()), Some(20));
     assert_eq!(first(&|c| Roc::<12>::open(c).is_ok()), Some(13));
     assert_eq!(first(&|c| Cci::<20>::open(c).is_ok()), Some(20));
+    assert_eq!(first(&|c| Rsi::<14>::open(c).is_ok()), Some(15));
+    assert_eq!(first(&|c| Macd::<12, 26, 9>::open(c).is_ok()), Some(34));
+    assert_eq!(first(&|c| Ema::<50>::open(c).is_ok()), Some(50));
+    assert_eq!(first(&|c| Atr::<14>::open(c).is_ok()), Some(15));
+    assert_eq!(first(&|c| Obv::open(c).is_ok()), Some(1));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use ta_lib::RetCode;
 /// `(sma, upper, middle, lower)`: ta-lib's SMA over the same closes is the middle band bit for bit,
 /// so `sma_20` needs no stream of its own. Inline state only (ta-lib's BBANDS is 840 bytes plus
 /// two heap rings, its SMA another ring).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Bbands<const PERIOD: usize> {
     deviations: f64,
     /// The SMA's running total (ta-lib's `periodTotal`).
@@ -32,6 +32,22 @@ pub(crate) struct Bbands<const PERIOD: usize> {
 pub(crate) type BandValues = (f64, f64, f64, f64);
 
 impl<const PERIOD: usize> Bbands<PERIOD> {
+    /// Whether a restored state could have come from finite bars.
+    pub(crate) fn is_sane(&self) -> bool {
+        [
+            self.deviations,
+            self.sum,
+            self.shift,
+            self.total1,
+            self.total2,
+            self.peak2,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+            && self.until_reseed <= 32 * PERIOD as i64
+            && super::sane_count(self.next)
+    }
+
     /// Opens on the whole history: the values at its last bar, as `Core::bbands_open` (and
     /// `Core::sma_open` for the first) with `deviations` up and down.
     pub(crate) fn open(columns: &Columns, deviations: f64) -> Result<(Self, BandValues), RetCode> {

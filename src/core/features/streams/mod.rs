@@ -1,20 +1,25 @@
-//! Indicator streams that read their window from the series' own bar history.
+//! The indicator streams, written here as transcriptions of ta-lib 0.8.3's own.
 //!
-//! Why these are written here rather than taken from ta-lib: ta-lib's STOCH, WILLR, BBANDS, SMA,
-//! CCI and ROC streams each keep a private copy of the bars they look back over (ring buffers on
-//! the heap), and STOCH and BBANDS hold their smoothing averages as ta-lib's `MaStream`, an enum
-//! sized by its largest variant (MAMA): 2,200 bytes of STOCH and BBANDS per series before a single
-//! bar is stored, measured by `benches/series_memory.rs`. A series already keeps its latest bars
-//! ([`BarHistory`], at least 21 once warm), so each stream here keeps only its running sums
-//! and reads the bars it needs back from that history.
+//! Why not ta-lib's handles, measured: its STOCH, WILLR, BBANDS, SMA, CCI and ROC streams each keep
+//! a private copy of the bars they look back over (heap rings), and STOCH and BBANDS hold their
+//! smoothing averages as ta-lib's `MaStream`, an enum sized by its largest variant (MAMA): 2,200
+//! bytes of STOCH and BBANDS alone per series before a bar is stored (`benches/series_memory.rs`).
+//! And every handle's state is private, so a snapshot could only hold the bars to re-open them on
+//! (1,000 by default, 48 KB a series, in memory while snapshots were written) and a restore was
+//! only equal to rounding. Here the windowed streams (`stoch`, `willr`, `bbands`, `roc`, `cci`) keep
+//! only their running sums and read the bars back from the series' own history ([`BarHistory`], at
+//! least 21 bars), the exponential ones (`exponential`: RSI, MACD, EMA, ATR, OBV) keep a few values,
+//! and all of it is plain serialisable data.
 //!
-//! Each is a transcription of ta-lib 0.8.3's own stream (same operations in the same order, the
-//! same flat-range guard and variance re-seeding), opened the same way: on the whole retained
-//! history, from its first bar. `tests.rs` holds them bit for bit against ta-lib's streams over
-//! the bundled markets and synthetic series made to hit every branch.
+//! Each has the same operations in the same order as ta-lib's stream and opener (the same seeds,
+//! flat-range guards, VAR re-seeding and fused multiply-adds), fed from the series' first bar.
+//! `tests.rs` holds every output bit for bit against ta-lib's streams over the bundled markets and
+//! synthetic series made to hit every branch, opened at the first bar and part-way; ta-lib stays
+//! the reference for the semantics and the lookbacks.
 
 mod bbands;
 mod cci;
+mod exponential;
 mod extremes;
 mod roc;
 mod stoch;
@@ -24,6 +29,7 @@ mod willr;
 
 pub(crate) use bbands::Bbands;
 pub(crate) use cci::Cci;
+pub(crate) use exponential::{Atr, Ema, Macd, Obv, Rsi};
 pub(crate) use roc::Roc;
 pub(crate) use stoch::Stoch;
 pub(crate) use willr::Willr;
@@ -117,10 +123,39 @@ pub(crate) fn open_on<S, T>(
     }
 }
 
+/// Runs a fresh stream over every row of the columns and returns it with its value at the last
+/// row, for the streams that need no look-back: `step` takes each row as
+/// `[high, low, close, obv volume]`.
+pub(crate) fn open_rows<S, T>(
+    columns: &Columns,
+    mut stream: S,
+    mut step: impl FnMut(&mut S, [f64; 4]) -> Option<T>,
+) -> Result<(S, T), RetCode> {
+    let mut last = None;
+    for index in 0..columns.close.len() {
+        let row = match (
+            columns.high.get(index),
+            columns.low.get(index),
+            columns.close.get(index),
+            columns.obv_volume.get(index),
+        ) {
+            (Some(&h), Some(&l), Some(&c), Some(&v)) => [h, l, c, v],
+            _ => return Err(RetCode::BadParam),
+        };
+        last = step(&mut stream, row);
+    }
+    match last {
+        Some(value) => Ok((stream, value)),
+        None => Err(RetCode::InsufficientHistory),
+    }
+}
+
 /// ta-lib's simple moving average over the last `N` inputs, fed from its first input: the running
 /// total takes the new value, the average is read, then the oldest value leaves the total —
-/// `sma.rs`'s order, so the same rounding. `N` values live inline (no heap).
-#[derive(Debug, Clone)]
+/// `sma.rs`'s order, so the same rounding. `N` values live inline (no heap). Serialised through
+/// [`SmaParts`] (serde derives arrays of no generic length).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "SmaParts", into = "SmaParts")]
 pub(crate) struct Sma<const N: usize> {
     total: f64,
     ring: [f64; N],
@@ -153,4 +188,55 @@ impl<const N: usize> Sma<N> {
         self.total -= self.ring[self.seen % N];
         Some(sum / N as f64)
     }
+}
+
+/// The serialised form of an [`Sma`]: its ring as a list, checked for length on the way back.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct SmaParts {
+    total: f64,
+    ring: Vec<f64>,
+    seen: usize,
+}
+
+impl<const N: usize> From<Sma<N>> for SmaParts {
+    fn from(sma: Sma<N>) -> Self {
+        Self {
+            total: sma.total,
+            ring: sma.ring.to_vec(),
+            seen: sma.seen,
+        }
+    }
+}
+
+impl<const N: usize> TryFrom<SmaParts> for Sma<N> {
+    type Error = String;
+
+    fn try_from(parts: SmaParts) -> Result<Self, String> {
+        let found = parts.ring.len();
+        let ring = <[f64; N]>::try_from(parts.ring)
+            .map_err(|_| format!("a moving average of {N} values holds {found}"))?;
+        Ok(Self {
+            total: parts.total,
+            ring,
+            seen: parts.seen,
+        })
+    }
+}
+
+impl<const N: usize> Sma<N> {
+    /// Whether every value is finite (a state restored from a snapshot is checked before use).
+    pub(crate) fn is_sane(&self) -> bool {
+        self.total.is_finite()
+            && self.ring.iter().all(|v| v.is_finite())
+            && self.seen < MAX_SANE_COUNT as usize
+    }
+}
+
+/// Largest bar count a sane restored state may claim (far past any real series, far below where
+/// the counters could overflow).
+pub(crate) const MAX_SANE_COUNT: i64 = 1 << 53;
+
+/// Whether a restored bar counter is one a real series could have reached.
+pub(crate) fn sane_count(count: i64) -> bool {
+    (0..MAX_SANE_COUNT).contains(&count)
 }

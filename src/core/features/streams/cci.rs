@@ -8,13 +8,18 @@ use ta_lib::RetCode;
 /// a heap circular buffer whose slot for bar `k` is `k mod PERIOD`, and sums the buffer in slot
 /// order; this recomputes the same typical prices (the same three additions and division) from
 /// the history and sums them in that slot order, so the result is bit for bit ta-lib's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Cci<const PERIOD: usize> {
     /// Index of the next bar.
     next: i64,
 }
 
 impl<const PERIOD: usize> Cci<PERIOD> {
+    /// Whether a restored state could have come from finite bars.
+    pub(crate) fn is_sane(&self) -> bool {
+        super::sane_count(self.next)
+    }
+
     /// Opens on the whole history: the CCI at its last bar, as `Core::cci_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
         super::open_on(columns, Self { next: 0 }, |s, tape, _| s.step(tape))
