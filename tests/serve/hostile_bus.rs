@@ -212,17 +212,32 @@ async fn replies_go_only_to_allowed_subjects_and_never_into_a_stream() {
         .await
         .unwrap();
     client.flush().await.unwrap();
-    // A legitimate request is still answered (on its inbox, once).
-    let answer = client
-        .send_request(
-            "backtest.requests",
-            async_nats::Request::new()
-                .headers(json())
-                .payload(request.to_vec().into())
-                .timeout(Some(Duration::from_secs(10))),
-        )
-        .await
-        .unwrap();
+    // A legitimate request is still answered (on its inbox, once). The worker subscribes its
+    // responder after creating the streams waited for above: until then the server answers "no
+    // responders" at once, and the request is asked again (CI hit that race once).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        let asked = client
+            .send_request(
+                "backtest.requests",
+                async_nats::Request::new()
+                    .headers(json())
+                    .payload(request.to_vec().into())
+                    .timeout(Some(Duration::from_secs(10))),
+            )
+            .await;
+        match asked {
+            Ok(answer) => break answer,
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no worker answers backtest requests"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("backtest request: {e}"),
+        }
+    };
     let reply: signal_worker::error::ErrorReply =
         codec::decode(&answer.payload, Encoding::Json).unwrap();
     assert_eq!(reply.error.code.as_str(), "not_implemented");

@@ -19,7 +19,7 @@
 use super::bars::BarHistory;
 use super::error::FeatureError;
 use super::indicator_table::indicator_table;
-use super::streams::{Atr, Bbands, Cci, Ema, Macd, Obv, Roc, Rsi, Stoch, Willr};
+use super::streams::{Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, Willr};
 use crate::core::bar::Bar;
 use ta_lib::Core;
 

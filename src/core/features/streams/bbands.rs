@@ -1,8 +1,8 @@
 //! Bollinger Bands on a simple moving average (and that average as `sma_20`), reading the closes
 //! back from the history.
 
-use super::Tape;
-use crate::core::features::bars::{BarHistory, Columns};
+use super::{ReadsBack, Tape};
+use crate::core::features::bars::Columns;
 use ta_lib::RetCode;
 
 /// ta-lib's `BbandsStream` with `MAType::SMA` and equal deviations up and down: the middle band
@@ -61,68 +61,7 @@ impl<const PERIOD: usize> Bbands<PERIOD> {
             until_reseed: 0,
             next: 0,
         };
-        super::open_on(columns, fresh, |s, tape, _| s.step(tape))
-    }
-
-    /// Takes the history's newest bar.
-    #[inline]
-    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<BandValues, RetCode> {
-        let tape = Tape::History {
-            history,
-            latest: self.next,
-        };
-        self.step(tape)?.ok_or(RetCode::InternalError)
-    }
-
-    #[inline]
-    fn step(&mut self, tape: Tape<'_>) -> Result<Option<BandValues>, RetCode> {
-        let i = self.next;
-        let lookback = PERIOD as i64 - 1;
-        let inv_period = 1.0 / (PERIOD as f64);
-        let close = tape.close(i)?;
-        if i == 0 {
-            self.shift = close;
-        }
-        if i < lookback {
-            self.sum += close;
-            let shifted = close - self.shift;
-            self.total1 += shifted;
-            self.total2 += shifted * shifted;
-            self.next += 1;
-            return Ok(None);
-        }
-        let trailing = tape.close(i - lookback)?;
-        if i == lookback {
-            self.until_reseed = 32 * PERIOD as i64;
-            self.peak2 = self.total2;
-        }
-
-        // SMA: add, read, drop the oldest.
-        self.sum += close;
-        let middle = self.sum / PERIOD as f64;
-        self.sum -= trailing;
-
-        // VAR, as `var_step_impl`.
-        let shifted = close - self.shift;
-        self.total1 += shifted;
-        self.total2 += shifted * shifted;
-        if self.total2 > self.peak2 {
-            self.peak2 = self.total2;
-        }
-        let mean = self.total1 * inv_period;
-        let mut variance = self.total2 * inv_period - mean * mean;
-        let leaving = trailing - self.shift;
-        self.total1 -= leaving;
-        self.total2 -= leaving * leaving;
-        self.until_reseed -= 1;
-        if variance < 0.000001 * (self.peak2 * inv_period) || self.until_reseed <= 0 {
-            variance = self.reseed(tape, i - lookback, i, close, inv_period)?;
-        }
-        self.next += 1;
-
-        // STDDEV (deviations 1: the plain square root), then the bands.
-        let width = variance.sqrt() * self.deviations;
-        Ok(Some((middle, middle + width, middle, middle - width)))
+        fresh.open_fresh(columns)
     }
 
     /// VAR's fresh two-pass over the window `start..=i` (the running sums had lost their
@@ -174,5 +113,64 @@ impl<const PERIOD: usize> Bbands<PERIOD> {
         }
         let mean = self.total1 * inv_period;
         Ok(self.total2 * inv_period - mean * mean)
+    }
+}
+
+impl<const PERIOD: usize> ReadsBack for Bbands<PERIOD> {
+    type Output = BandValues;
+
+    fn next_index(&self) -> i64 {
+        self.next
+    }
+
+    #[inline]
+    fn step(&mut self, tape: Tape<'_>) -> Result<Option<BandValues>, RetCode> {
+        let i = self.next;
+        let lookback = PERIOD as i64 - 1;
+        let inv_period = 1.0 / (PERIOD as f64);
+        let close = tape.close(i)?;
+        if i == 0 {
+            self.shift = close;
+        }
+        if i < lookback {
+            self.sum += close;
+            let shifted = close - self.shift;
+            self.total1 += shifted;
+            self.total2 += shifted * shifted;
+            self.next += 1;
+            return Ok(None);
+        }
+        let trailing = tape.close(i - lookback)?;
+        if i == lookback {
+            self.until_reseed = 32 * PERIOD as i64;
+            self.peak2 = self.total2;
+        }
+
+        // SMA: add, read, drop the oldest.
+        self.sum += close;
+        let middle = self.sum / PERIOD as f64;
+        self.sum -= trailing;
+
+        // VAR, as `var_step_impl`.
+        let shifted = close - self.shift;
+        self.total1 += shifted;
+        self.total2 += shifted * shifted;
+        if self.total2 > self.peak2 {
+            self.peak2 = self.total2;
+        }
+        let mean = self.total1 * inv_period;
+        let mut variance = self.total2 * inv_period - mean * mean;
+        let leaving = trailing - self.shift;
+        self.total1 -= leaving;
+        self.total2 -= leaving * leaving;
+        self.until_reseed -= 1;
+        if variance < 0.000001 * (self.peak2 * inv_period) || self.until_reseed <= 0 {
+            variance = self.reseed(tape, i - lookback, i, close, inv_period)?;
+        }
+        self.next += 1;
+
+        // STDDEV (deviations 1: the plain square root), then the bands.
+        let width = variance.sqrt() * self.deviations;
+        Ok(Some((middle, middle + width, middle, middle - width)))
     }
 }

@@ -1,7 +1,7 @@
 //! Commodity Channel Index, reading the typical prices back from the history.
 
-use super::Tape;
-use crate::core::features::bars::{BarHistory, Columns};
+use super::{ReadsBack, Tape};
+use crate::core::features::bars::Columns;
 use ta_lib::RetCode;
 
 /// ta-lib's `CciStream` over `PERIOD` bars. ta-lib keeps the typical prices `(h + l + c) / 3` in
@@ -22,17 +22,15 @@ impl<const PERIOD: usize> Cci<PERIOD> {
 
     /// Opens on the whole history: the CCI at its last bar, as `Core::cci_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_on(columns, Self { next: 0 }, |s, tape, _| s.step(tape))
+        Self { next: 0 }.open_fresh(columns)
     }
+}
 
-    /// Takes the history's newest bar.
-    #[inline]
-    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<f64, RetCode> {
-        let tape = Tape::History {
-            history,
-            latest: self.next,
-        };
-        self.step(tape)?.ok_or(RetCode::InternalError)
+impl<const PERIOD: usize> ReadsBack for Cci<PERIOD> {
+    type Output = f64;
+
+    fn next_index(&self) -> i64 {
+        self.next
     }
 
     #[inline]

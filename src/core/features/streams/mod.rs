@@ -104,22 +104,38 @@ impl Tape<'_> {
     }
 }
 
-/// Runs a fresh stream over every bar of the columns and returns it with its value at the last
-/// bar: ta-lib's `*_open` on the same history. `InsufficientHistory` while the columns are
-/// shorter than the stream's lookback + 1, as ta-lib answers.
-pub(crate) fn open_on<S, T>(
-    columns: &Columns,
-    mut stream: S,
-    mut step: impl FnMut(&mut S, Tape<'_>, i64) -> Result<Option<T>, RetCode>,
-) -> Result<(S, T), RetCode> {
-    let tape = Tape::Columns(columns);
-    let mut last = None;
-    for index in 0..tape.column_len() {
-        last = step(&mut stream, tape, index)?;
+/// A stream that reads the bars of its window back from a [`Tape`] instead of keeping them.
+pub(crate) trait ReadsBack: Sized {
+    /// What it yields per bar.
+    type Output;
+
+    /// Index of the next bar it takes (bars since the one it was first fed).
+    fn next_index(&self) -> i64;
+
+    /// Takes bar `next_index()`, reading it and its window from `tape`; `None` while it warms up.
+    fn step(&mut self, tape: Tape<'_>) -> Result<Option<Self::Output>, RetCode>;
+
+    /// Takes the history's newest bar (the history already holds it).
+    #[inline]
+    fn update(&mut self, history: &BarHistory) -> Result<Self::Output, RetCode> {
+        let latest = self.next_index();
+        self.step(Tape::History { history, latest })?
+            .ok_or(RetCode::InternalError)
     }
-    match last {
-        Some(value) => Ok((stream, value)),
-        None => Err(RetCode::InsufficientHistory),
+
+    /// Runs this fresh stream over every bar of the columns and returns it with its value at the
+    /// last bar: ta-lib's `*_open` on the same history. `InsufficientHistory` while the columns
+    /// are shorter than the stream's lookback + 1, as ta-lib answers.
+    fn open_fresh(mut self, columns: &Columns) -> Result<(Self, Self::Output), RetCode> {
+        let tape = Tape::Columns(columns);
+        let mut last = None;
+        for _ in 0..tape.column_len() {
+            last = self.step(tape)?;
+        }
+        match last {
+            Some(value) => Ok((self, value)),
+            None => Err(RetCode::InsufficientHistory),
+        }
     }
 }
 

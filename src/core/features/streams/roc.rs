@@ -1,7 +1,7 @@
 //! Rate of change, reading the close `PERIOD` bars back from the history.
 
-use super::Tape;
-use crate::core::features::bars::{BarHistory, Columns};
+use super::{ReadsBack, Tape};
+use crate::core::features::bars::Columns;
 use ta_lib::RetCode;
 
 /// ta-lib's `RocStream`: `(close / close PERIOD bars ago − 1) × 100`, 0 when that close is 0.
@@ -20,17 +20,15 @@ impl<const PERIOD: usize> Roc<PERIOD> {
 
     /// Opens on the whole history: the rate at its last bar, as `Core::roc_open`.
     pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_on(columns, Self { next: 0 }, |s, tape, _| s.step(tape))
+        Self { next: 0 }.open_fresh(columns)
     }
+}
 
-    /// Takes the history's newest bar.
-    #[inline]
-    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<f64, RetCode> {
-        let tape = Tape::History {
-            history,
-            latest: self.next,
-        };
-        self.step(tape)?.ok_or(RetCode::InternalError)
+impl<const PERIOD: usize> ReadsBack for Roc<PERIOD> {
+    type Output = f64;
+
+    fn next_index(&self) -> i64 {
+        self.next
     }
 
     #[inline]

@@ -1,7 +1,7 @@
 //! STOCH with simple-moving-average smoothing (slow %K and %D), reading its bars from the history.
 
 use super::extremes::Extremes;
-use super::{Sma, Tape};
+use super::{ReadsBack, Sma, Tape};
 use crate::core::features::bars::Columns;
 use ta_lib::RetCode;
 
@@ -34,20 +34,17 @@ impl<const FAST_K: usize, const SLOW_K: usize, const SLOW_D: usize> Stoch<FAST_K
             slow_d: Sma::default(),
             next: 0,
         };
-        super::open_on(columns, fresh, |s, tape, _| s.step(tape))
+        fresh.open_fresh(columns)
     }
+}
 
-    /// Takes the history's newest bar.
-    #[inline]
-    pub(crate) fn update(
-        &mut self,
-        history: &crate::core::features::bars::BarHistory,
-    ) -> Result<(f64, f64), RetCode> {
-        let tape = Tape::History {
-            history,
-            latest: self.next,
-        };
-        self.step(tape)?.ok_or(RetCode::InternalError)
+impl<const FAST_K: usize, const SLOW_K: usize, const SLOW_D: usize> ReadsBack
+    for Stoch<FAST_K, SLOW_K, SLOW_D>
+{
+    type Output = (f64, f64);
+
+    fn next_index(&self) -> i64 {
+        self.next
     }
 
     #[inline]

@@ -2,7 +2,7 @@
 //! then updated bar after bar (the live path, reading a history of the fewest bars a warm series
 //! keeps), and opened again part-way on a later stretch (the restore path).
 
-use super::{Atr, Bbands, Cci, Ema, Macd, Obv, Roc, Rsi, Stoch, Willr};
+use super::{Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, Willr};
 use crate::core::bar::Bar;
 use crate::core::features::FEWEST_RETAINED_BARS;
 use crate::core::features::bars::{BarHistory, Columns};

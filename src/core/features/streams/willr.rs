@@ -1,8 +1,8 @@
 //! Williams %R, reading its bars from the history.
 
-use super::Tape;
 use super::extremes::Extremes;
-use crate::core::features::bars::{BarHistory, Columns};
+use super::{ReadsBack, Tape};
+use crate::core::features::bars::Columns;
 use ta_lib::RetCode;
 
 /// ta-lib's `WillrStream` over `PERIOD` bars: `(highest − close) / (highest − lowest) × −100`,
@@ -26,17 +26,15 @@ impl<const PERIOD: usize> Willr<PERIOD> {
             extremes: Extremes::default(),
             next: 0,
         };
-        super::open_on(columns, fresh, |s, tape, _| s.step(tape))
+        fresh.open_fresh(columns)
     }
+}
 
-    /// Takes the history's newest bar.
-    #[inline]
-    pub(crate) fn update(&mut self, history: &BarHistory) -> Result<f64, RetCode> {
-        let tape = Tape::History {
-            history,
-            latest: self.next,
-        };
-        self.step(tape)?.ok_or(RetCode::InternalError)
+impl<const PERIOD: usize> ReadsBack for Willr<PERIOD> {
+    type Output = f64;
+
+    fn next_index(&self) -> i64 {
+        self.next
     }
 
     #[inline]
