@@ -1,7 +1,7 @@
 //! How one table of indicators becomes the per-series streams: the `indicator_table!` macro
 //! and the small verbs it is written with.
 //!
-//! Each entry of the table (see `indicators.rs`) names a ta-lib stream, its column names, how
+//! Each entry of the table (see `indicators.rs`) names a stream, its column names, how
 //! it opens on the retained bars and how it takes one bar. From that one entry the macro
 //! writes the stream's field, its share of [`INDICATOR_NAMES`](super::INDICATOR_NAMES), the
 //! index constant of each of its columns, and its lines in `update` and `open_missing` — so
@@ -109,12 +109,12 @@ pub(super) fn refused(indicator: &'static str) -> impl Fn(RetCode) -> FeatureErr
     move |code| FeatureError::Indicator { indicator, code }
 }
 
-/// Writes the indicator set from its table: one entry per ta-lib stream,
+/// Writes the indicator set from its table: one entry per stream,
 ///
 /// ```text
 /// field: StreamType = "error name" {
 ///     columns: [CONSTANT = "column", …],
-///     open: |core, bars| <ta-lib opener on the retained bars>,
+///     open: |bars| <the stream opened on the retained bars' columns>,
 ///     update: |stream, bar[, history]| <one bar into the stream; `history` (already holding
 ///              the bar) for the streams that read their window back from it>,
 /// }
@@ -125,7 +125,7 @@ macro_rules! indicator_table {
     ($(
         $field:ident : $stream:ty = $label:literal {
             columns: [$($column:ident = $name:literal),+ $(,)?],
-            open: |$core:ident, $bars:ident| $open:expr,
+            open: |$bars:ident| $open:expr,
             update: |$s:ident, $bar:ident $(, $history:ident)?| $update:expr $(,)?
         }
     ),+ $(,)?) => {
@@ -200,10 +200,9 @@ macro_rules! indicator_table {
             fn open_missing(&mut self, history: &BarHistory) -> Result<(), FeatureError> {
                 use super::indicator_table::{Outputs, opened};
                 let columns = history.columns();
-                let core = Core::new();
                 $(
                     if self.$field.is_none() {
-                        let ($core, $bars) = (&core, &columns);
+                        let $bars = &columns;
                         if let Some((stream, out)) = opened($open, $label)? {
                             self.$field = Some(stream);
                             out.write(&mut self.values, &[$($column),+]);

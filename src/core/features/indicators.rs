@@ -19,7 +19,9 @@
 use super::bars::BarHistory;
 use super::error::FeatureError;
 use super::indicator_table::indicator_table;
-use super::streams::{Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, Willr};
+use super::streams::{
+    Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, TakesBars, Willr,
+};
 use crate::core::bar::Bar;
 use ta_lib::Core;
 
@@ -59,27 +61,27 @@ const CCI_PERIOD: i32 = 20;
 indicator_table! {
     rsi: Rsi<{ RSI_PERIOD as usize }> = "rsi_14" {
         columns: [RSI_14 = "rsi_14"],
-        open: |_core, bars| Rsi::open(bars),
+        open: |bars| Rsi::open(bars),
         update: |s, bar| s.update(bar),
     },
     macd: Macd<{ MACD_FAST as usize }, { MACD_SLOW as usize }, { MACD_SIGNAL_PERIOD as usize }> = "macd" {
         columns: [MACD = "macd", MACD_SIGNAL = "macd_signal", MACD_HIST = "macd_hist"],
-        open: |_core, bars| Macd::open(bars),
+        open: |bars| Macd::open(bars),
         update: |s, bar| s.update(bar),
     },
     ema_short: Ema<{ EMA_SHORT as usize }> = "ema_9" {
         columns: [EMA_9 = "ema_9"],
-        open: |_core, bars| Ema::open(bars),
+        open: |bars| Ema::open(bars),
         update: |s, bar| s.update(bar),
     },
     ema_medium: Ema<{ EMA_MEDIUM as usize }> = "ema_21" {
         columns: [EMA_21 = "ema_21"],
-        open: |_core, bars| Ema::open(bars),
+        open: |bars| Ema::open(bars),
         update: |s, bar| s.update(bar),
     },
     ema_long: Ema<{ EMA_LONG as usize }> = "ema_50" {
         columns: [EMA_50 = "ema_50"],
-        open: |_core, bars| Ema::open(bars),
+        open: |bars| Ema::open(bars),
         update: |s, bar| s.update(bar),
     },
     // SMA(20) is BBANDS' middle band bit for bit (the same running total over the same closes),
@@ -92,37 +94,37 @@ indicator_table! {
             BB_MIDDLE = "bb_middle",
             BB_LOWER = "bb_lower",
         ],
-        open: |_core, bars| Bbands::open(bars, BB_DEVIATIONS),
+        open: |bars| Bbands::open(bars, BB_DEVIATIONS),
         update: |s, _bar, history| s.update(history),
     },
     atr: Atr<{ ATR_PERIOD as usize }> = "atr_14" {
         columns: [ATR_14 = "atr_14"],
-        open: |_core, bars| Atr::open(bars),
+        open: |bars| Atr::open(bars),
         update: |s, bar| s.update(bar),
     },
     stoch: Stoch<{ STOCH_FAST_K as usize }, { STOCH_SLOW_K as usize }, { STOCH_SLOW_D as usize }> = "stoch" {
         columns: [STOCH_K = "stoch_k", STOCH_D = "stoch_d"],
-        open: |_core, bars| Stoch::open(bars),
+        open: |bars| Stoch::open(bars),
         update: |s, _bar, history| s.update(history),
     },
     willr: Willr<{ WILLR_PERIOD as usize }> = "willr_14" {
         columns: [WILLR_14 = "willr_14"],
-        open: |_core, bars| Willr::open(bars),
+        open: |bars| Willr::open(bars),
         update: |s, _bar, history| s.update(history),
     },
     roc: Roc<{ ROC_PERIOD as usize }> = "roc_12" {
         columns: [ROC_12 = "roc_12"],
-        open: |_core, bars| Roc::open(bars),
+        open: |bars| Roc::open(bars),
         update: |s, _bar, history| s.update(history),
     },
     cci: Cci<{ CCI_PERIOD as usize }> = "cci_20" {
         columns: [CCI_20 = "cci_20"],
-        open: |_core, bars| Cci::open(bars),
+        open: |bars| Cci::open(bars),
         update: |s, _bar, history| s.update(history),
     },
     obv: Obv = "obv" {
         columns: [OBV = "obv"],
-        open: |_core, bars| Obv::open(bars),
+        open: |bars| Obv::open(bars),
         update: |s, bar| s.update(bar),
     },
 }
@@ -176,6 +178,28 @@ mod tests {
         ];
         let longest = lookbacks.iter().map(|l| (*l).unwrap_or(usize::MAX)).max();
         assert_eq!(longest.map(|l| l + 1), Some(WARM_UP_BARS));
+    }
+
+    #[test]
+    fn a_state_holding_a_non_finite_value_is_not_sane() {
+        use crate::core::features::{FeatureSettings, SeriesFeatures};
+        let mut series = SeriesFeatures::new(&FeatureSettings::default());
+        for i in 0..60_i64 {
+            let close = 100.0 + (i % 5) as f64;
+            let bar = Bar {
+                open_time: i * 60_000,
+                open: close,
+                high: close + 1.0,
+                low: close - 1.0,
+                close,
+                volume: 3.0,
+            };
+            assert!(series.update(&bar).is_ok());
+        }
+        let mut indicators = series.indicators.clone();
+        assert!(indicators.all_open() && indicators.is_sane());
+        indicators.values[OBV] = Some(f64::INFINITY);
+        assert!(!indicators.is_sane());
     }
 
     #[test]

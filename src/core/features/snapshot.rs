@@ -2,8 +2,7 @@
 //!
 //! A snapshot holds the indicator streams' own state (every stream is written here, its state
 //! plain data: see `streams`), the retained bars the rolling features and the windowed streams
-//! read back (at least the 21 of the longest window), the OBV level at the oldest of them and the
-//! bar count. A restore puts all of it back as it was, so the restored series continues bit for
+//! read back (at least the 21 of the longest window) and the bar count. A restore puts all of it back as it was, so the restored series continues bit for
 //! bit like the uninterrupted one, whatever its age (`tests/pipeline/features_properties.rs`, on all
 //! three bundled files).
 //!
@@ -38,9 +37,6 @@ pub struct FeatureSnapshot {
     pub format_version: u32,
     /// Bars the series had accepted.
     pub bars_seen: u64,
-    /// OBV level at `bars[0]` (OBV is a running total from the series' first
-    /// bar, which may no longer be retained).
-    pub obv_at_oldest: f64,
     /// The most recent bars, oldest first (at most `snapshot_bars`; every bar while the series
     /// is still warming up).
     pub bars: Vec<Bar>,
@@ -57,7 +53,6 @@ impl SeriesFeatures {
         FeatureSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             bars_seen: self.bars_seen,
-            obv_at_oldest: self.history.obv_at_oldest(),
             bars: self.history.bars().copied().collect(),
             indicators: Some(IndicatorState(self.indicators.clone())),
         }
@@ -70,8 +65,8 @@ impl SeriesFeatures {
     ///
     /// [`FeatureError::InvalidSettings`] for bad settings;
     /// [`FeatureError::InvalidSnapshot`] for another format version, no or non-finite stream
-    /// state, invalid or unordered bars, a non-finite OBV level, or bars that contradict the
-    /// count or the streams' warm-up.
+    /// state, invalid or unordered bars, or bars that contradict the count or the streams'
+    /// warm-up.
     pub fn restore(
         settings: &FeatureSettings,
         snapshot: &FeatureSnapshot,
@@ -81,7 +76,6 @@ impl SeriesFeatures {
         let mut series = Self::new(settings);
         series.history = BarHistory::from_parts(
             settings.snapshot_bars,
-            snapshot.obv_at_oldest,
             &snapshot.bars,
             !indicators.all_open(),
         );
@@ -126,9 +120,6 @@ fn check_snapshot(snapshot: &FeatureSnapshot) -> Result<&Indicators, FeatureErro
             "{held} bars held of {} seen: fewer than the {FEWEST_RETAINED_BARS} the features read",
             snapshot.bars_seen
         ));
-    }
-    if !snapshot.obv_at_oldest.is_finite() {
-        return invalid(format!("obv_at_oldest is {}", snapshot.obv_at_oldest));
     }
     for (i, bar) in snapshot.bars.iter().enumerate() {
         if let Err(e) = check_bar(bar) {

@@ -6,10 +6,8 @@
 //! carry it exactly instead of the hundreds of bars a re-opened exponential stream needs to
 //! converge.
 
-use crate::core::bar::Bar;
-use crate::core::features::bars::Columns;
+use super::TakesBars;
 use serde::{Deserialize, Serialize};
-use ta_lib::RetCode;
 
 /// ta-lib's EMA coefficients for `period`: `(beta, k)`, `k = 1 − beta`, beta re-derived from k
 /// when below one half (exactly as `ema.rs` and `macd.rs` compute them).
@@ -63,19 +61,6 @@ impl<const PERIOD: usize> Ema<PERIOD> {
             self.value = beta.mul_add(self.value, k * x);
         }
         Some(self.value)
-    }
-
-    /// Opens on the closes of the whole history, as `Core::ema_open`.
-    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_rows(columns, Self::default(), |s, [_, _, close, _]| {
-            s.push(close)
-        })
-    }
-
-    /// Takes the next bar's close.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar) -> Result<f64, RetCode> {
-        self.push(bar.close).ok_or(RetCode::InternalError)
     }
 
     /// Whether every value is one this stream could have computed from finite bars.
@@ -143,19 +128,6 @@ impl<const FAST: usize, const SLOW: usize, const SIGNAL: usize> Macd<FAST, SLOW,
         Some((macd, self.signal, macd - self.signal))
     }
 
-    /// Opens on the closes of the whole history, as `Core::macd_open`.
-    pub(crate) fn open(columns: &Columns) -> Result<(Self, (f64, f64, f64)), RetCode> {
-        super::open_rows(columns, Self::default(), |s, [_, _, close, _]| {
-            s.push(close)
-        })
-    }
-
-    /// Takes the next bar's close.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar) -> Result<(f64, f64, f64), RetCode> {
-        self.push(bar.close).ok_or(RetCode::InternalError)
-    }
-
     /// Whether every value is one this stream could have computed from finite bars.
     pub(crate) fn is_sane(&self) -> bool {
         self.fast.is_finite()
@@ -208,19 +180,6 @@ impl<const PERIOD: usize> Rsi<PERIOD> {
         } else {
             50.0
         })
-    }
-
-    /// Opens on the closes of the whole history, as `Core::rsi_open`.
-    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_rows(columns, Self::default(), |s, [_, _, close, _]| {
-            s.push(close)
-        })
-    }
-
-    /// Takes the next bar's close.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar) -> Result<f64, RetCode> {
-        self.push(bar.close).ok_or(RetCode::InternalError)
     }
 
     /// Whether every value is one this stream could have computed from finite bars.
@@ -278,20 +237,6 @@ impl<const PERIOD: usize> Atr<PERIOD> {
         Some(self.value)
     }
 
-    /// Opens on the whole history, as `Core::atr_open`.
-    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_rows(columns, Self::default(), |s, [high, low, close, _]| {
-            s.push(high, low, close)
-        })
-    }
-
-    /// Takes the next bar.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar) -> Result<f64, RetCode> {
-        self.push(bar.high, bar.low, bar.close)
-            .ok_or(RetCode::InternalError)
-    }
-
     /// Whether every value is one this stream could have computed from finite bars.
     pub(crate) fn is_sane(&self) -> bool {
         self.previous_close.is_finite()
@@ -301,8 +246,7 @@ impl<const PERIOD: usize> Atr<PERIOD> {
 }
 
 /// ta-lib's OBV: the first bar's volume, then plus the volume on an up close, minus it on a down
-/// close. Opened on a history whose first volume is the OBV level at its oldest bar
-/// ([`Columns::obv_volume`]), so the level carries over bars no longer retained.
+/// close. Opened at a series' first bar, it carries its level itself (a snapshot holds it).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(crate) struct Obv {
     previous_close: f64,
@@ -326,21 +270,79 @@ impl Obv {
         self.level
     }
 
-    /// Opens on the whole history, as `Core::obv_open` on the closes and `obv_volume`.
-    pub(crate) fn open(columns: &Columns) -> Result<(Self, f64), RetCode> {
-        super::open_rows(columns, Self::default(), |s, [_, _, close, volume]| {
-            Some(s.push(close, volume))
-        })
-    }
-
-    /// Takes the next bar's close and volume.
-    #[inline]
-    pub(crate) fn update(&mut self, bar: &Bar) -> Result<f64, RetCode> {
-        Ok(self.push(bar.close, bar.volume))
-    }
-
     /// Whether every value is one this stream could have computed from finite bars.
     pub(crate) fn is_sane(&self) -> bool {
         self.previous_close.is_finite() && self.level.is_finite()
+    }
+}
+
+impl<const PERIOD: usize> TakesBars for Ema<PERIOD> {
+    type Output = f64;
+
+    #[inline]
+    fn take(&mut self, [_, _, close, _]: [f64; 4]) -> Option<f64> {
+        self.push(close)
+    }
+}
+
+impl<const FAST: usize, const SLOW: usize, const SIGNAL: usize> TakesBars
+    for Macd<FAST, SLOW, SIGNAL>
+{
+    type Output = (f64, f64, f64);
+
+    #[inline]
+    fn take(&mut self, [_, _, close, _]: [f64; 4]) -> Option<(f64, f64, f64)> {
+        self.push(close)
+    }
+}
+
+impl<const PERIOD: usize> TakesBars for Rsi<PERIOD> {
+    type Output = f64;
+
+    #[inline]
+    fn take(&mut self, [_, _, close, _]: [f64; 4]) -> Option<f64> {
+        self.push(close)
+    }
+}
+
+impl<const PERIOD: usize> TakesBars for Atr<PERIOD> {
+    type Output = f64;
+
+    #[inline]
+    fn take(&mut self, [high, low, close, _]: [f64; 4]) -> Option<f64> {
+        self.push(high, low, close)
+    }
+}
+
+impl TakesBars for Obv {
+    type Output = f64;
+
+    #[inline]
+    fn take(&mut self, [_, _, close, volume]: [f64; 4]) -> Option<f64> {
+        Some(self.push(close, volume))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a snapshot's restore relies on: a stream state no finite bars give is not sane.
+    #[test]
+    fn a_non_finite_state_is_not_sane() {
+        let mut obv = Obv::default();
+        obv.take([1.0, 1.0, 1.0, 5.0]);
+        assert!(obv.is_sane());
+        obv.level = f64::INFINITY;
+        assert!(!obv.is_sane());
+        let mut ema = Ema::<3>::default();
+        assert!(ema.is_sane());
+        ema.value = f64::NAN;
+        assert!(!ema.is_sane());
+        let rsi = Rsi::<14> {
+            loss: f64::NEG_INFINITY,
+            ..Rsi::default()
+        };
+        assert!(!rsi.is_sane());
     }
 }

@@ -35,6 +35,7 @@ pub(crate) use stoch::Stoch;
 pub(crate) use willr::Willr;
 
 use super::bars::{BarHistory, Columns};
+use crate::core::bar::Bar;
 use ta_lib::RetCode;
 
 /// The bars a stream reads back, by their index since the stream's first bar.
@@ -80,7 +81,7 @@ impl Tape<'_> {
         &self,
         index: i64,
         column: impl Fn(&Columns) -> &Vec<f64>,
-        field: impl Fn(&crate::core::bar::Bar) -> f64,
+        field: impl Fn(&Bar) -> f64,
     ) -> Result<f64, RetCode> {
         let found = match *self {
             Tape::Columns(columns) => usize::try_from(index)
@@ -93,14 +94,6 @@ impl Tape<'_> {
                 .map(field),
         };
         found.ok_or(RetCode::InternalError)
-    }
-
-    /// Number of bars on the tape when it holds columns (an opening), 0 otherwise.
-    fn column_len(&self) -> i64 {
-        match *self {
-            Tape::Columns(columns) => columns.close.len() as i64,
-            Tape::History { .. } => 0,
-        }
     }
 }
 
@@ -123,42 +116,61 @@ pub(crate) trait ReadsBack: Sized {
             .ok_or(RetCode::InternalError)
     }
 
-    /// Runs this fresh stream over every bar of the columns and returns it with its value at the
-    /// last bar: ta-lib's `*_open` on the same history. `InsufficientHistory` while the columns
-    /// are shorter than the stream's lookback + 1, as ta-lib answers.
-    fn open_fresh(mut self, columns: &Columns) -> Result<(Self, Self::Output), RetCode> {
-        let tape = Tape::Columns(columns);
-        let mut last = None;
-        for _ in 0..tape.column_len() {
-            last = self.step(tape)?;
-        }
-        match last {
-            Some(value) => Ok((self, value)),
-            None => Err(RetCode::InsufficientHistory),
-        }
+    /// Opens this fresh stream on the whole history, as ta-lib's `*_open` (see [`open_over`]).
+    fn open_fresh(self, columns: &Columns) -> Result<(Self, Self::Output), RetCode> {
+        open_over(columns, self, |stream, _| {
+            stream.step(Tape::Columns(columns))
+        })
     }
 }
 
-/// Runs a fresh stream over every row of the columns and returns it with its value at the last
-/// row, for the streams that need no look-back: `step` takes each row as
-/// `[high, low, close, obv volume]`.
-pub(crate) fn open_rows<S, T>(
+/// A stream that needs no look-back: it takes each bar's values as they come.
+pub(crate) trait TakesBars: Default {
+    /// What it yields per bar.
+    type Output;
+
+    /// Takes one bar as `[high, low, close, volume]`; `None` while it warms up.
+    fn take(&mut self, bar: [f64; 4]) -> Option<Self::Output>;
+
+    /// Takes the next bar.
+    #[inline]
+    fn update(&mut self, bar: &Bar) -> Result<Self::Output, RetCode> {
+        self.take([bar.high, bar.low, bar.close, bar.volume])
+            .ok_or(RetCode::InternalError)
+    }
+
+    /// Opens on the whole history, as ta-lib's `*_open`: a fresh stream takes every row.
+    fn open(columns: &Columns) -> Result<(Self, Self::Output), RetCode> {
+        open_over(columns, Self::default(), |stream, index| {
+            Ok(stream.take(row(columns, index)?))
+        })
+    }
+}
+
+/// Row `index` of the columns as `[high, low, close, volume]`.
+fn row(columns: &Columns, index: usize) -> Result<[f64; 4], RetCode> {
+    match (
+        columns.high.get(index),
+        columns.low.get(index),
+        columns.close.get(index),
+        columns.volume.get(index),
+    ) {
+        (Some(&h), Some(&l), Some(&c), Some(&v)) => Ok([h, l, c, v]),
+        _ => Err(RetCode::BadParam),
+    }
+}
+
+/// Runs a fresh stream over every row of the columns (`step` takes row `index`) and returns it
+/// with its value at the last row: what every opener here is. `InsufficientHistory` while the
+/// columns are shorter than the stream's lookback + 1, as ta-lib answers.
+fn open_over<S, T>(
     columns: &Columns,
     mut stream: S,
-    mut step: impl FnMut(&mut S, [f64; 4]) -> Option<T>,
+    mut step: impl FnMut(&mut S, usize) -> Result<Option<T>, RetCode>,
 ) -> Result<(S, T), RetCode> {
     let mut last = None;
     for index in 0..columns.close.len() {
-        let row = match (
-            columns.high.get(index),
-            columns.low.get(index),
-            columns.close.get(index),
-            columns.obv_volume.get(index),
-        ) {
-            (Some(&h), Some(&l), Some(&c), Some(&v)) => [h, l, c, v],
-            _ => return Err(RetCode::BadParam),
-        };
-        last = step(&mut stream, row);
+        last = step(&mut stream, index)?;
     }
     match last {
         Some(value) => Ok((stream, value)),

@@ -2,10 +2,13 @@
 //! then updated bar after bar (the live path, reading a history of the fewest bars a warm series
 //! keeps), and opened again part-way on a later stretch (the restore path).
 
-use super::{Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, Willr};
+use super::{Atr, Bbands, Cci, Ema, Macd, Obv, ReadsBack, Roc, Rsi, Stoch, TakesBars, Willr};
 use crate::core::bar::Bar;
 use crate::core::features::FEWEST_RETAINED_BARS;
 use crate::core::features::bars::{BarHistory, Columns};
+use series::{bundled, columns, synthetic};
+
+mod series;
 use ta_lib::{
     AtrStream, BbandsStream, CciStream, Core, EmaStream, MAType, MacdStream, ObvStream, RetCode,
     RocStream, RsiStream, SmaStream, StochStream, WillrStream,
@@ -47,15 +50,6 @@ type Theirs = (
 /// Every output of both sets, as bits: stoch k, d, willr, sma, upper, middle, lower, roc, cci,
 /// rsi, macd, signal, hist, ema 9, 21, 50, atr, obv.
 type Row = [u64; 18];
-
-fn columns(bars: &[Bar]) -> Columns {
-    Columns {
-        high: bars.iter().map(|b| b.high).collect(),
-        low: bars.iter().map(|b| b.low).collect(),
-        close: bars.iter().map(|b| b.close).collect(),
-        obv_volume: bars.iter().map(|b| b.volume).collect(),
-    }
-}
 
 fn bits(values: [f64; 18]) -> Row {
     values.map(f64::to_bits)
@@ -110,7 +104,7 @@ fn open_theirs(c: &Columns) -> Result<(Theirs, Row), RetCode> {
     let (e21, v21) = core.ema_open(&c.close, 21)?;
     let (e50, v50) = core.ema_open(&c.close, 50)?;
     let (atr, range) = core.atr_open(&c.high, &c.low, &c.close, 14)?;
-    let (obv, level) = core.obv_open(&c.close, &c.obv_volume)?;
+    let (obv, level) = core.obv_open(&c.close, &c.volume)?;
     let row = [
         k, d, r, s, up, mid, low, rate, channel, strength, m, sig, hist, v9, v21, v50, range, level,
     ];
@@ -198,80 +192,6 @@ fn assert_same(bars: &[Bar], from: usize, label: &str) -> usize {
         compared += 1;
     }
     compared
-}
-
-fn bundled(name: &str) -> Vec<Bar> {
-    let path = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
-            Bar {
-                open_time: f[0] as i64,
-                open: f[1],
-                high: f[2],
-                low: f[3],
-                close: f[4],
-                volume: f[5],
-            }
-        })
-        .collect()
-}
-
-/// xorshift64*: a few lines of deterministic noise, so the core needs no model import.
-struct Noise(u64);
-
-impl Noise {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A random walk at `level` with flat stretches (every price equal: the flat-range guard and
-/// VAR's anchored re-seed), frozen closes inside a range, spikes, and regime changes of scale.
-fn synthetic(seed: u64, level: f64, n: usize) -> Vec<Bar> {
-    let mut noise = Noise(seed | 1);
-    let mut close = level;
-    let mut bars = Vec::with_capacity(n);
-    for i in 0..n {
-        let phase = (i / 40) % 5;
-        let (open, high, low);
-        match phase {
-            0 => {
-                // Flat: every price the same for 40 bars.
-                open = close;
-                high = close;
-                low = close;
-            }
-            1 => {
-                // Frozen close, moving range.
-                open = close;
-                high = close * (1.0 + noise.unit() * 1e-3);
-                low = close * (1.0 - noise.unit() * 1e-3);
-            }
-            _ => {
-                open = close;
-                let spike = if noise.unit() < 0.02 { 50.0 } else { 1.0 };
-                close *= 1.0 + (noise.unit() - 0.5) * 0.02 * spike;
-                close = close.max(level * 1e-6);
-                high = open.max(close) * (1.0 + noise.unit() * 0.01);
-                low = open.min(close) * (1.0 - noise.unit() * 0.01);
-            }
-        }
-        bars.push(Bar {
-            open_time: i as i64 * 60_000,
-            open,
-            high,
-            low,
-            close,
-            volume: 1.0,
-        });
-    }
-    bars
 }
 
 #[test]
@@ -366,7 +286,7 @@ fn each_opens_on_exactly_the_history_ta_lib_opens_on() {
             ),
             (
                 answer(Obv::open(&c).map(drop)),
-                answer(core.obv_open(&c.close, &c.obv_volume).map(drop)),
+                answer(core.obv_open(&c.close, &c.volume).map(drop)),
             ),
         ];
         for (i, (ours, theirs)) in pairs.into_iter().enumerate() {
