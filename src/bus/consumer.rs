@@ -3,8 +3,8 @@
 //! Ordering is the point: per-series state needs every candle exactly once,
 //! in stream order. So each (re)start positions the consumer right after its
 //! ack floor (everything at or below it has a durable outcome and is rebuilt
-//! into state by the warm start), and the worker processes one fetched batch
-//! at a time, acking it completely before fetching the next.
+//! into state by the warm start), and the worker processes fetched batches in
+//! order, each one's outcomes sent only once the previous one is durable.
 
 use super::BusError;
 use super::Delivered;
@@ -121,7 +121,9 @@ impl CandleConsumer {
                 durable_name: Some(name.clone()),
                 description: Some("signal-worker candle intake".into()),
                 deliver_policy,
-                ack_policy: AckPolicy::Explicit,
+                // Cumulative: the intake acks each batch's highest sequence once the whole batch
+                // is durable, one ack a batch instead of one a candle.
+                ack_policy: AckPolicy::All,
                 ack_wait: Duration::from_millis(serve.ack_wait_ms),
                 max_ack_pending: serve.max_ack_pending,
                 // As many copies as its stream: a cluster node lost loses no ack state.
@@ -188,15 +190,22 @@ impl CandleConsumer {
         }
     }
 
+    /// The candles already waiting, up to `batch_size`, at once; empty when none is. What the
+    /// intake takes while a batch of its own is still being stored: it never waits for a candle
+    /// then, it finishes that batch first.
+    pub async fn fetch_ready(&self) -> Result<Vec<Delivered>, BusError> {
+        // Bounded for the same reason as `fetch`.
+        match tokio::time::timeout(self.request_timeout, self.waiting()).await {
+            Ok(result) => result,
+            Err(_) => Err(BusError::read(
+                &self.name,
+                format!("no answer to a pull within {:?}", self.request_timeout),
+            )),
+        }
+    }
+
     async fn fetch_unbounded(&self) -> Result<Vec<Delivered>, BusError> {
-        let waiting = self
-            .consumer
-            .fetch()
-            .max_messages(self.batch_size)
-            .messages()
-            .await
-            .map_err(|e| BusError::read(&self.name, e))?;
-        let out = self.collect(waiting).await?;
+        let out = self.waiting().await?;
         if !out.is_empty() {
             return Ok(out);
         }
@@ -209,6 +218,17 @@ impl CandleConsumer {
             .await
             .map_err(|e| BusError::read(&self.name, e))?;
         self.collect(first).await
+    }
+
+    async fn waiting(&self) -> Result<Vec<Delivered>, BusError> {
+        let waiting = self
+            .consumer
+            .fetch()
+            .max_messages(self.batch_size)
+            .messages()
+            .await
+            .map_err(|e| BusError::read(&self.name, e))?;
+        self.collect(waiting).await
     }
 
     async fn collect(&self, mut batch: consumer::pull::Batch) -> Result<Vec<Delivered>, BusError> {

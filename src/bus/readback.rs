@@ -19,7 +19,21 @@ pub type Covered = HashMap<String, i64>;
 
 /// The key of [`Covered`] for a signal.
 pub fn covered_key(exchange: &str, symbol: &str, interval: &str) -> String {
-    format!("{exchange}:{symbol}:{interval}")
+    let mut key = String::new();
+    write_covered_key(&mut key, exchange, symbol, interval);
+    key
+}
+
+/// [`covered_key`] written into `buf` (cleared first): the hot path looks a signal's series up
+/// in [`Covered`] through one reused buffer instead of a new string per signal.
+pub fn write_covered_key(buf: &mut String, exchange: &str, symbol: &str, interval: &str) {
+    buf.clear();
+    for (i, part) in [exchange, symbol, interval].into_iter().enumerate() {
+        if i > 0 {
+            buf.push(':');
+        }
+        buf.push_str(part);
+    }
 }
 
 /// Which messages of the signal stream the start-up read believes: only this worker's own.

@@ -1,6 +1,6 @@
 //! The unpartitioned candle intake: the whole stream served by one [`Serving`], fed by the
-//! durable consumer, the next batch fetched while the server stores the previous one's
-//! outcomes.
+//! durable consumer, the next batch fetched and processed while the server stores the previous
+//! one's outcomes.
 //!
 //! A candle is settled only once its outcome is durable (see [`super::batch`]). Any failure
 //! after a batch entered the pipeline leaves series state ahead of what is durable,
@@ -8,10 +8,10 @@
 //! unsettled candles are delivered again, in order, and their signals are
 //! recognised as already published).
 
+use super::batch::{Acks, Started};
 use super::serving::{Serving, Stretch};
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
-use crate::bus::Delivered;
 use crate::bus::consumer::CandleConsumer;
 use crate::telemetry::health::Dependency;
 use crate::telemetry::metrics as m;
@@ -52,34 +52,40 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         true => Some(SignalCache::new(&state, &settings.redis)?),
         false => None,
     };
-    // The batch fetched while the previous one was being made durable; after a stop is asked
-    // for nothing more is fetched, and what was is still processed and settled.
-    let mut prefetched: Option<Vec<Delivered>> = None;
-    while !token.is_cancelled() || prefetched.is_some() {
-        serving.between_batches(&state).await;
-        let batch = match prefetched.take() {
-            Some(batch) => batch,
-            None => intake.fetch().await?,
+    // The batch sent and not yet finished (its outcomes being stored). The next one is fetched
+    // and processed meanwhile, and sent once this one is finished. Nothing is in flight when the
+    // between-batch work runs, so it sees exactly what is durable; after a stop is asked for,
+    // the batch in flight is finished and nothing more is fetched.
+    let mut in_flight: Option<Started> = None;
+    loop {
+        if in_flight.is_none() || token.is_cancelled() || serving.between_batches_due() {
+            finish(&state, &mut serving, &mut in_flight, cache.as_ref()).await?;
+            if token.is_cancelled() {
+                break;
+            }
+            serving.between_batches(&state).await;
+        }
+        let fetched = match in_flight {
+            // Only what is already waiting: with nothing waiting, the batch in flight is
+            // finished before the intake waits for more.
+            Some(_) => intake.fetch_ready().await,
+            None => intake.fetch().await,
         };
         state.health.beat();
-        if batch.is_empty() {
-            continue;
-        }
-        let started = serving.start(&state, &batch, true).await?;
-        let fetch_next = async {
-            match token.is_cancelled() {
-                true => Ok(None),
-                false => intake.fetch().await.map(Some).map_err(TaskError::from),
+        let batch = match fetched {
+            Ok(batch) if !batch.is_empty() => batch,
+            // A failed fetch never cuts short the acks of a batch whose outcomes are already
+            // being stored (the fetch's failure is reported after).
+            other => {
+                finish(&state, &mut serving, &mut in_flight, cache.as_ref()).await?;
+                other?;
+                continue;
             }
         };
-        // Both run to their end: a failed fetch never cuts short the acks of a batch whose
-        // outcomes are already being confirmed (the batch's failure is reported first).
-        let (finished, next) = tokio::join!(
-            serving.finish_batch(&state, started, cache.as_ref()),
-            fetch_next
-        );
-        finished?;
-        prefetched = next?.filter(|b| !b.is_empty());
+        let processed = serving.process(batch, Acks::Cumulative).await;
+        // The same when processing fails: the previous batch is finished first.
+        finish(&state, &mut serving, &mut in_flight, cache.as_ref()).await?;
+        in_flight = Some(serving.send(&state, processed?).await?);
     }
     state.bus.flush().await?;
     serving.finish().await;
@@ -106,4 +112,17 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
         "candle intake stopped; every fetched candle settled"
     );
     Ok(())
+}
+
+/// Finishes the batch in flight, if any: its outcomes durable, its candles acked.
+async fn finish(
+    state: &AppState,
+    serving: &mut Serving,
+    in_flight: &mut Option<Started>,
+    cache: Option<&SignalCache>,
+) -> Result<(), TaskError> {
+    match in_flight.take() {
+        Some(started) => serving.finish_batch(state, started, cache).await,
+        None => Ok(()),
+    }
 }

@@ -129,10 +129,15 @@ impl Checkpoints {
         }
     }
 
+    /// Whether a checkpoint is due (the next tick takes one).
+    pub fn due(&self) -> bool {
+        self.last.elapsed() >= self.every
+    }
+
     /// Between batches: when a checkpoint is due and the previous write has finished, snapshots
     /// the series changed since (every series after a failure) and writes them in the background.
     pub fn tick(&mut self, pipeline: &mut Router, processed_through: u64) {
-        if self.last.elapsed() >= self.every {
+        if self.due() {
             self.checkpoint_now(pipeline, processed_through);
         }
     }

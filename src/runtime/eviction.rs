@@ -28,10 +28,15 @@ impl Eviction {
         }
     }
 
+    /// Whether the next tick does something.
+    pub fn due(&self) -> bool {
+        self.last.elapsed() >= self.every
+    }
+
     /// When due, drops the idle series from `pipeline` and `covered`; returns their keys (for
     /// the checkpoints to forget).
     pub fn tick(&mut self, pipeline: &mut Router, covered: &mut Covered) -> Vec<SeriesKey> {
-        if self.last.elapsed() < self.every {
+        if !self.due() {
             return Vec::new();
         }
         self.last = Instant::now();

@@ -10,6 +10,11 @@ use crate::core::routing::Router;
 use crate::core::scoring::{Forecaster, ScoreDrain, ScoreReport, Scoreboard};
 use crate::telemetry::metrics as m;
 
+/// What one batch's routes scored, by route index: taken from the pipeline with the batch,
+/// recorded once the batch is durable.
+#[derive(Debug, Default)]
+pub struct BatchScores(Vec<(usize, ScoreDrain)>);
+
 /// One scoreboard per route, shared by every intake of the process. A route whose
 /// weights change (a reload) starts a new scoreboard: scores never mix two models.
 #[derive(Debug, Clone, Default)]
@@ -27,18 +32,36 @@ impl LiveScores {
         }
     }
 
-    /// Takes what every route of `pipeline` scored since the last call and updates its
-    /// metrics, labelled with the route's name.
-    pub fn drain(&self, pipeline: &mut Router) {
-        for lane in pipeline.lanes_mut() {
-            let drained = lane.pipeline.take_scores();
-            if !drained.is_empty() {
-                self.record(&lane.name, &lane.pipeline, &drained);
+    /// Takes what every route of `pipeline` scored since the last call, to be recorded by
+    /// [`LiveScores::record`] once the batch that scored it is durable.
+    ///
+    /// Taken when a batch is processed, not when it is recorded: the intake processes the next
+    /// batch while this one's outcomes are being stored, and a batch that fails is processed
+    /// again by the restarted intake, so its scores must not already be counted.
+    pub fn take(pipeline: &mut Router) -> BatchScores {
+        BatchScores(
+            pipeline
+                .lanes_mut()
+                .iter_mut()
+                .enumerate()
+                .map(|(index, lane)| (index, lane.pipeline.take_scores()))
+                .filter(|(_, drained)| !drained.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Records scores [`LiveScores::take`] took from `pipeline`'s routes and updates their
+    /// metrics, labelled with each route's name. Routes only change between batches that are
+    /// both taken and recorded, so a route's index still names the route that scored.
+    pub fn record(&self, pipeline: &Router, scores: BatchScores) {
+        for (index, drained) in scores.0 {
+            if let Some(lane) = pipeline.lanes().get(index) {
+                self.record_route(&lane.name, &lane.pipeline, &drained);
             }
         }
     }
 
-    fn record(&self, route: &str, pipeline: &Pipeline, drained: &ScoreDrain) {
+    fn record_route(&self, route: &str, pipeline: &Pipeline, drained: &ScoreDrain) {
         let model = pipeline.model();
         let counts = pipeline.training_counts();
         let features = pipeline.feature_names();

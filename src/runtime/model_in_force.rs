@@ -108,11 +108,16 @@ impl ModelFollower {
         }
     }
 
+    /// Whether the next tick does something.
+    pub fn due(&self) -> bool {
+        self.last.elapsed() >= self.every
+    }
+
     /// Between batches, when due: swaps to the recorded model if its weights differ from the
     /// pipeline's. A record that cannot be read is retried at the next tick; a model that cannot
     /// be loaded or does not fit leaves the old one in force (logged and counted once).
     pub async fn tick(&mut self, state: &AppState, pipeline: &mut Router) {
-        if self.last.elapsed() < self.every {
+        if !self.due() {
             return;
         }
         self.last = Instant::now();

@@ -19,6 +19,7 @@
 //! each series' candles are processed in order even though the server redelivers the previous
 //! owner's unacked candles only after `ack_wait`, behind newer ones.
 
+use super::batch::Acks;
 use super::serving::{Serving, Stretch, filter};
 use super::signal_cache::SignalCache;
 use super::{AppState, TaskError};
@@ -92,7 +93,7 @@ pub async fn run(
             &mut owned,
             &held,
             &cache,
-            &batch,
+            batch,
             &token,
         )
         .await;
@@ -125,11 +126,10 @@ async fn serve_batch(
     owned: &mut Option<Owned>,
     held: &Held,
     cache: &Option<SignalCache>,
-    batch: &[Delivered],
+    batch: Vec<Delivered>,
     token: &CancellationToken,
 ) -> Result<(), TaskError> {
-    // A batch normally carries one pin; split it where the pin changes, if ever.
-    for run in batch.chunk_by(|a, b| a.pin() == b.pin()) {
+    for run in runs_by_pin(batch) {
         let Some(first) = run.first() else { continue };
         let pin = first.pin().unwrap_or_default().to_owned();
         if owned.as_ref().is_none_or(|o| o.pin != pin) {
@@ -139,9 +139,23 @@ async fn serve_batch(
             publish_held(held);
         }
         let Some(o) = owned.as_mut() else { continue };
-        o.serving.serve(state, run, true, cache.as_ref()).await?;
+        o.serving
+            .serve(state, run, Acks::Each, cache.as_ref())
+            .await?;
     }
     Ok(())
+}
+
+/// The batch split where the pin changes (a batch normally carries one pin), each run owned.
+fn runs_by_pin(batch: Vec<Delivered>) -> Vec<Vec<Delivered>> {
+    let mut runs: Vec<Vec<Delivered>> = Vec::new();
+    for message in batch {
+        match runs.last_mut() {
+            Some(run) if run.last().map(Delivered::pin) == Some(message.pin()) => run.push(message),
+            _ => runs.push(vec![message]),
+        }
+    }
+    runs
 }
 
 /// The worker's settings as seen by one partition: its stored candle subjects are
@@ -195,7 +209,7 @@ async fn take_over(
             }
             caught_up += chunk.len();
             // Read back from the stream, not delivered: published, never settled.
-            serving.serve(state, &chunk, false, None).await?;
+            serving.serve(state, chunk, Acks::None, None).await?;
         }
     }
     // Everything delivered before the takeover now has a durable outcome. (The caught-up state

@@ -4,7 +4,7 @@
 //! checkpoint). The unpartitioned intake and every partition task run exactly this; they differ
 //! only in where batches come from and when the stretch is theirs.
 
-use super::batch::{self, Started};
+use super::batch::{self, Acks, Processed, Started};
 use super::checkpoint::{Checkpoints, Resumed};
 use super::eviction::Eviction;
 use super::model_in_force::ModelFollower;
@@ -134,35 +134,46 @@ impl Serving {
         self.follower.tick(state, &mut self.pipeline).await;
     }
 
-    /// Processes `batch` and sends its outcomes (see [`batch::start`]); `settle` false for
-    /// candles read back from the stream rather than delivered by the durable consumer.
-    pub async fn start<'a>(
-        &mut self,
-        state: &AppState,
-        batch: &'a [Delivered],
-        settle: bool,
-    ) -> Result<Started<'a>, TaskError> {
-        batch::start(
-            state,
-            &mut self.pipeline,
-            &mut self.covered,
-            batch,
-            self.processed_through,
-            settle,
-        )
-        .await
+    /// Whether [`Serving::between_batches`] has something due: an intake that overlaps
+    /// batches finishes the one in flight first, so the work runs on exactly what is durable.
+    pub fn between_batches_due(&self) -> bool {
+        self.eviction.due()
+            || self.follower.due()
+            || self.checkpoints.as_ref().is_some_and(Checkpoints::due)
     }
 
-    /// Completes a started batch: outcomes durable, candles settled; hands its signals to the
+    /// Processes `batch` (see [`batch::process`]); nothing is sent. `acks`: how its candles are
+    /// settled once durable ([`Acks::None`] for candles read back from the stream).
+    pub async fn process(
+        &mut self,
+        batch: Vec<Delivered>,
+        acks: Acks,
+    ) -> Result<Processed, TaskError> {
+        batch::process(&mut self.pipeline, batch, self.processed_through, acks).await
+    }
+
+    /// Sends a processed batch's outcomes (see [`Processed::send`]); the batch before it must
+    /// be finished.
+    pub async fn send(
+        &mut self,
+        state: &AppState,
+        processed: Processed,
+    ) -> Result<Started, TaskError> {
+        processed.send(state, &mut self.covered).await
+    }
+
+    /// Completes a sent batch: outcomes durable, candles settled; hands its signals to the
     /// cache.
     pub async fn finish_batch(
         &mut self,
         state: &AppState,
-        started: Started<'_>,
+        started: Started,
         cache: Option<&SignalCache>,
     ) -> Result<(), TaskError> {
-        let (through, published) = started.finish(state, &mut self.pipeline).await?;
-        self.processed_through = through;
+        let (through, published) = started.finish(state, &self.pipeline).await?;
+        // A batch processed before the previous one finished computed its sequence from the
+        // older mark: never step back.
+        self.processed_through = self.processed_through.max(through);
         if let Some(cache) = cache {
             cache.put(&published);
         }
@@ -173,11 +184,12 @@ impl Serving {
     pub async fn serve(
         &mut self,
         state: &AppState,
-        batch: &[Delivered],
-        settle: bool,
+        batch: Vec<Delivered>,
+        acks: Acks,
         cache: Option<&SignalCache>,
     ) -> Result<(), TaskError> {
-        let started = self.start(state, batch, settle).await?;
+        let processed = self.process(batch, acks).await?;
+        let started = self.send(state, processed).await?;
         self.finish_batch(state, started, cache).await
     }
 
