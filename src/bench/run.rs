@@ -129,8 +129,8 @@ pub async fn run(options: &BenchOptions, settings: &Settings) -> Result<Report, 
             now_ms,
         )?;
         // The worker's signal for a bench series, as the wire carries it.
-        signal.exchange = options.exchange.clone();
-        signal.symbol = load::symbol(0);
+        signal.exchange = options.exchange.as_str().into();
+        signal.symbol = load::symbol(0).into();
         let signal_bytes =
             crate::contract::codec::encode(&signal, crate::contract::codec::Encoding::MessagePack)
                 .map_err(|e| BenchError::Expectation(e.to_string()))?

@@ -59,7 +59,7 @@ impl Trust {
         if msg_id != Some(signal.message_id(hash_prefix_len).as_str()) {
             return Some("foreign_message_id");
         }
-        if !self.model_hashes.contains(&signal.model.sha256) {
+        if !self.model_hashes.iter().any(|h| *h == signal.model.sha256) {
             return Some("other_model");
         }
         if signal.open_time > self.now_ms {

@@ -78,7 +78,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> ExitCode {
         tally.records += 1;
         let rejection = match record.candle {
             Err(r) => Some((r.code, r.detail)),
-            Ok(msg) => match intake.judge(&msg, None, Some(now_ms)) {
+            Ok(msg) => match intake.judge(msg.view(), None, Some(now_ms)) {
                 Verdict::Accepted { sequence, .. } => {
                     tally.accepted += 1;
                     if let SequenceOutcome::Gap { missing, reset } = sequence {

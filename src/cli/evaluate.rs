@@ -61,8 +61,8 @@ pub fn evaluate(
     let scores = board.report(&model.name);
     let evaluation = Evaluation {
         input: input.display().to_string(),
-        model_version: model.version.clone(),
-        weights_sha256: model.sha256.clone(),
+        model_version: model.version.to_string(),
+        weights_sha256: model.sha256.to_string(),
         label,
         candles: bodies.len() as u64,
         beats_baselines_on_log_loss: scores.beats_baselines(),

@@ -90,8 +90,9 @@ fn write_table(args: &FeaturesArgs, settings: &Settings) -> Result<(u64, u64), S
                 continue;
             }
         };
-        let (verdict, state) =
-            intake.judge_with(&msg, None, None, || SeriesFeatures::new(&settings.features));
+        let (verdict, state) = intake.judge_with(msg.view(), None, None, || {
+            SeriesFeatures::new(&settings.features)
+        });
         let (Verdict::Accepted { candle, sequence }, Some(state)) = (verdict, state) else {
             rejected += 1;
             progress.suspend(|| {

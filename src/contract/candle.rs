@@ -40,6 +40,65 @@ pub struct CandleMessage {
     pub is_closed: bool,
 }
 
+impl CandleMessage {
+    /// The candle with its names borrowed from this message.
+    pub fn view(&self) -> CandleView<'_> {
+        CandleView {
+            exchange: &self.exchange,
+            symbol: &self.symbol,
+            interval: &self.interval,
+            open_time: self.open_time,
+            close_time: self.close_time,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            volume: self.volume,
+            trades: self.trades,
+            is_closed: self.is_closed,
+        }
+    }
+}
+
+impl<'a> From<&'a CandleMessage> for CandleView<'a> {
+    fn from(message: &'a CandleMessage) -> Self {
+        message.view()
+    }
+}
+
+/// [`CandleMessage`] with its names borrowed from the body it was decoded from: the same fields
+/// under the same rules, and what the hot path decodes (MessagePack strings are read in place),
+/// so a candle of a series already known costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct CandleView<'a> {
+    /// Exchange name (subject token 2).
+    pub exchange: &'a str,
+    /// Instrument symbol (subject token 3).
+    pub symbol: &'a str,
+    /// Interval token such as `1m` (subject token 4).
+    pub interval: &'a str,
+    /// Bar open time, Unix milliseconds UTC.
+    pub open_time: i64,
+    /// Bar close time, as in [`CandleMessage::close_time`].
+    #[serde(default)]
+    pub close_time: Option<i64>,
+    /// Opening price.
+    pub open: f64,
+    /// Highest price.
+    pub high: f64,
+    /// Lowest price.
+    pub low: f64,
+    /// Closing price.
+    pub close: f64,
+    /// Traded base quantity.
+    pub volume: f64,
+    /// Number of trades, when the source reports it.
+    #[serde(default)]
+    pub trades: Option<u64>,
+    /// Whether the bar is final.
+    pub is_closed: bool,
+}
+
 /// A candle that passed every stateless validation rule, with typed identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candle {
@@ -74,6 +133,29 @@ pub struct SeriesKey {
     pub interval: Interval,
 }
 
+/// A [`SeriesKey`] borrowed from a candle's body (its names already validated): a known
+/// series is looked up with it, without making a key.
+///
+/// It hashes exactly as the key it stands for (the same fields, as `str`, in the same order), so
+/// a map of [`SeriesKey`]s finds it through [`hashbrown::Equivalent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesRef<'a> {
+    /// Exchange name.
+    pub exchange: &'a str,
+    /// Instrument symbol.
+    pub symbol: &'a str,
+    /// Bar interval.
+    pub interval: Interval,
+}
+
+impl hashbrown::Equivalent<SeriesKey> for SeriesRef<'_> {
+    fn equivalent(&self, key: &SeriesKey) -> bool {
+        self.interval == key.interval
+            && self.symbol == key.symbol.as_str()
+            && self.exchange == key.exchange.as_str()
+    }
+}
+
 impl SeriesKey {
     /// `exchange:symbol:interval`, the prefix of message ids and cache keys.
     pub fn id(&self) -> String {
@@ -103,6 +185,83 @@ impl Candle {
             volume: self.volume,
             trades: self.trades,
             is_closed: self.is_closed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hashbrown::Equivalent;
+    use std::hash::{BuildHasher, RandomState};
+
+    /// A map of keys finds a series by its borrowed form only if both hash alike.
+    #[test]
+    fn a_borrowed_series_hashes_and_compares_as_its_key() {
+        let hasher = RandomState::new();
+        for (exchange, symbol, interval) in [
+            ("binance", "BTCUSDT", Interval::H1),
+            ("cffex", "IC-L8", Interval::M1),
+            ("x", "y_z", Interval::W1),
+        ] {
+            let key = SeriesKey {
+                exchange: Exchange::new(exchange).unwrap(),
+                symbol: Symbol::new(symbol).unwrap(),
+                interval,
+            };
+            let borrowed = SeriesRef {
+                exchange,
+                symbol,
+                interval,
+            };
+            assert_eq!(hasher.hash_one(&key), hasher.hash_one(borrowed));
+            assert!(borrowed.equivalent(&key));
+            let other = SeriesRef {
+                interval: Interval::D1,
+                ..borrowed
+            };
+            assert!(!other.equivalent(&key));
+        }
+        let mut map: hashbrown::HashMap<SeriesKey, u32, RandomState> = Default::default();
+        let key = SeriesKey {
+            exchange: Exchange::new("binance").unwrap(),
+            symbol: Symbol::new("ETHUSDT").unwrap(),
+            interval: Interval::M5,
+        };
+        map.insert(key.clone(), 7);
+        let found = map.get_key_value(&SeriesRef {
+            exchange: "binance",
+            symbol: "ETHUSDT",
+            interval: Interval::M5,
+        });
+        assert_eq!(found, Some((&key, &7)));
+    }
+
+    /// The borrowed decoder reads what the owned one reads.
+    #[test]
+    fn a_view_decodes_as_the_message_does() {
+        let message = CandleMessage {
+            exchange: "binance".into(),
+            symbol: "BTCUSDT".into(),
+            interval: "1h".into(),
+            open_time: 3_600_000,
+            close_time: Some(7_199_999),
+            open: 1.0,
+            high: 2.0,
+            low: 0.5,
+            close: 1.5,
+            volume: 10.0,
+            trades: Some(3),
+            is_closed: true,
+        };
+        for encoding in [
+            crate::contract::Encoding::MessagePack,
+            crate::contract::Encoding::Json,
+        ] {
+            let bytes = crate::contract::codec::encode(&message, encoding).unwrap();
+            let view: CandleView<'_> =
+                crate::contract::codec::decode_borrowed(&bytes, encoding).unwrap();
+            assert_eq!(view, message.view());
         }
     }
 }

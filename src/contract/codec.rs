@@ -1,7 +1,7 @@
 //! Wire encoding: MessagePack with named fields by default, JSON on request.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The `Content-Type` header value that selects JSON.
 pub const JSON_CONTENT_TYPE: &str = "application/json";
@@ -63,6 +63,18 @@ pub fn encode<T: Serialize>(value: &T, encoding: Encoding) -> Result<Vec<u8>, Co
     Ok(match encoding {
         Encoding::MessagePack => rmp_serde::to_vec_named(value)?,
         Encoding::Json => serde_json::to_vec(value)?,
+    })
+}
+
+/// [`decode`] into a type that borrows from `bytes` (its strings read in place where the
+/// encoding allows it).
+pub fn decode_borrowed<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+) -> Result<T, CodecError> {
+    Ok(match encoding {
+        Encoding::MessagePack => rmp_serde::from_slice(bytes)?,
+        Encoding::Json => serde_json::from_slice(bytes)?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Exchange and symbol names: validated newtypes, because they become NATS
 //! subject tokens and Redis keys and must never contain separators.
 
+use super::text::Text;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -56,20 +57,34 @@ fn check(kind: &'static str, value: &str) -> Result<(), NameError> {
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
+        ///
+        /// Shared ([`Text`]): a series' key is copied into every candle's bookkeeping of a
+        /// batch (its pending forward pass, its scoring entry, its signal), and a copy is then a
+        /// reference count, not an allocation per candle.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Text);
 
         impl $name {
             /// Validates and wraps a name.
-            pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
-                let value = value.into();
-                check($kind, &value)?;
-                Ok(Self(value))
+            pub fn new(value: impl AsRef<str>) -> Result<Self, NameError> {
+                let value = value.as_ref();
+                check($kind, value)?;
+                Ok(Self(Text::from(value)))
+            }
+
+            /// Checks a name without keeping it.
+            pub fn check(value: &str) -> Result<(), NameError> {
+                check($kind, value)
             }
 
             /// The name as text.
             pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The name as shared text (a signal takes it without copying it).
+            pub fn text(&self) -> &Text {
                 &self.0
             }
         }
@@ -83,7 +98,7 @@ macro_rules! name_type {
 
         impl From<$name> for String {
             fn from(value: $name) -> Self {
-                value.0
+                value.0.into()
             }
         }
 

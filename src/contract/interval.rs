@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
+
+use super::text::Text;
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -66,6 +69,18 @@ impl Interval {
         Self::D1,
         Self::W1,
     ];
+
+    /// The wire token as shared text: made once per interval, then shared by every signal.
+    pub fn text(self) -> Text {
+        static TEXTS: LazyLock<[Text; 13]> =
+            LazyLock::new(|| Interval::ALL.map(|i| Text::from(i.as_str())));
+        Self::ALL
+            .iter()
+            .position(|&i| i == self)
+            .and_then(|index| TEXTS.get(index))
+            .cloned()
+            .unwrap_or_else(|| Text::from(self.as_str()))
+    }
 
     /// The wire token.
     pub fn as_str(self) -> &'static str {

@@ -10,10 +10,12 @@ pub(crate) mod ids;
 pub(crate) mod interval;
 pub(crate) mod signal;
 pub mod subject;
+pub(crate) mod text;
 
 pub use backtest::BacktestRequest;
-pub use candle::{Candle, CandleMessage, SeriesKey};
+pub use candle::{Candle, CandleMessage, CandleView, SeriesKey, SeriesRef};
 pub use codec::{CodecError, Encoding};
 pub use ids::{Exchange, NameError, Symbol};
 pub use interval::{Interval, UnknownInterval};
 pub use signal::{ClassProbabilities, ModelRef, Side, Signal, Thresholds};
+pub use text::Text;

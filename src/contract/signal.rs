@@ -4,6 +4,7 @@
 //! replay of the same candles yields byte-identical bodies. Wall-clock facts
 //! (when it was produced, how long it took) travel as message headers.
 
+use super::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// The trading direction a signal recommends.
@@ -54,11 +55,11 @@ pub struct ClassProbabilities {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelRef {
     /// Model name (its directory name under `models/`).
-    pub name: String,
+    pub name: Text,
     /// Model version string from its metadata.
-    pub version: String,
+    pub version: Text,
     /// Hex SHA-256 of the weights file.
-    pub sha256: String,
+    pub sha256: Text,
 }
 
 /// The decision thresholds in force when the signal was made.
@@ -72,11 +73,11 @@ pub struct Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     /// Exchange of the candle.
-    pub exchange: String,
+    pub exchange: Text,
     /// Symbol of the candle.
-    pub symbol: String,
+    pub symbol: Text,
     /// Interval of the candle.
-    pub interval: String,
+    pub interval: Text,
     /// Open time of the candle this signal answers (Unix ms UTC).
     pub open_time: i64,
     /// The recommended side.

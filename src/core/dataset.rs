@@ -38,7 +38,7 @@ pub fn feature_rows(
     let mut out = FeatureRows::default();
     for msg in candles {
         let (verdict, state) =
-            intake.judge_with(&msg, None, None, || SeriesFeatures::new(features));
+            intake.judge_with(msg.view(), None, None, || SeriesFeatures::new(features));
         let (Verdict::Accepted { candle, .. }, Some(state)) = (verdict, state) else {
             out.rejected += 1;
             continue;

@@ -6,11 +6,16 @@
 
 use super::rejection::Rejection;
 use super::sequence::{SequenceOutcome, SequenceSettings, Sequencer};
-use super::validate::{ValidationSettings, validate_candle};
+use super::validate::{ValidationSettings, check_candle};
 use crate::contract::subject::SubjectTokens;
-use crate::contract::{Candle, CandleMessage, SeriesKey};
+use crate::contract::{Candle, CandleView, SeriesKey};
 use crate::error::ErrorCode;
-use std::collections::HashMap;
+use std::hash::RandomState;
+
+/// hashbrown's map rather than the standard one for its lookups by an equivalent borrowed key
+/// ([`crate::contract::SeriesRef`]); the standard, randomly keyed SipHash all the same, since
+/// series names come from the bus.
+type HashMap<K, V> = hashbrown::HashMap<K, V, RandomState>;
 
 /// What happens to one candle.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +61,7 @@ impl<S> Intake<S> {
         Self {
             validation,
             sequence,
-            series: HashMap::new(),
+            series: HashMap::default(),
         }
     }
 
@@ -137,20 +142,29 @@ impl<S> Intake<S> {
         evicted
     }
 
-    /// Judges one decoded candle; `subject` and `now_ms` as in [`validate_candle`].
-    /// A new series gets its state from `make`; an accepted candle comes back
-    /// with its series' state, ready to be updated.
-    pub fn judge_with(
+    /// Judges one decoded candle; `subject` and `now_ms` as in
+    /// [`super::validate::validate_candle`]. A new series gets its state from `make`; an
+    /// accepted candle comes back with its series' state, ready to be updated.
+    pub fn judge_with<'m>(
         &mut self,
-        msg: &CandleMessage,
+        msg: impl Into<CandleView<'m>>,
         subject: Option<&SubjectTokens<'_>>,
         now_ms: Option<i64>,
         make: impl FnOnce() -> S,
     ) -> (Verdict, Option<&mut S>) {
-        let candle = match validate_candle(msg, subject, now_ms, &self.validation) {
+        let checked = match check_candle(msg.into(), subject, now_ms, &self.validation) {
             Ok(c) => c,
             Err(r) => return (Verdict::Rejected(r), None),
         };
+        // A known series' key is the map's own, shared: no allocation per candle.
+        let key = match self.series.get_key_value(&checked.series()) {
+            Some((key, _)) => key.clone(),
+            None => match checked.new_key() {
+                Ok(key) => key,
+                Err(r) => return (Verdict::Rejected(r), None),
+            },
+        };
+        let candle = checked.into_candle(key);
         if !candle.is_closed {
             return (Verdict::NotClosed(candle), None);
         }
@@ -217,9 +231,9 @@ impl<S> Intake<S> {
 
 impl<S: Default> Intake<S> {
     /// [`Intake::judge_with`] for states that start from their default.
-    pub fn judge(
+    pub fn judge<'m>(
         &mut self,
-        msg: &CandleMessage,
+        msg: impl Into<CandleView<'m>>,
         subject: Option<&SubjectTokens<'_>>,
         now_ms: Option<i64>,
     ) -> Verdict {

@@ -6,7 +6,9 @@
 use super::rejection::Rejection;
 use crate::contract::codec::{self, Encoding};
 use crate::contract::subject::SubjectTokens;
-use crate::contract::{Candle, CandleMessage, Exchange, Interval, SeriesKey, Symbol};
+use crate::contract::{
+    Candle, CandleMessage, CandleView, Exchange, Interval, SeriesKey, SeriesRef, Symbol,
+};
 use crate::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +97,48 @@ pub fn decode_candle(
     encoding: Encoding,
     settings: &ValidationSettings,
 ) -> Result<CandleMessage, Rejection> {
+    check_size(bytes, settings)?;
+    codec::decode(bytes, encoding)
+        .map_err(|e| Rejection::new(ErrorCode::Undecodable, e.to_string()))
+}
+
+/// A decoded candle: its names borrowed from the body where the encoding allows it, owned
+/// otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded<'a> {
+    /// Read in place (MessagePack, or JSON without escapes in its strings).
+    Borrowed(CandleView<'a>),
+    /// Decoded into owned strings (a JSON string with escapes).
+    Owned(CandleMessage),
+}
+
+impl Decoded<'_> {
+    /// The candle, its names borrowed.
+    pub fn view(&self) -> CandleView<'_> {
+        match self {
+            Self::Borrowed(view) => *view,
+            Self::Owned(message) => message.view(),
+        }
+    }
+}
+
+/// [`decode_candle`] without copying the names out of the body when it can: the hot path's
+/// decoder. Whatever the borrowed form cannot take is decoded by [`decode_candle`], so a body is
+/// accepted, and refused with the same reason, exactly as there.
+pub fn decode_candle_view<'a>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+    settings: &ValidationSettings,
+) -> Result<Decoded<'a>, Rejection> {
+    check_size(bytes, settings)?;
+    match codec::decode_borrowed::<CandleView<'a>>(bytes, encoding) {
+        Ok(view) => Ok(Decoded::Borrowed(view)),
+        Err(_) => decode_candle(bytes, encoding, settings).map(Decoded::Owned),
+    }
+}
+
+/// Refuses a body over `max_message_bytes` before decoding it.
+fn check_size(bytes: &[u8], settings: &ValidationSettings) -> Result<(), Rejection> {
     if bytes.len() > settings.max_message_bytes {
         return Err(Rejection::new(
             ErrorCode::Oversize,
@@ -105,8 +149,7 @@ pub fn decode_candle(
             ),
         ));
     }
-    codec::decode(bytes, encoding)
-        .map_err(|e| Rejection::new(ErrorCode::Undecodable, e.to_string()))
+    Ok(())
 }
 
 /// Applies every stateless rule to a decoded candle.
@@ -121,32 +164,85 @@ pub fn validate_candle(
     now_ms: Option<i64>,
     settings: &ValidationSettings,
 ) -> Result<Candle, Rejection> {
-    let series = check_identity(msg, subject)?;
-    check_allowed(&series, settings)?;
-    check_prices(msg)?;
-    check_times(msg, series.interval, now_ms, settings)?;
-    Ok(Candle {
-        series,
-        open_time: msg.open_time,
-        open: msg.open,
-        high: msg.high,
-        low: msg.low,
-        close: msg.close,
-        volume: msg.volume,
-        trades: msg.trades,
-        is_closed: msg.is_closed,
+    let checked = check_candle(msg.view(), subject, now_ms, settings)?;
+    let series = checked.new_key()?;
+    Ok(checked.into_candle(series))
+}
+
+/// A candle that passed every stateless rule, its identity still borrowed from its body: the
+/// caller supplies its [`SeriesKey`] (the one it already holds for a known series, or
+/// [`Checked::new_key`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'a> {
+    view: CandleView<'a>,
+    interval: Interval,
+}
+
+impl<'a> Checked<'a> {
+    /// The series, borrowed.
+    pub fn series(&self) -> SeriesRef<'a> {
+        SeriesRef {
+            exchange: self.view.exchange,
+            symbol: self.view.symbol,
+            interval: self.interval,
+        }
+    }
+
+    /// A new key for the series (its names copied once, for a series not seen before).
+    pub fn new_key(&self) -> Result<SeriesKey, Rejection> {
+        let name =
+            |e: crate::contract::NameError| Rejection::new(ErrorCode::InvalidField, e.to_string());
+        Ok(SeriesKey {
+            exchange: Exchange::new(self.view.exchange).map_err(name)?,
+            symbol: Symbol::new(self.view.symbol).map_err(name)?,
+            interval: self.interval,
+        })
+    }
+
+    /// The typed candle under `series` (which must be this candle's).
+    pub fn into_candle(self, series: SeriesKey) -> Candle {
+        let msg = self.view;
+        Candle {
+            series,
+            open_time: msg.open_time,
+            open: msg.open,
+            high: msg.high,
+            low: msg.low,
+            close: msg.close,
+            volume: msg.volume,
+            trades: msg.trades,
+            is_closed: msg.is_closed,
+        }
+    }
+}
+
+/// Every stateless rule of [`validate_candle`], without making the series' key.
+pub fn check_candle<'a>(
+    msg: CandleView<'a>,
+    subject: Option<&SubjectTokens<'_>>,
+    now_ms: Option<i64>,
+    settings: &ValidationSettings,
+) -> Result<Checked<'a>, Rejection> {
+    let interval = check_identity(&msg, subject)?;
+    check_allowed(msg.exchange, interval, settings)?;
+    check_prices(&msg)?;
+    check_times(&msg, interval, now_ms, settings)?;
+    Ok(Checked {
+        view: msg,
+        interval,
     })
 }
 
+/// Checks the body's identity against the subject's and the names' rules; returns the interval.
 fn check_identity(
-    msg: &CandleMessage,
+    msg: &CandleView<'_>,
     subject: Option<&SubjectTokens<'_>>,
-) -> Result<SeriesKey, Rejection> {
+) -> Result<Interval, Rejection> {
     if let Some(s) = subject {
         for (field, body, token) in [
-            ("exchange", msg.exchange.as_str(), s.exchange),
-            ("symbol", msg.symbol.as_str(), s.symbol),
-            ("interval", msg.interval.as_str(), s.interval),
+            ("exchange", msg.exchange, s.exchange),
+            ("symbol", msg.symbol, s.symbol),
+            ("interval", msg.interval, s.interval),
         ] {
             if body != token {
                 return Err(Rejection::new(
@@ -162,20 +258,19 @@ fn check_identity(
             .map_err(|e: crate::contract::UnknownInterval| {
                 Rejection::new(ErrorCode::UnknownInterval, e.to_string())
             })?;
-    let exchange = Exchange::new(msg.exchange.clone())
-        .map_err(|e| Rejection::new(ErrorCode::InvalidField, e.to_string()))?;
-    let symbol = Symbol::new(msg.symbol.clone())
-        .map_err(|e| Rejection::new(ErrorCode::InvalidField, e.to_string()))?;
-    Ok(SeriesKey {
-        exchange,
-        symbol,
-        interval,
-    })
+    let name =
+        |e: crate::contract::NameError| Rejection::new(ErrorCode::InvalidField, e.to_string());
+    Exchange::check(msg.exchange).map_err(name)?;
+    Symbol::check(msg.symbol).map_err(name)?;
+    Ok(interval)
 }
 
 /// The exchange and interval allow-lists (empty lists allow everything).
-fn check_allowed(series: &SeriesKey, settings: &ValidationSettings) -> Result<(), Rejection> {
-    let exchange = series.exchange.as_str();
+fn check_allowed(
+    exchange: &str,
+    interval: Interval,
+    settings: &ValidationSettings,
+) -> Result<(), Rejection> {
     if !settings.allowed_exchanges.is_empty()
         && !settings.allowed_exchanges.iter().any(|e| e == exchange)
     {
@@ -184,7 +279,7 @@ fn check_allowed(series: &SeriesKey, settings: &ValidationSettings) -> Result<()
             format!("exchange {exchange:?} is not in validation.allowed_exchanges"),
         ));
     }
-    let interval = series.interval.as_str();
+    let interval = interval.as_str();
     if !settings.allowed_intervals.is_empty()
         && !settings.allowed_intervals.iter().any(|i| i == interval)
     {
@@ -196,7 +291,7 @@ fn check_allowed(series: &SeriesKey, settings: &ValidationSettings) -> Result<()
     Ok(())
 }
 
-fn check_prices(msg: &CandleMessage) -> Result<(), Rejection> {
+fn check_prices(msg: &CandleView<'_>) -> Result<(), Rejection> {
     let fields = [
         ("open", msg.open),
         ("high", msg.high),
@@ -240,7 +335,7 @@ fn check_prices(msg: &CandleMessage) -> Result<(), Rejection> {
 }
 
 fn check_times(
-    msg: &CandleMessage,
+    msg: &CandleView<'_>,
     interval: Interval,
     now_ms: Option<i64>,
     settings: &ValidationSettings,

@@ -70,13 +70,13 @@ impl LiveScores {
         let mut boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
         let entry = boards.entry(route.to_owned()).or_insert_with(|| {
             (
-                model.sha256.clone(),
+                model.sha256.to_string(),
                 Scoreboard::new(counts, features, self.window),
             )
         });
         if entry.0 != model.sha256 {
             *entry = (
-                model.sha256.clone(),
+                model.sha256.to_string(),
                 Scoreboard::new(counts, features, self.window),
             );
         }

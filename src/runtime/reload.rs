@@ -76,9 +76,9 @@ pub async fn handle(state: AppState, dir: String) -> Result<serde_json::Value, E
     model_source::check_allowed(model, &predictor.metadata().weights_sha256).map_err(refusal)?;
     let new = predictor.metadata();
     let model = ModelRef {
-        name: new.name.clone(),
-        version: new.version.clone(),
-        sha256: new.weights_sha256.clone(),
+        name: new.name.as_str().into(),
+        version: new.version.as_str().into(),
+        sha256: new.weights_sha256.as_str().into(),
     };
     let current = super::model_in_force::current(&state).await.map_err(|e| {
         refuse(

@@ -265,7 +265,7 @@ async fn warm_start(
 /// allow-listed models) for candles that have opened by now.
 fn trust(settings: &Settings, pipeline: &Router) -> readback::Trust {
     let mut model_hashes = settings.model.allowed_sha256.clone();
-    model_hashes.extend(pipeline.all_models().map(|m| m.sha256.clone()));
+    model_hashes.extend(pipeline.all_models().map(|m| m.sha256.to_string()));
     readback::Trust {
         model_hashes,
         now_ms: clock::now_ms(),
@@ -275,5 +275,5 @@ fn trust(settings: &Settings, pipeline: &Router) -> readback::Trust {
 /// Sets the `model_info` gauge of `model` (1: in force, 0: replaced).
 pub(super) fn model_gauge(model: &crate::contract::ModelRef, value: f64) {
     let hash = model.sha256.get(..12).unwrap_or(&model.sha256).to_owned();
-    metrics::gauge!(m::MODEL_INFO, "name" => model.name.clone(), "version" => model.version.clone(), "hash" => hash).set(value);
+    metrics::gauge!(m::MODEL_INFO, "name" => model.name.to_string(), "version" => model.version.to_string(), "hash" => hash).set(value);
 }

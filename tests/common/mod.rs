@@ -63,7 +63,7 @@ pub fn archived_signal(open_time: i64) -> (String, signal_worker::contract::Sign
         model: ModelRef {
             name: "default".into(),
             version: "1".into(),
-            sha256: "ab".repeat(32),
+            sha256: "ab".repeat(32).into(),
         },
         thresholds: Thresholds {
             min_confidence: 0.5,

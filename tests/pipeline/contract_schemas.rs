@@ -52,7 +52,7 @@ fn signal() -> Signal {
         model: ModelRef {
             name: "default".into(),
             version: "1".into(),
-            sha256: "ab".repeat(32),
+            sha256: "ab".repeat(32).into(),
         },
         thresholds: Thresholds {
             min_confidence: 0.45,

@@ -1330,12 +1330,12 @@ fn routed_signals(
         for outcome in router.process(&subjected(chunk), None).unwrap() {
             if let Outcome::Signal(s) = outcome {
                 let bytes = codec::encode(&s, Encoding::MessagePack).unwrap();
-                out.push(("crypto".to_owned(), s.symbol.clone(), bytes));
+                out.push(("crypto".to_owned(), s.symbol.to_string(), bytes));
             }
         }
         for shadow in router.take_shadow_signals() {
             let bytes = codec::encode(&shadow.signal, Encoding::MessagePack).unwrap();
-            out.push((shadow.route, shadow.signal.symbol.clone(), bytes));
+            out.push((shadow.route, shadow.signal.symbol.to_string(), bytes));
         }
     }
     out

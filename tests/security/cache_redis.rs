@@ -23,9 +23,9 @@ fn series(symbol: &str) -> SeriesKey {
 
 fn signal(key: &SeriesKey, open_time: i64) -> Signal {
     Signal {
-        exchange: key.exchange.to_string(),
-        symbol: key.symbol.to_string(),
-        interval: key.interval.to_string(),
+        exchange: key.exchange.as_str().into(),
+        symbol: key.symbol.as_str().into(),
+        interval: key.interval.as_str().into(),
         open_time,
         side: Side::Neutral,
         confidence: 0.5,
@@ -37,7 +37,7 @@ fn signal(key: &SeriesKey, open_time: i64) -> Signal {
         model: ModelRef {
             name: "default".into(),
             version: "1".into(),
-            sha256: "0".repeat(64),
+            sha256: "0".repeat(64).into(),
         },
         thresholds: Thresholds {
             min_confidence: 0.5,

@@ -24,7 +24,7 @@ async fn signal_models(js: &async_nats::jetstream::Context) -> Vec<(i64, String)
         .iter()
         .map(|m| {
             let s: Signal = codec::decode(&m.payload, Encoding::MessagePack).unwrap();
-            (s.open_time, s.model.sha256)
+            (s.open_time, s.model.sha256.to_string())
         })
         .collect()
 }

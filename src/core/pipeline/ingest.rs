@@ -30,10 +30,11 @@ impl Pipeline {
         now_ms: Option<i64>,
         index: usize,
     ) -> Outcome {
-        let msg = match decode_candle(input.bytes, input.encoding, &self.settings.validation) {
-            Ok(m) => m,
-            Err(r) => return Outcome::Rejected(r),
-        };
+        let decoded =
+            match decode_candle_view(input.bytes, input.encoding, &self.settings.validation) {
+                Ok(m) => m,
+                Err(r) => return Outcome::Rejected(r),
+            };
         let tokens = match input.subject {
             Some(subject) => match parse_subject(&self.settings.candle_subject_prefix, subject) {
                 Some(t) => Some(t),
@@ -52,9 +53,11 @@ impl Pipeline {
         let (steps, width, recurrent_len) = (self.steps, self.order.len(), self.recurrent_len);
         let features = &self.settings.features;
         let computes = slot.as_ref().is_none_or(|s| s.computes);
-        let (verdict, state) = self.intake.judge_with(&msg, tokens.as_ref(), now_ms, || {
-            SeriesState::new(features, steps, width, recurrent_len, computes)
-        });
+        let (verdict, state) =
+            self.intake
+                .judge_with(decoded.view(), tokens.as_ref(), now_ms, || {
+                    SeriesState::new(features, steps, width, recurrent_len, computes)
+                });
         let (candle, sequence, state) = match (verdict, state) {
             (Verdict::Accepted { candle, sequence }, Some(state)) => (candle, sequence, state),
             (Verdict::Duplicate(c), _) => return Outcome::Duplicate(c),

@@ -17,7 +17,7 @@ use super::scoring::ScoreDrain;
 use super::sequence::{SequenceOutcome, SequenceSettings};
 use super::series::SeriesState;
 use super::series_snapshot::{SeriesSnapshot, SnapshotError, StateShape};
-use super::validate::{ValidationSettings, decode_candle};
+use super::validate::{ValidationSettings, decode_candle_view};
 use crate::contract::codec::Encoding;
 use crate::contract::subject::parse_subject;
 use crate::contract::{Candle, ClassProbabilities, ModelRef, SeriesKey, Signal, Thresholds};
@@ -181,9 +181,9 @@ impl Pipeline {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let model = ModelRef {
-            name: metadata.name.clone(),
-            version: metadata.version.clone(),
-            sha256: metadata.weights_sha256.clone(),
+            name: metadata.name.as_str().into(),
+            version: metadata.version.as_str().into(),
+            sha256: metadata.weights_sha256.as_str().into(),
         };
         let (labels, training_counts, scaler) = (
             metadata.labels,
@@ -348,9 +348,9 @@ impl Pipeline {
             }
             let decision = self.settings.decision.decide(&p);
             let signal = Signal {
-                exchange: pending.series.exchange.to_string(),
-                symbol: pending.series.symbol.to_string(),
-                interval: pending.series.interval.to_string(),
+                exchange: pending.series.exchange.text().clone(),
+                symbol: pending.series.symbol.text().clone(),
+                interval: pending.series.interval.text(),
                 open_time: pending.open_time,
                 side: decision.side,
                 confidence: f64::from(decision.confidence),

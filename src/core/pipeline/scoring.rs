@@ -17,8 +17,15 @@ pub(super) struct Accepted {
 impl Pipeline {
     /// What the signals scored since the previous call (see [`crate::core::scoring`]); the edge
     /// feeds it to the model's scoreboard.
+    ///
+    /// The next drain starts with the capacity this one needed, so its buffers are allocated
+    /// once per batch, not regrown value by value.
     pub fn take_scores(&mut self) -> ScoreDrain {
-        std::mem::take(&mut self.scores)
+        let (samples, inputs) = (self.scores.samples.len(), self.scores.inputs.len());
+        let taken = std::mem::take(&mut self.scores);
+        self.scores.samples.reserve(samples);
+        self.scores.inputs.reserve(inputs);
+        taken
     }
 
     /// Feeds the batch's accepted candles, in input order, to their series' score trails: a

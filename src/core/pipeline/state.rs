@@ -31,9 +31,9 @@ impl Pipeline {
             });
         }
         self.model = ModelRef {
-            name: new.name.clone(),
-            version: new.version.clone(),
-            sha256: new.weights_sha256.clone(),
+            name: new.name.as_str().into(),
+            version: new.version.as_str().into(),
+            sha256: new.weights_sha256.as_str().into(),
         };
         self.training_counts = new.provenance.report.class_counts[0];
         self.scaler = new.scaler.clone();
