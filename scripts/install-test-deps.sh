@@ -41,8 +41,11 @@ fi
 .venv/bin/nats-server --version
 redis-server --version | cut -d' ' -f1-3
 test -x .venv/bin/secantusd-py && echo "secantusd-py: $(.venv/bin/pip show secantusdb | grep ^Version)"
-promtool --version 2>&1 | head -1
-docker-compose version 2>&1 | head -1
+# First lines only, read whole first: `| head -1` under pipefail fails the script whenever the
+# tool is still writing when head exits (SIGPIPE, status 141; CI hit it once).
+first_line() { local out; out=$("$@" 2>&1); echo "${out%%$'\n'*}"; }
+first_line promtool --version
+first_line docker-compose version
 
 # The trading-engine example clients (examples/, driven by tests/serve/trading_clients.rs): the Python
 # one's pinned packages into the project venv, the Node one's from its committed lockfile. Each
