@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 const LEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between probes.
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
+/// Starts made on fresh ports before a cluster start is reported failed.
+const START_ATTEMPTS: u32 = 3;
 /// Distinguishes the directories of clusters started by one process.
 static CLUSTER_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -42,7 +44,27 @@ pub struct NatsCluster {
 
 impl NatsCluster {
     /// Starts `size` nodes routed to each other and waits for a JetStream meta leader.
+    ///
+    /// Ports are picked free and only bound by the nodes a moment later, while other tests pick
+    /// theirs: a node that finds one taken exits. Such a start is abandoned at once (its
+    /// directories removed) and made again on new ports, up to [`START_ATTEMPTS`] times.
     pub fn start(size: usize) -> Result<Self, ToolError> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(size) {
+                Ok(cluster) => return Ok(cluster),
+                Err(e) if attempt < START_ATTEMPTS => {
+                    eprintln!(
+                        "local-servers: NATS cluster start {attempt} failed ({e}); again on new ports"
+                    );
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn start_once(size: usize) -> Result<Self, ToolError> {
         let binary = nats_server_binary()?;
         let n = CLUSTER_COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
@@ -80,11 +102,12 @@ impl NatsCluster {
                 child: None,
             });
         }
+        // Dropped on an error: every node killed, the directories removed.
         let mut cluster = Self { binary, dir, nodes };
         for i in 0..size {
             cluster.spawn(i)?;
         }
-        cluster.wait_meta_leader()?;
+        cluster.wait_meta_leader_all_running()?;
         Ok(cluster)
     }
 
@@ -180,6 +203,31 @@ impl NatsCluster {
                     "cluster node {} did not accept connections",
                     node.name
                 )));
+            }
+            std::thread::sleep(PROBE_INTERVAL);
+        }
+    }
+
+    /// [`NatsCluster::wait_meta_leader`] at start, failing as soon as a node has exited (a port
+    /// taken under it) instead of waiting out the deadline.
+    fn wait_meta_leader_all_running(&mut self) -> Result<(), ToolError> {
+        let deadline = Instant::now() + LEADER_TIMEOUT;
+        loop {
+            if let Some(exited) = (0..self.nodes.len()).find(|&i| !self.is_running(i)) {
+                let log = self.nodes.get(exited).map(|n| n.log.display().to_string());
+                return Err(ToolError::Process(format!(
+                    "cluster node {exited} exited at start (log: {})",
+                    log.unwrap_or_default()
+                )));
+            }
+            let ports: Vec<u16> = self.nodes.iter().map(|n| n.monitor_port).collect();
+            if ports.iter().any(|&p| meta_leader(p).is_some()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(ToolError::Process(
+                    "the NATS cluster elected no JetStream meta leader".into(),
+                ));
             }
             std::thread::sleep(PROBE_INTERVAL);
         }
