@@ -6,6 +6,7 @@
 
 pub(crate) mod app;
 mod batch;
+mod batch_tally;
 pub(crate) mod candles;
 pub mod checkpoint;
 pub mod clock;
