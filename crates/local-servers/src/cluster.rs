@@ -107,7 +107,7 @@ impl NatsCluster {
         for i in 0..size {
             cluster.spawn(i)?;
         }
-        cluster.wait_meta_leader_all_running()?;
+        cluster.wait_meta_leader(true)?;
         Ok(cluster)
     }
 
@@ -155,7 +155,7 @@ impl NatsCluster {
     pub fn restart(&mut self, i: usize) -> Result<(), ToolError> {
         self.kill(i);
         self.spawn(i)?;
-        self.wait_meta_leader()
+        self.wait_meta_leader(false)
     }
 
     /// Whether node `i` runs.
@@ -208,42 +208,24 @@ impl NatsCluster {
         }
     }
 
-    /// [`NatsCluster::wait_meta_leader`] at start, failing as soon as a node has exited (a port
-    /// taken under it) instead of waiting out the deadline.
-    fn wait_meta_leader_all_running(&mut self) -> Result<(), ToolError> {
+    /// Waits until some running node reports a JetStream meta leader (`/jsz`). With
+    /// `all_running` (at start) it fails as soon as a node has exited (a port taken under it)
+    /// instead of waiting out the deadline; otherwise nodes killed on purpose are skipped.
+    fn wait_meta_leader(&mut self, all_running: bool) -> Result<(), ToolError> {
         let deadline = Instant::now() + LEADER_TIMEOUT;
         loop {
-            if let Some(exited) = (0..self.nodes.len()).find(|&i| !self.is_running(i)) {
-                let log = self.nodes.get(exited).map(|n| n.log.display().to_string());
-                return Err(ToolError::Process(format!(
-                    "cluster node {exited} exited at start (log: {})",
-                    log.unwrap_or_default()
-                )));
+            let mut ports = Vec::with_capacity(self.nodes.len());
+            for i in 0..self.nodes.len() {
+                if self.is_running(i) {
+                    ports.extend(self.nodes.get(i).map(|n| n.monitor_port));
+                } else if all_running {
+                    let log = self.nodes.get(i).map(|n| n.log.display().to_string());
+                    return Err(ToolError::Process(format!(
+                        "cluster node {i} exited at start (log: {})",
+                        log.unwrap_or_default()
+                    )));
+                }
             }
-            let ports: Vec<u16> = self.nodes.iter().map(|n| n.monitor_port).collect();
-            if ports.iter().any(|&p| meta_leader(p).is_some()) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(ToolError::Process(
-                    "the NATS cluster elected no JetStream meta leader".into(),
-                ));
-            }
-            std::thread::sleep(PROBE_INTERVAL);
-        }
-    }
-
-    /// Waits until some running node reports a JetStream meta leader (`/jsz`).
-    fn wait_meta_leader(&mut self) -> Result<(), ToolError> {
-        let deadline = Instant::now() + LEADER_TIMEOUT;
-        loop {
-            let running: Vec<usize> = (0..self.nodes.len())
-                .filter(|&i| self.is_running(i))
-                .collect();
-            let ports: Vec<u16> = running
-                .iter()
-                .filter_map(|&i| self.nodes.get(i).map(|n| n.monitor_port))
-                .collect();
             if ports.iter().any(|&p| meta_leader(p).is_some()) {
                 return Ok(());
             }
