@@ -5,7 +5,7 @@
 //! second time with AVX2 + FMA and a third with AVX-512, the best chosen at run time (the
 //! portable baseline is SSE2).
 
-use super::activation::{sigmoid, tanh};
+use super::activation::{lstm_cell, sigmoid_with, tanh_with};
 
 /// LSTM update for `batch` samples.
 ///
@@ -27,7 +27,7 @@ pub fn lstm_update(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidd
         unsafe { lstm_update_avx2(gates, cell, hidden_out, hidden) };
         return;
     }
-    lstm_update_portable(gates, cell, hidden_out, hidden);
+    lstm_update_portable::<false>(gates, cell, hidden_out, hidden);
 }
 
 /// GRU update for `batch` samples (reset applied after the recurrent product).
@@ -48,35 +48,40 @@ pub fn gru_update(input_part: &[f32], recurrent_part: &[f32], state: &mut [f32],
         unsafe { gru_update_avx2(input_part, recurrent_part, state, hidden) };
         return;
     }
-    gru_update_portable(input_part, recurrent_part, state, hidden);
+    gru_update_portable::<false>(input_part, recurrent_part, state, hidden);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn lstm_update_avx512(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidden: usize) {
-    lstm_update_portable(gates, cell, hidden_out, hidden);
+    lstm_update_portable::<true>(gates, cell, hidden_out, hidden);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn gru_update_avx512(input_part: &[f32], recurrent_part: &[f32], state: &mut [f32], hidden: usize) {
-    gru_update_portable(input_part, recurrent_part, state, hidden);
+    gru_update_portable::<true>(input_part, recurrent_part, state, hidden);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn lstm_update_avx2(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidden: usize) {
-    lstm_update_portable(gates, cell, hidden_out, hidden);
+    lstm_update_portable::<true>(gates, cell, hidden_out, hidden);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn gru_update_avx2(input_part: &[f32], recurrent_part: &[f32], state: &mut [f32], hidden: usize) {
-    gru_update_portable(input_part, recurrent_part, state, hidden);
+    gru_update_portable::<true>(input_part, recurrent_part, state, hidden);
 }
 
 #[inline(always)]
-fn lstm_update_portable(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32], hidden: usize) {
+fn lstm_update_portable<const FMA: bool>(
+    gates: &[f32],
+    cell: &mut [f32],
+    hidden_out: &mut [f32],
+    hidden: usize,
+) {
     let rows = gates
         .chunks_exact(4 * hidden)
         .zip(cell.chunks_exact_mut(hidden))
@@ -92,15 +97,13 @@ fn lstm_update_portable(gates: &[f32], cell: &mut [f32], hidden_out: &mut [f32],
             .zip(input.iter().zip(forget))
             .zip(output.iter().zip(candidate));
         for (((c, h), (&i, &f)), (&o, &g)) in lanes {
-            let new_cell = sigmoid(f) * *c + sigmoid(i) * tanh(g);
-            *c = new_cell;
-            *h = sigmoid(o) * tanh(new_cell);
+            (*c, *h) = lstm_cell::<FMA>(i, f, o, g, *c);
         }
     }
 }
 
 #[inline(always)]
-fn gru_update_portable(
+fn gru_update_portable<const FMA: bool>(
     input_part: &[f32],
     recurrent_part: &[f32],
     state: &mut [f32],
@@ -121,9 +124,9 @@ fn gru_update_portable(
             .zip(xr.iter().zip(rr))
             .zip(xn.iter().zip(rn));
         for (((h, (&xu, &ru)), (&xr, &rr)), (&xn, &rn)) in lanes {
-            let update = sigmoid(xu + ru);
-            let reset = sigmoid(xr + rr);
-            let new = tanh(xn + reset * rn);
+            let update = sigmoid_with::<FMA>(xu + ru);
+            let reset = sigmoid_with::<FMA>(xr + rr);
+            let new = tanh_with::<FMA>(xn + reset * rn);
             *h = new + update * (*h - new);
         }
     }

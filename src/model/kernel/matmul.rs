@@ -10,6 +10,7 @@
 //! chosen at run time; elsewhere (and on older CPUs) the portable build runs.
 
 use super::KernelError;
+use super::fma::madd;
 
 /// Columns per register strip: four AVX vectors.
 const STRIP: usize = 32;
@@ -68,13 +69,6 @@ fn accumulate_avx512(dst: &mut [f32], lhs: &[f32], rhs: &[f32], k: usize, n: usi
 fn accumulate_fma(dst: &mut [f32], lhs: &[f32], rhs: &[f32], k: usize, n: usize) {
     // 16 ymm registers: two rows x four vectors of accumulators.
     accumulate_into::<2, true>(dst, lhs, rhs, k, n);
-}
-
-/// `a + x * w`, as one fused instruction when the build has FMA (`f32::mul_add` is a slow
-/// library call without it).
-#[inline(always)]
-fn madd<const FMA: bool>(x: f32, w: f32, a: f32) -> f32 {
-    if FMA { x.mul_add(w, a) } else { a + x * w }
 }
 
 /// `dst += lhs · rhs` with lengths already checked (`lhs` has `k` columns, `rhs` and `dst` `n`),

@@ -18,6 +18,7 @@
 
 mod activation;
 mod cells;
+mod fma;
 mod matmul;
 
 use burn::tensor::Tensor;
