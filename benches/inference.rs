@@ -153,7 +153,9 @@ fn reference(c: &mut Criterion) {
                 .map(|i| ((i % 97) as f32 * 0.37).sin())
                 .collect();
             let mut time_major = Vec::new();
-            batch_to_time_major(&raw, batch, steps, 24, &mut time_major, |_, v| v);
+            batch_to_time_major(&raw, batch, steps, 24, &mut time_major, |row, out| {
+                out.extend_from_slice(row)
+            });
             group.throughput(Throughput::Elements(batch as u64));
             let mut out = Vec::new();
             if backend == BackendKind::Flex {
@@ -187,7 +189,7 @@ fn reference(c: &mut Criterion) {
                             steps,
                             24,
                             &mut tm,
-                            |_, v| v,
+                            |row, out| out.extend_from_slice(row),
                         );
                         halves.push(tm);
                     }

