@@ -52,6 +52,7 @@ pub struct CandleConsumer {
     pub ack_floor: u64,
     name: String,
     batch_size: usize,
+    max_ack_pending: i64,
     max_wait: Duration,
     request_timeout: Duration,
 }
@@ -138,6 +139,7 @@ impl CandleConsumer {
             ack_floor,
             name,
             batch_size: serve.batch_size,
+            max_ack_pending: serve.max_ack_pending,
             max_wait: Duration::from_millis(serve.max_wait_ms),
             request_timeout: Duration::from_millis(nats.request_timeout_ms),
         })
@@ -190,12 +192,27 @@ impl CandleConsumer {
         }
     }
 
-    /// The candles already waiting, up to `batch_size`, at once; empty when none is. What the
-    /// intake takes while a batch of its own is still being stored: it never waits for a candle
-    /// then, it finishes that batch first.
-    pub async fn fetch_ready(&self) -> Result<Vec<Delivered>, BusError> {
+    /// The candles already waiting, up to `limit` (and `batch_size`), at once; empty when none
+    /// is (or `limit` is 0). What the intake takes while a batch of its own is still being stored: it never waits
+    /// for a candle then, it finishes that batch first.
+    pub async fn fetch_ready(&self, limit: usize) -> Result<Vec<Delivered>, BusError> {
         // Bounded for the same reason as `fetch`.
-        match tokio::time::timeout(self.request_timeout, self.waiting()).await {
+        self.bounded(self.waiting(limit)).await
+    }
+
+    /// Most candles the server lets be delivered and not acked (`serve.max_ack_pending`): a pull
+    /// asking past it is refused (409), so the intake asks for what is left of it.
+    pub fn max_unacked(&self) -> usize {
+        usize::try_from(self.max_ack_pending).unwrap_or(0)
+    }
+
+    /// `work` bounded by the request timeout: a pull written to a socket that died under it is
+    /// never answered.
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, BusError>>,
+    ) -> Result<T, BusError> {
+        match tokio::time::timeout(self.request_timeout, work).await {
             Ok(result) => result,
             Err(_) => Err(BusError::read(
                 &self.name,
@@ -205,7 +222,7 @@ impl CandleConsumer {
     }
 
     async fn fetch_unbounded(&self) -> Result<Vec<Delivered>, BusError> {
-        let out = self.waiting().await?;
+        let out = self.waiting(self.batch_size).await?;
         if !out.is_empty() {
             return Ok(out);
         }
@@ -220,11 +237,15 @@ impl CandleConsumer {
         self.collect(first).await
     }
 
-    async fn waiting(&self) -> Result<Vec<Delivered>, BusError> {
+    async fn waiting(&self, limit: usize) -> Result<Vec<Delivered>, BusError> {
+        let limit = limit.min(self.batch_size);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let waiting = self
             .consumer
             .fetch()
-            .max_messages(self.batch_size)
+            .max_messages(limit)
             .messages()
             .await
             .map_err(|e| BusError::read(&self.name, e))?;

@@ -264,6 +264,11 @@ impl Processed {
 }
 
 impl Started {
+    /// Candles of the batch, all delivered and none acked until [`Started::finish`].
+    pub fn candles(&self) -> usize {
+        self.seen.len() + self.fresh.len()
+    }
+
     /// Waits until every outcome is durable, then acks the batch and flushes the acks, counts
     /// it and records its live scores. Returns the batch's highest stream sequence and the
     /// signals it published.

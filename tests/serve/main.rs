@@ -14,6 +14,7 @@ mod common;
 #[path = "../serve_support/mod.rs"]
 mod serve_support;
 
+mod ack_window;
 mod bench_cli;
 mod cluster;
 mod end_to_end;
