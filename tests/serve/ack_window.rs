@@ -2,13 +2,6 @@
 //! delivered and unacked (`serve.max_ack_pending`), however small that is: a pull past it is
 //! refused (409), which would fail the intake over and over on a backlog.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::await_holding_lock
-)]
-
 use crate::serve_support::*;
 
 use local_servers::{ServerKind, ServerProcess};
