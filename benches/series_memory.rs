@@ -139,11 +139,7 @@ fn pipeline_bytes(
     let mut feed = |encoded: &mut Vec<(String, Vec<u8>)>| -> Result<(), String> {
         let inputs: Vec<Input<'_>> = encoded
             .iter()
-            .map(|(subject, bytes)| Input {
-                bytes,
-                encoding: Encoding::MessagePack,
-                subject: Some(subject),
-            })
+            .map(|(subject, bytes)| Input::on_subject(subject, bytes))
             .collect();
         pipeline
             .process(&inputs, Some(now))

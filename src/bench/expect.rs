@@ -59,11 +59,7 @@ fn outcomes(
     let encoded = encode(prefix, candles)?;
     let inputs: Vec<Input<'_>> = encoded
         .iter()
-        .map(|(subject, bytes)| Input {
-            bytes,
-            encoding: Encoding::MessagePack,
-            subject: Some(subject),
-        })
+        .map(|(subject, bytes)| Input::on_subject(subject, bytes))
         .collect();
     pipeline
         .process(&inputs, Some(now_ms))

@@ -52,7 +52,8 @@ pub struct CandleConsumer {
     pub ack_floor: u64,
     name: String,
     batch_size: usize,
-    max_ack_pending: i64,
+    /// `serve.max_ack_pending`: most candles delivered and not acked at once.
+    max_ack_pending: usize,
     max_wait: Duration,
     request_timeout: Duration,
 }
@@ -139,7 +140,7 @@ impl CandleConsumer {
             ack_floor,
             name,
             batch_size: serve.batch_size,
-            max_ack_pending: serve.max_ack_pending,
+            max_ack_pending: usize::try_from(serve.max_ack_pending).unwrap_or(0),
             max_wait: Duration::from_millis(serve.max_wait_ms),
             request_timeout: Duration::from_millis(nats.request_timeout_ms),
         })
@@ -192,27 +193,17 @@ impl CandleConsumer {
         }
     }
 
-    /// The candles already waiting, up to `limit` (and `batch_size`), at once; empty when none
-    /// is (or `limit` is 0). What the intake takes while a batch of its own is still being stored: it never waits
-    /// for a candle then, it finishes that batch first.
-    pub async fn fetch_ready(&self, limit: usize) -> Result<Vec<Delivered>, BusError> {
+    /// The candles already waiting, up to `batch_size`, at once; empty when none is. What the
+    /// intake takes while a batch of its own is still being stored: it never waits for a candle
+    /// then, it finishes that batch first.
+    ///
+    /// `unacked` is how many candles the intake holds delivered and not yet acked (the batch in
+    /// flight): the pull asks only for what `serve.max_ack_pending` leaves beside them, since the
+    /// server leaves a pull past that limit unanswered.
+    pub async fn fetch_ready(&self, unacked: usize) -> Result<Vec<Delivered>, BusError> {
+        let room = self.max_ack_pending.saturating_sub(unacked);
         // Bounded for the same reason as `fetch`.
-        self.bounded(self.waiting(limit)).await
-    }
-
-    /// Most candles the server lets be delivered and not acked (`serve.max_ack_pending`): a pull
-    /// asking past it is refused (409), so the intake asks for what is left of it.
-    pub fn max_unacked(&self) -> usize {
-        usize::try_from(self.max_ack_pending).unwrap_or(0)
-    }
-
-    /// `work` bounded by the request timeout: a pull written to a socket that died under it is
-    /// never answered.
-    async fn bounded<T>(
-        &self,
-        work: impl Future<Output = Result<T, BusError>>,
-    ) -> Result<T, BusError> {
-        match tokio::time::timeout(self.request_timeout, work).await {
+        match tokio::time::timeout(self.request_timeout, self.waiting(room)).await {
             Ok(result) => result,
             Err(_) => Err(BusError::read(
                 &self.name,
@@ -237,6 +228,7 @@ impl CandleConsumer {
         self.collect(first).await
     }
 
+    /// The candles already waiting, up to `limit` and `batch_size` (none asked for at 0).
     async fn waiting(&self, limit: usize) -> Result<Vec<Delivered>, BusError> {
         let limit = limit.min(self.batch_size);
         if limit == 0 {

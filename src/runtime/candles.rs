@@ -66,13 +66,9 @@ pub async fn run(state: AppState, token: CancellationToken) -> Result<(), TaskEr
             serving.between_batches(&state).await;
         }
         let fetched = match &in_flight {
-            // Only what is already waiting, and no more than the consumer lets be unacked next
-            // to the batch in flight (a pull past `max_ack_pending` is refused): with nothing
-            // waiting, the batch in flight is finished before the intake waits for more.
-            Some(started) => {
-                let room = intake.max_unacked().saturating_sub(started.candles());
-                intake.fetch_ready(room).await
-            }
+            // Only what is already waiting (within the ack window beside the batch in flight):
+            // with nothing waiting, the batch in flight is finished before the intake waits.
+            Some(started) => intake.fetch_ready(started.candles()).await,
             None => intake.fetch().await,
         };
         state.health.beat();

@@ -112,11 +112,7 @@ fn batches(bars: &[CandleMessage], series: usize) -> Vec<Vec<(String, Vec<u8>)>>
 fn feed(pipeline: &mut Pipeline, batch: &[(String, Vec<u8>)], now: i64) -> usize {
     let inputs: Vec<Input<'_>> = batch
         .iter()
-        .map(|(subject, bytes)| Input {
-            bytes,
-            encoding: Encoding::MessagePack,
-            subject: Some(subject),
-        })
+        .map(|(subject, bytes)| Input::on_subject(subject, bytes))
         .collect();
     let outcomes = pipeline.process(&inputs, Some(now)).unwrap();
     drop(pipeline.take_scores());

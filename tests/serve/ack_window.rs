@@ -26,11 +26,7 @@ async fn a_backlog_through_the_smallest_ack_window_is_served_without_a_restart()
     ];
     let worker = Worker::start(&url, dir.path(), "worker", &env);
     wait_drained(&js, &worker).await;
-    let e = expected(&js).await;
-    wait_for("every signal stored", WAIT, || async {
-        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
-    })
-    .await;
+    expected_once_stored(&js).await;
     assert_exact(&js, &worker.log()).await;
     assert_eq!(
         metric_sum(&worker, "signal_worker_task_restarts_total"),

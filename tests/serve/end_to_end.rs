@@ -114,11 +114,7 @@ async fn replay_then_serve_signals_exactly_what_the_pure_pipeline_gives_and_dead
         "worker consumed {total} candles in {secs:.2} s including start-up ({:.0} candles/s)",
         total as f64 / secs
     );
-    let e = expected(&js).await;
-    wait_for("every signal stored", WAIT, || async {
-        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
-    })
-    .await;
+    let e = expected_once_stored(&js).await;
     assert_exact(&js, &worker.log()).await;
     let reasons: BTreeSet<ErrorCode> = e.dead.values().copied().collect();
     assert_eq!(
@@ -221,11 +217,7 @@ async fn kill_9_mid_stream_and_restart_loses_nothing_and_signals_nothing_twice()
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = Worker::start(&url, dir.path(), "second", &env);
     wait_drained(&js, &second).await;
-    let e = expected(&js).await;
-    wait_for("every signal stored", WAIT, || async {
-        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
-    })
-    .await;
+    let e = expected_once_stored(&js).await;
     eprintln!("killed at {at_kill} signals of {}", e.signals.len());
     assert!(
         (at_kill as usize) < e.signals.len(),
@@ -262,11 +254,7 @@ async fn nats_server_restart_mid_stream_resumes_with_zero_loss() {
         "the server lost candles"
     );
     wait_drained(&js, &worker).await;
-    let e = expected(&js).await;
-    wait_for("every signal stored", WAIT, || async {
-        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
-    })
-    .await;
+    expected_once_stored(&js).await;
     assert_exact(&js, &worker.log()).await;
 }
 
@@ -300,11 +288,7 @@ async fn sigterm_mid_stream_exits_0_within_the_deadline_with_nothing_unacked() {
     assert!(floor > 0);
     let second = Worker::start(&url, dir.path(), "second", &env);
     wait_drained(&js, &second).await;
-    let e = expected(&js).await;
-    wait_for("every signal stored", WAIT, || async {
-        stream_count(&js, "SIGNALS").await as usize >= e.signals.len()
-    })
-    .await;
+    expected_once_stored(&js).await;
     assert_exact(&js, &second.log()).await;
 }
 
@@ -1070,7 +1054,6 @@ fn alone_by_time(
     candles: &[async_nats::jetstream::Message],
     dir: &str,
 ) -> std::collections::BTreeMap<i64, signal_worker::contract::Signal> {
-    use signal_worker::contract::codec::Encoding;
     use signal_worker::core::pipeline::{Input, Outcome};
     let settings = signal_worker::config::Settings::default();
     let predictor =
@@ -1079,11 +1062,7 @@ fn alone_by_time(
     let mut pipeline = signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
     let inputs: Vec<Input<'_>> = candles
         .iter()
-        .map(|m| Input {
-            bytes: &m.payload,
-            encoding: Encoding::MessagePack,
-            subject: Some(m.subject.as_str()),
-        })
+        .map(|m| Input::on_subject(m.subject.as_str(), &m.payload))
         .collect();
     pipeline
         .process(&inputs, Some(i64::MAX / 4))

@@ -15,7 +15,6 @@ use crate::serve_support::*;
 use local_servers::{ServerKind, ServerProcess};
 use signal_worker::config::Settings;
 use signal_worker::contract::CandleMessage;
-use signal_worker::contract::codec::Encoding;
 use signal_worker::core::pipeline::{Input, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -127,11 +126,7 @@ async fn expected(js: &async_nats::jetstream::Context) -> BTreeSet<(String, i64)
             signal_worker::runtime::model::build_pipeline(&settings, predictor).unwrap();
         let inputs: Vec<Input<'_>> = messages
             .iter()
-            .map(|m| Input {
-                bytes: &m.payload,
-                encoding: Encoding::MessagePack,
-                subject: Some(m.subject.as_str()),
-            })
+            .map(|m| Input::on_subject(m.subject.as_str(), &m.payload))
             .collect();
         for outcome in pipeline.process(&inputs, Some(i64::MAX / 4)).unwrap() {
             match outcome {

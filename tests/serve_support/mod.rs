@@ -488,6 +488,17 @@ pub async fn reload_model(client: &async_nats::Client, dir: &Path) -> serde_json
     }
 }
 
+/// What the pure pipeline makes of the candle stream, once SIGNALS holds at least that many
+/// signals (the worker's last acks can precede its last signals' storage by a moment).
+pub async fn expected_once_stored(js: &jetstream::Context) -> Expected {
+    let e = expected(js).await;
+    wait_for("every signal stored", WAIT, || async {
+        stream_count(js, "SIGNALS").await as usize >= e.signals.len()
+    })
+    .await;
+    e
+}
+
 /// The sum of every sample of metric `name` (all label sets) on a worker's /metrics; 0 if none.
 pub fn metric_sum(worker: &Worker, name: &str) -> f64 {
     http_get(worker.metrics_port, "/metrics")

@@ -68,6 +68,16 @@ impl<'a> Input<'a> {
             subject: None,
         }
     }
+
+    /// A MessagePack body as it arrived on `subject` (what the bench, its expectations and the
+    /// tests build from published candles): the subject's identity is checked against the body's.
+    pub fn on_subject(subject: &'a str, bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            encoding: Encoding::MessagePack,
+            subject: Some(subject),
+        }
+    }
 }
 
 /// What became of one input.
